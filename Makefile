@@ -1,0 +1,95 @@
+# emufs: a FUSE file system that presents running emulators as files.
+#
+#   make            build build/emufs
+#   make run        install what is missing, build, mount the demo (examples/)
+#   make test       install what is missing, build, run unit + integration tests
+#   make asan       the whole test suite under ASan + UBSan (build/asan/)
+#   make install    PREFIX=/usr/local DESTDIR= : binary and emufs(1)
+#   make clean
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BUILD   ?= build
+CC      ?= cc
+
+PKGS     := fuse3 jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+           -Wno-unused-parameter -pthread -Isrc -MMD -MP
+LDFLAGS += -pthread
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined
+ifeq ($(SAN),1)
+CFLAGS  += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+endif
+
+CORE_SRC := $(wildcard src/*.c)
+FS_SRC   := $(wildcard fs/*.c)
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+FS_OBJ   := $(FS_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+FIRMWARE := $(BUILD)/firmware/ast2500-test.elf
+
+.PHONY: all deps run test unit integration asan install clean firmware
+
+all: $(BUILD)/emufs
+
+deps:
+	@scripts/setup-deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+
+# The core never sees fuse.h: it is compiled without FUSE's flags on purpose.
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags jansson) -c $< -o $@
+
+$(BUILD)/libemufs-core.a: $(CORE_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/emufs: $(FS_OBJ) $(BUILD)/libemufs-core.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libemufs-core.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libemufs-core.a \
+		$(LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+firmware:
+	@$(MAKE) -s -C tests/firmware OUT=$(abspath $(BUILD))/firmware
+
+unit: $(UNIT_BIN)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+integration: $(BUILD)/emufs firmware
+	@EMUFS=$(abspath $(BUILD))/emufs FIRMWARE_DIR=$(abspath $(BUILD))/firmware \
+		tests/run-integration.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all unit integration
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit integration
+
+run: deps
+	@$(MAKE) --no-print-directory all firmware
+	@examples/run-demo.sh $(abspath $(BUILD))
+
+install: $(BUILD)/emufs
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BUILD)/emufs $(DESTDIR)$(PREFIX)/bin/emufs
+	install -m 0644 docs/emufs.1 $(DESTDIR)$(PREFIX)/share/man/man1/emufs.1
+
+clean:
+	rm -rf build
+	@$(MAKE) -s -C tests/firmware clean OUT=$(abspath build)/firmware
+
+-include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d)

@@ -1,0 +1,44 @@
+/* ioloop.h - the core's one I/O thread.
+ *
+ * Every socket and pipe that emufs reads from an emulator (QMP, serial
+ * channels, stderr, process exit) is watched here, by one epoll thread, so
+ * no FUSE worker ever reads from an emulator and there is no thread per
+ * instance. Callbacks run on the loop thread and must not block.
+ */
+#ifndef EMUFS_IOLOOP_H
+#define EMUFS_IOLOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct ioloop;
+struct io_watch;
+
+/* events: EPOLLIN, EPOLLOUT, EPOLLHUP, EPOLLERR as delivered by epoll. */
+typedef void (*io_fn)(void *opaque, uint32_t events);
+
+struct ioloop *ioloop_new(void);
+int ioloop_start(struct ioloop *loop);
+/* Stops the thread; every watch must have been removed. */
+void ioloop_free(struct ioloop *loop);
+
+/* Watch fd (not owned) for events; level-triggered. */
+struct io_watch *ioloop_add(struct ioloop *loop, int fd, uint32_t events,
+			    io_fn fn, void *opaque);
+int ioloop_modify(struct io_watch *w, uint32_t events);
+/* Stop watching. On return the callback is not running and will not run
+ * again; safe from the loop thread (inside a callback) and from others. */
+void ioloop_remove(struct io_watch *w);
+
+/* A periodic timer (period_ms > 0) or a one-shot (period_ms == 0). */
+struct io_watch *ioloop_add_timer(struct ioloop *loop, int first_ms,
+				  int period_ms, io_fn fn, void *opaque);
+
+/* Run fn(opaque) on the loop thread and wait until it returned. Used to
+ * fork emulators from a thread that lives as long as emufs (the
+ * parent-death signal follows the forking thread, not the process). */
+void ioloop_call(struct ioloop *loop, void (*fn)(void *), void *opaque);
+
+bool ioloop_in_loop(const struct ioloop *loop);
+
+#endif

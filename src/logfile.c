@@ -1,0 +1,130 @@
+/* logfile.c - growing on-disk logs (see logfile.h). */
+#include "logfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+int logfile_open(struct logfile *lf, const char *path, long long cap)
+{
+	memset(lf, 0, sizeof *lf);
+	lf->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (lf->fd < 0)
+		return -errno;
+	pthread_mutex_init(&lf->lock, NULL);
+	lf->cap = cap;
+	clock_gettime(CLOCK_REALTIME, &lf->mtime);
+	return 0;
+}
+
+void logfile_close(struct logfile *lf)
+{
+	if (lf->fd < 0)
+		return;
+	close(lf->fd);
+	lf->fd = -1;
+	pthread_mutex_destroy(&lf->lock);
+}
+
+static void start_over_locked(struct logfile *lf)
+{
+	(void)!ftruncate(lf->fd, 0);
+	lf->size = 0;
+}
+
+int logfile_append(struct logfile *lf, const void *buf, size_t len)
+{
+	const char *p = buf;
+	int rc = 0;
+
+	pthread_mutex_lock(&lf->lock);
+	if (lf->cap > 0 && lf->size + (off_t)len > lf->cap) {
+		start_over_locked(lf);
+		lf->wraps++;
+		if ((long long)len > lf->cap) {   /* keep the newest cap bytes */
+			p += len - lf->cap;
+			len = lf->cap;
+		}
+	}
+	size_t done = 0;
+	while (done < len) {
+		ssize_t n = pwrite(lf->fd, p + done, len - done,
+				   lf->size + done);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = -errno;
+			break;
+		}
+		done += n;
+	}
+	lf->size += done;
+	clock_gettime(CLOCK_REALTIME, &lf->mtime);
+	logfile_grow_fn fn = lf->on_grow;
+	void *opaque = lf->opaque;
+	pthread_mutex_unlock(&lf->lock);
+	if (fn && done)
+		fn(opaque);
+	return rc;
+}
+
+void logfile_printf(struct logfile *lf, const char *fmt, ...)
+{
+	char line[1024];
+	struct timeval tv;
+	struct tm tm;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	size_t n = strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
+	n += snprintf(line + n, sizeof line - n, ".%03ld ",
+		      (long)tv.tv_usec / 1000);
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof line - n - 1, fmt, ap);
+	va_end(ap);
+	if (m < 0)
+		m = 0;
+	n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
+	line[n++] = '\n';
+	logfile_append(lf, line, n);
+}
+
+ssize_t logfile_read(struct logfile *lf, void *buf, size_t len, off_t off)
+{
+	pthread_mutex_lock(&lf->lock);
+	off_t size = lf->size;
+	pthread_mutex_unlock(&lf->lock);
+	if (off >= size)
+		return 0;
+	if ((off_t)len > size - off)
+		len = size - off;
+	ssize_t n;
+	do
+		n = pread(lf->fd, buf, len, off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+void logfile_stat(struct logfile *lf, off_t *size, struct timespec *mtime)
+{
+	pthread_mutex_lock(&lf->lock);
+	if (size)
+		*size = lf->size;
+	if (mtime)
+		*mtime = lf->mtime;
+	pthread_mutex_unlock(&lf->lock);
+}
+
+int logfile_reset(struct logfile *lf)
+{
+	pthread_mutex_lock(&lf->lock);
+	start_over_locked(lf);
+	clock_gettime(CLOCK_REALTIME, &lf->mtime);
+	pthread_mutex_unlock(&lf->lock);
+	return 0;
+}

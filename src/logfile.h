@@ -1,0 +1,46 @@
+/* logfile.h - a growing log kept on disk: serial channels, `log`, `events`.
+ *
+ * Appends come from the I/O loop (emulator output) or any thread (emufs's
+ * own messages); reads at any offset come from the file with pread(), so
+ * memory use does not grow with the log. The size and mtime are tracked
+ * here, not fstat()ed, so a reader never sees a half-written append.
+ *
+ * Past the cap the log starts over at offset 0, like a new run: `tail -f`
+ * reports "file truncated" and goes on following (docs/serial.md).
+ */
+#ifndef EMUFS_LOGFILE_H
+#define EMUFS_LOGFILE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+typedef void (*logfile_grow_fn)(void *opaque);
+
+struct logfile {
+	pthread_mutex_t lock;     /* protects everything below */
+	int fd;
+	off_t size;
+	struct timespec mtime;
+	long long cap;
+	unsigned long long wraps; /* times the cap made it start over */
+	logfile_grow_fn on_grow;  /* called after each append, lock dropped */
+	void *opaque;
+};
+
+int logfile_open(struct logfile *lf, const char *path, long long cap);
+void logfile_close(struct logfile *lf);
+
+int logfile_append(struct logfile *lf, const void *buf, size_t len);
+/* One line "2026-11-22T17:00:00.123 <text>\n". */
+void logfile_printf(struct logfile *lf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* At most len bytes at off; 0 at or past the end. Never blocks. */
+ssize_t logfile_read(struct logfile *lf, void *buf, size_t len, off_t off);
+void logfile_stat(struct logfile *lf, off_t *size, struct timespec *mtime);
+/* Start over at size 0 (a new run). */
+int logfile_reset(struct logfile *lf);
+
+#endif
