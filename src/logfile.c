@@ -21,6 +21,15 @@ int logfile_open(struct logfile *lf, const char *path, long long cap)
 	return 0;
 }
 
+void logfile_set_grow_hook(struct logfile *lf, logfile_grow_fn fn,
+			   void *opaque)
+{
+	pthread_mutex_lock(&lf->lock);
+	lf->on_grow = fn;
+	lf->opaque = opaque;
+	pthread_mutex_unlock(&lf->lock);
+}
+
 void logfile_close(struct logfile *lf)
 {
 	if (lf->fd < 0)
@@ -34,6 +43,7 @@ static void start_over_locked(struct logfile *lf)
 {
 	(void)!ftruncate(lf->fd, 0);
 	lf->size = 0;
+	lf->generation++;
 }
 
 int logfile_append(struct logfile *lf, const void *buf, size_t len)
@@ -68,7 +78,7 @@ int logfile_append(struct logfile *lf, const void *buf, size_t len)
 	void *opaque = lf->opaque;
 	pthread_mutex_unlock(&lf->lock);
 	if (fn && done)
-		fn(opaque);
+		fn(lf, opaque);
 	return rc;
 }
 
@@ -120,11 +130,23 @@ void logfile_stat(struct logfile *lf, off_t *size, struct timespec *mtime)
 	pthread_mutex_unlock(&lf->lock);
 }
 
+void logfile_position(struct logfile *lf, off_t *size, unsigned *gen)
+{
+	pthread_mutex_lock(&lf->lock);
+	*size = lf->size;
+	*gen = lf->generation;
+	pthread_mutex_unlock(&lf->lock);
+}
+
 int logfile_reset(struct logfile *lf)
 {
 	pthread_mutex_lock(&lf->lock);
 	start_over_locked(lf);
 	clock_gettime(CLOCK_REALTIME, &lf->mtime);
+	logfile_grow_fn fn = lf->on_grow;
+	void *opaque = lf->opaque;
 	pthread_mutex_unlock(&lf->lock);
+	if (fn)
+		fn(lf, opaque);
 	return 0;
 }

@@ -17,7 +17,10 @@
 #include <sys/types.h>
 #include <time.h>
 
-typedef void (*logfile_grow_fn)(void *opaque);
+struct logfile;
+
+typedef void (*logfile_grow_fn)(struct logfile *lf, void *opaque);
+
 
 struct logfile {
 	pthread_mutex_t lock;     /* protects everything below */
@@ -26,11 +29,15 @@ struct logfile {
 	struct timespec mtime;
 	long long cap;
 	unsigned long long wraps; /* times the cap made it start over */
+	unsigned generation;      /* bumped whenever it starts over */
 	logfile_grow_fn on_grow;  /* called after each append, lock dropped */
 	void *opaque;
 };
 
 int logfile_open(struct logfile *lf, const char *path, long long cap);
+/* Who to tell when the log grew (or started over): set once after open. */
+void logfile_set_grow_hook(struct logfile *lf, logfile_grow_fn fn,
+			   void *opaque);
 void logfile_close(struct logfile *lf);
 
 int logfile_append(struct logfile *lf, const void *buf, size_t len);
@@ -40,6 +47,8 @@ void logfile_printf(struct logfile *lf, const char *fmt, ...)
 /* At most len bytes at off; 0 at or past the end. Never blocks. */
 ssize_t logfile_read(struct logfile *lf, void *buf, size_t len, off_t off);
 void logfile_stat(struct logfile *lf, off_t *size, struct timespec *mtime);
+/* Size and generation together, for poll. */
+void logfile_position(struct logfile *lf, off_t *size, unsigned *gen);
 /* Start over at size 0 (a new run). */
 int logfile_reset(struct logfile *lf);
 

@@ -1,0 +1,45 @@
+/* fs.h - the FUSE adapter's shared state. */
+#ifndef EMUFS_FS_H
+#define EMUFS_FS_H
+
+#include <pthread.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "node.h"
+
+struct core;
+struct fuse_operations;
+struct fuse_pollhandle;
+struct logfile;
+
+struct emufs_fs {
+	struct core *core;
+	struct timespec mounted_at;    /* times of the fixed files */
+	pthread_mutex_t poll_lock;     /* protects the pollers list and
+					* every fh's ph and poll links */
+	struct fh *pollers;            /* open files with a poll pending */
+};
+
+/* An open file: what it names, resolved once at open. */
+struct fh {
+	struct node node;
+	/* Growing logs: where the reader got to, for poll's POLLIN. */
+	off_t seen;
+	unsigned seen_gen;
+	/* A pending poll: woken when watched grows. watched is compared,
+	 * never dereferenced. */
+	struct fuse_pollhandle *ph;
+	const struct logfile *watched;
+	struct fh *poll_next, **poll_prev;
+};
+
+extern const struct fuse_operations emufs_ops;
+
+/* poll.c */
+void fs_poll_arm(struct emufs_fs *fs, struct fh *fh,
+		 const struct logfile *lf, struct fuse_pollhandle *ph);
+void fs_poll_forget(struct emufs_fs *fs, struct fh *fh);
+void fs_log_grew(struct logfile *lf, void *opaque);
+
+#endif

@@ -1,0 +1,276 @@
+/* main.c - emufs's command line (interface.md section 1), the mount, and
+ * the janitor that cleans up after an emufs that was killed.
+ *
+ * Order matters: the configuration is validated before anything is
+ * mounted (exit 2); the mount is made before daemonizing (so a script can
+ * use it when emufs returns); threads (the core's I/O loop) start only
+ * after the fork of fuse_daemonize().
+ */
+#define FUSE_USE_VERSION 312
+#include <fuse.h>
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "core.h"
+#include "fs.h"
+#include "process.h"
+
+#define EMUFS_VERSION "0.1.0"
+#define MAX_FUSE_THREADS 64
+
+static void usage(FILE *to)
+{
+	fprintf(to,
+		"usage: emufs [-c CONFIG] [--state-dir DIR] [-f] [-d] "
+		"[-o OPT[,OPT...]] MOUNTPOINT\n"
+		"\n"
+		"Presents emulator instances (QEMU, Renode) as files.\n"
+		"\n"
+		"  -c CONFIG         JSON configuration (see emufs(1))\n"
+		"  --state-dir DIR   sockets and logs (default "
+		"${XDG_RUNTIME_DIR:-/tmp}/emufs-$UID/<mount id>)\n"
+		"  -f                stay in the foreground\n"
+		"  -d                debug output (implies -f)\n"
+		"  -o OPT[,OPT...]   FUSE mount options (allow_other, ...)\n"
+		"  -h, --help        this text\n"
+		"  -V, --version     the version\n"
+		"\n"
+		"Unmount with: fusermount3 -u MOUNTPOINT\n");
+}
+
+struct options {
+	const char *config;
+	const char *state_dir;
+	const char *mountpoint;
+	int foreground, debug;
+	char *fuse_opts;        /* joined -o values */
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "c:fdo:hV", longs, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'f': o->foreground = 1; break;
+		case 'd': o->debug = o->foreground = 1; break;
+		case 'S': o->state_dir = optarg; break;
+		case 'o': {
+			char *joined;
+			if (asprintf(&joined, "%s%s%s",
+				     o->fuse_opts ? o->fuse_opts : "",
+				     o->fuse_opts ? "," : "", optarg) < 0)
+				return -1;
+			free(o->fuse_opts);
+			o->fuse_opts = joined;
+			break;
+		}
+		case 'h': usage(stdout); exit(0);
+		case 'V': printf("emufs %s\n", EMUFS_VERSION); exit(0);
+		default: usage(stderr); return -1;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "emufs: %s\n", optind < argc
+			? "too many arguments" : "no mount point given");
+		usage(stderr);
+		return -1;
+	}
+	o->mountpoint = argv[optind];
+	return 0;
+}
+
+/* ---- the janitor ---------------------------------------------------
+ * A small child that outlives a killed emufs: when emufs's end of the
+ * pipe closes without the "clean" byte, it removes the state directory
+ * and lazily unmounts the dead mount. Emulators die by themselves
+ * (parent-death signal). */
+
+static int janitor_fd = -1;
+
+/* mountpoint: absolute (fuse_daemonize() changed to /). */
+static void janitor_start(const char *state_dir, const char *mountpoint)
+{
+	int p[2];
+	if (pipe(p) < 0)
+		return;
+	char *mp = strdup(mountpoint);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		free(mp);
+		return;
+	}
+	if (pid > 0) {
+		close(p[0]);
+		janitor_fd = p[1];
+		fcntl(janitor_fd, F_SETFD, FD_CLOEXEC);
+		free(mp);
+		return;
+	}
+	/* The janitor: no FUSE fd, no terminal signals. */
+	close(p[1]);
+	for (int fd = 3; fd < 1024; fd++)
+		if (fd != p[0])
+			close(fd);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	prctl(PR_SET_NAME, "emufs-janitor");
+	char byte;
+	ssize_t n;
+	do
+		n = read(p[0], &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1)
+		_exit(0);       /* emufs cleaned up itself */
+	core_remove_state_dir(state_dir);
+	char *fm = process_find_binary("fusermount3");
+	if (fm && mp) {
+		char *argv[] = { fm, "-u", "-z", "-q", mp, NULL };
+		execv(fm, argv);
+	}
+	_exit(0);
+}
+
+static void janitor_dismiss(void)
+{
+	if (janitor_fd >= 0) {
+		(void)!write(janitor_fd, "c", 1);
+		close(janitor_fd);
+	}
+}
+
+static void *autostart_main(void *arg)
+{
+	core_autostart(arg);
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct emufs_config *cfg = NULL;
+	char err[1024];
+	int status = 1;
+
+	if (parse_options(argc, argv, &o))
+		return 2;
+	if (o.config) {
+		if (config_load(o.config, &cfg, err, sizeof err)) {
+			fprintf(stderr, "emufs: %s\n", err);
+			return 2;
+		}
+	} else if (!(cfg = config_empty())) {
+		return 1;
+	}
+	char *state_dir = o.state_dir ? strdup(o.state_dir)
+				      : core_default_state_dir(o.mountpoint);
+	if (!state_dir || core_prepare_state_dir(state_dir, err, sizeof err)) {
+		fprintf(stderr, "emufs: state directory: %s\n",
+			state_dir ? err : "out of memory");
+		config_free(cfg);
+		free(state_dir);
+		return 1;
+	}
+
+	char *mountpoint = realpath(o.mountpoint, NULL);
+	if (!mountpoint) {
+		fprintf(stderr, "emufs: %s: %s\n", o.mountpoint,
+			strerror(errno));
+		config_free(cfg);
+		free(state_dir);
+		return 1;
+	}
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	fuse_opt_add_arg(&args, argv[0]);
+	fuse_opt_add_arg(&args, "-o");
+	fuse_opt_add_arg(&args, "fsname=emufs,subtype=emufs");
+	if (o.fuse_opts) {
+		fuse_opt_add_arg(&args, "-o");
+		fuse_opt_add_arg(&args, o.fuse_opts);
+	}
+	if (o.debug)
+		fuse_opt_add_arg(&args, "-d");
+
+	struct emufs_fs fs = { 0 };
+	pthread_mutex_init(&fs.poll_lock, NULL);
+	clock_gettime(CLOCK_REALTIME, &fs.mounted_at);
+	struct fuse *f = fuse_new(&args, &emufs_ops, sizeof emufs_ops, &fs);
+	if (!f) {
+		fprintf(stderr, "emufs: bad FUSE options\n");
+		status = 2;
+		goto out_cfg;
+	}
+	if (fuse_mount(f, o.mountpoint)) {
+		fprintf(stderr, "emufs: cannot mount on %s\n", o.mountpoint);
+		goto out_destroy;
+	}
+	struct fuse_session *se = fuse_get_session(f);
+	fcntl(fuse_session_fd(se), F_SETFD, FD_CLOEXEC);
+	if (fuse_daemonize(o.foreground)) {
+		fprintf(stderr, "emufs: cannot daemonize\n");
+		goto out_unmount;
+	}
+	janitor_start(state_dir, mountpoint);
+	struct core_hooks hooks = { fs_log_grew, &fs };
+	if (core_new(cfg, state_dir, &hooks, &fs.core, err, sizeof err)) {
+		cfg = NULL;     /* core_new took it */
+		fprintf(stderr, "emufs: %s\n", err);
+		goto out_unmount;
+	}
+	cfg = NULL;
+	if (fuse_set_signal_handlers(se)) {
+		fprintf(stderr, "emufs: cannot set signal handlers\n");
+		goto out_core;
+	}
+	pthread_t autostart;
+	bool autostarted = pthread_create(&autostart, NULL, autostart_main,
+					  fs.core) == 0;
+
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_max_threads(lc, MAX_FUSE_THREADS);
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	status = fuse_loop_mt(f, lc) ? 1 : 0;
+	fuse_loop_cfg_destroy(lc);
+
+	if (autostarted)
+		pthread_join(autostart, NULL);
+	fuse_remove_signal_handlers(se);
+out_core:
+	fuse_unmount(f);
+	core_free(fs.core);         /* stops every emulator */
+	fs.core = NULL;
+	janitor_dismiss();
+	goto out_destroy;
+out_unmount:
+	fuse_unmount(f);
+out_destroy:
+	fuse_destroy(f);
+out_cfg:
+	fuse_opt_free_args(&args);
+	config_free(cfg);
+	free(state_dir);
+	free(mountpoint);
+	free(o.fuse_opts);
+	return status;
+}

@@ -1,0 +1,132 @@
+/* node.c - path resolution (see node.h). */
+#include "node.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "channel.h"
+#include "core.h"
+#include "instance.h"
+
+const struct fixed_file node_fixed_files[] = {
+	{ "ctl", N_CTL, S_IFREG | 0644 },
+	{ "state", N_STATE, S_IFREG | 0444 },
+	{ "target", N_TARGET, S_IFREG | 0644 },
+	{ "log", N_LOG, S_IFREG | 0444 },
+	{ "events", N_EVENTS, S_IFREG | 0444 },
+	{ NULL, 0, 0 },
+};
+
+static const struct fixed_file *fixed_by_kind(enum node_kind k)
+{
+	for (const struct fixed_file *f = node_fixed_files; f->name; f++)
+		if (f->kind == k)
+			return f;
+	return NULL;
+}
+
+mode_t node_mode(const struct node *n)
+{
+	switch (n->kind) {
+	case N_ROOT:
+	case N_INST:
+		return S_IFDIR | 0755;
+	case N_CHANNEL:
+		return S_IFREG | 0644;
+	case N_PTY:
+		return S_IFLNK | 0777;
+	default:
+		return fixed_by_kind(n->kind)->mode;
+	}
+}
+
+bool node_writable(const struct node *n)
+{
+	return (node_mode(n) & S_IFMT) == S_IFREG && (node_mode(n) & 0200);
+}
+
+/* Copy the next component of *p into buf; advance *p. */
+static int component(const char **p, char *buf, size_t len)
+{
+	while (**p == '/')
+		(*p)++;
+	const char *end = strchrnul(*p, '/');
+	size_t n = end - *p;
+	if (n == 0)
+		return 0;
+	if (n >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, *p, n);
+	buf[n] = '\0';
+	*p = end;
+	return 1;
+}
+
+int node_resolve(struct core *core, const char *path, struct node *n)
+{
+	char first[128];
+	memset(n, 0, sizeof *n);
+	n->kind = N_ROOT;
+
+	int rc = component(&path, first, sizeof first);
+	if (rc <= 0)
+		return rc;
+	n->inst = core_get(core, first);
+	if (!n->inst)
+		return -ENOENT;
+	n->kind = N_INST;
+	snprintf(n->name, sizeof n->name, "%s", first);
+
+	rc = component(&path, n->name, sizeof n->name);
+	if (rc <= 0)
+		goto done;
+	rc = -ENOENT;
+	for (const struct fixed_file *f = node_fixed_files; f->name; f++)
+		if (!strcmp(f->name, n->name)) {
+			n->kind = f->kind;
+			rc = 0;
+		}
+	if (rc) {
+		struct channel *ch = instance_lock_channel(n->inst, n->name);
+		if (ch) {
+			n->kind = N_CHANNEL;
+			instance_unlock_target(n->inst);
+			rc = 0;
+		}
+	}
+	if (rc) {
+		char pty[64];
+		n->kind = N_PTY;
+		rc = node_pty_path(n, pty, sizeof pty);
+	}
+	if (rc == 0 && *path && strspn(path, "/") != strlen(path))
+		rc = -ENOTDIR;     /* nothing lies below a file */
+done:
+	if (rc) {
+		node_release(n);
+		return rc;
+	}
+	return 0;
+}
+
+int node_pty_path(const struct node *n, char *buf, size_t len)
+{
+	size_t l = strlen(n->name);
+	if (l <= 4 || strcmp(n->name + l - 4, ".pty"))
+		return -ENOENT;
+	char chname[128];
+	snprintf(chname, sizeof chname, "%.*s", (int)(l - 4), n->name);
+	struct channel *ch = instance_lock_channel(n->inst, chname);
+	if (!ch)
+		return -ENOENT;
+	int rc = channel_pty_path(ch, buf, len);
+	instance_unlock_target(n->inst);
+	return rc;
+}
+
+void node_release(struct node *n)
+{
+	instance_put(n->inst);
+	n->inst = NULL;
+}

@@ -1,0 +1,50 @@
+/* node.h - from a path in the mount to what it names (interface.md 3).
+ *
+ *   /                      the instances
+ *   /<instance>            an instance directory
+ *   /<instance>/<file>     ctl state target log events, a channel, ...
+ */
+#ifndef EMUFS_FS_NODE_H
+#define EMUFS_FS_NODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/stat.h>
+
+struct core;
+struct instance;
+
+enum node_kind {
+	N_ROOT,
+	N_INST,
+	N_CTL,
+	N_STATE,
+	N_TARGET,
+	N_LOG,
+	N_EVENTS,
+	N_CHANNEL,
+	N_PTY,          /* <channel>.pty, while running */
+};
+
+struct node {
+	enum node_kind kind;
+	struct instance *inst;     /* with a reference; NULL for the root */
+	char name[128];            /* the last component */
+};
+
+/* The fixed files of every instance directory, in listing order. */
+struct fixed_file {
+	const char *name;
+	enum node_kind kind;
+	mode_t mode;
+};
+extern const struct fixed_file node_fixed_files[];
+
+int node_resolve(struct core *core, const char *path, struct node *n);
+void node_release(struct node *n);
+mode_t node_mode(const struct node *n);
+bool node_writable(const struct node *n);
+/* The pty path of an N_PTY node: 0, or -ENOENT while not running. */
+int node_pty_path(const struct node *n, char *buf, size_t len);
+
+#endif

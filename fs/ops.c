@@ -1,0 +1,376 @@
+/* ops.c - the FUSE operations: path to node, node to core call, -errno
+ * back to the kernel. No handler waits on an emulator without the core's
+ * request timeout bounding it.
+ *
+ * Every file is opened with direct_io: reads return what the core returns
+ * (files whose content is computed have no meaningful size), and growing
+ * logs never hit stale page-cache data. Attributes are not cached
+ * (attr_timeout 0, see main.c) so `tail -f` sees st_size grow.
+ */
+#define FUSE_USE_VERSION 312
+#include <fuse.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "core.h"
+#include "ctl.h"
+#include "fs.h"
+#include "instance.h"
+#include "node.h"
+
+static struct core *core_of_ctx(void)
+{
+	return ((struct emufs_fs *)fuse_get_context()->private_data)->core;
+}
+
+static struct emufs_fs *fs_of_ctx(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+/* The growing log a node reads from (log, events, a channel), or NULL.
+ * For a channel inst->tlock stays held: give it back with log_done(). */
+static struct logfile *log_of(struct node *n)
+{
+	switch (n->kind) {
+	case N_LOG:
+		return &n->inst->log;
+	case N_EVENTS:
+		return &n->inst->events;
+	case N_CHANNEL: {
+		struct channel *ch = instance_lock_channel(n->inst, n->name);
+		return ch ? &ch->log : NULL;
+	}
+	default:
+		return NULL;
+	}
+}
+
+static void log_done(struct node *n, struct logfile *lf)
+{
+	if (lf && n->kind == N_CHANNEL)
+		instance_unlock_target(n->inst);
+}
+
+static int fill_stat(struct node *n, struct stat *st)
+{
+	struct emufs_fs *fs = fs_of_ctx();
+	memset(st, 0, sizeof *st);
+	st->st_mode = node_mode(n);
+	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_mtim = st->st_ctim = st->st_atim = fs->mounted_at;
+	struct logfile *lf;
+	char buf[128];
+
+	switch (n->kind) {
+	case N_LOG:
+	case N_EVENTS:
+	case N_CHANNEL:
+		if (!(lf = log_of(n)))
+			return -ENOENT;
+		logfile_stat(lf, &st->st_size, &st->st_mtim);
+		log_done(n, lf);
+		break;
+	case N_PTY:
+		if (node_pty_path(n, buf, sizeof buf))
+			return -ENOENT;
+		st->st_size = strlen(buf);
+		break;
+	case N_CTL:
+	case N_STATE:
+		st->st_size = strlen(inst_state_name(
+				      instance_state(n->inst))) + 1;
+		break;
+	case N_TARGET:
+		instance_target_name(n->inst, buf, sizeof buf);
+		st->st_size = buf[0] ? strlen(buf) + 1 : 0;
+		break;
+	default:
+		break;
+	}
+	st->st_ctim = st->st_mtim;
+	return 0;
+}
+
+static int op_getattr(const char *path, struct stat *st,
+		      struct fuse_file_info *fi)
+{
+	if (fi && fi->fh)
+		return fill_stat(&((struct fh *)fi->fh)->node, st);
+	struct node n;
+	int rc = node_resolve(core_of_ctx(), path, &n);
+	if (rc)
+		return rc;
+	rc = fill_stat(&n, st);
+	node_release(&n);
+	return rc;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
+		      off_t off, struct fuse_file_info *fi,
+		      enum fuse_readdir_flags flags)
+{
+	struct core *core = core_of_ctx();
+	struct node n;
+	int rc = node_resolve(core, path, &n);
+	if (rc)
+		return rc;
+	if (n.kind != N_ROOT && n.kind != N_INST) {
+		node_release(&n);
+		return -ENOTDIR;
+	}
+	fill(buf, ".", NULL, 0, 0);
+	fill(buf, "..", NULL, 0, 0);
+	if (n.kind == N_ROOT) {
+		char **names = core_names(core);
+		for (size_t i = 0; names && names[i]; i++)
+			fill(buf, names[i], NULL, 0, 0);
+		core_names_free(names);
+		return 0;
+	}
+	for (const struct fixed_file *f = node_fixed_files; f->name; f++)
+		fill(buf, f->name, NULL, 0, 0);
+	pthread_rwlock_rdlock(&n.inst->tlock);
+	for (size_t i = 0; i < n.inst->nchannels; i++) {
+		struct channel *ch = &n.inst->channels[i];
+		char name[160], pty[64];
+		fill(buf, ch->cfg->name, NULL, 0, 0);
+		snprintf(name, sizeof name, "%s.pty", ch->cfg->name);
+		if (channel_pty_path(ch, pty, sizeof pty) == 0)
+			fill(buf, name, NULL, 0, 0);
+	}
+	pthread_rwlock_unlock(&n.inst->tlock);
+	node_release(&n);
+	return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	struct fh *fh = calloc(1, sizeof *fh);
+	if (!fh)
+		return -ENOMEM;
+	int rc = node_resolve(core_of_ctx(), path, &fh->node);
+	if (rc) {
+		free(fh);
+		return rc;
+	}
+	if (S_ISDIR(node_mode(&fh->node))) {
+		rc = -EISDIR;
+	} else if ((fi->flags & O_ACCMODE) != O_RDONLY &&
+		   !node_writable(&fh->node)) {
+		instance_log(fh->node.inst, "open of %s for writing refused:"
+			     " the file is read-only", fh->node.name);
+		rc = -EACCES;
+	}
+	if (rc) {
+		node_release(&fh->node);
+		free(fh);
+		return rc;
+	}
+	fi->direct_io = 1;
+	fi->fh = (uintptr_t)fh;
+	return 0;
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct fh *fh = (struct fh *)fi->fh;
+	fs_poll_forget(fs_of_ctx(), fh);
+	node_release(&fh->node);
+	free(fh);
+	return 0;
+}
+
+/* Serve a read of a small computed text. */
+static int read_text(const char *text, char *buf, size_t size, off_t off)
+{
+	size_t len = strlen(text);
+	if (off < 0 || (size_t)off >= len)
+		return 0;
+	if (size > len - off)
+		size = len - off;
+	memcpy(buf, text + off, size);
+	return size;
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct fh *fh = (struct fh *)fi->fh;
+	struct node *n = &fh->node;
+	char text[160];
+
+	switch (n->kind) {
+	case N_CTL:
+	case N_STATE:
+		snprintf(text, sizeof text, "%s\n",
+			 inst_state_name(instance_state(n->inst)));
+		return read_text(text, buf, size, off);
+	case N_TARGET:
+		instance_target_name(n->inst, text, sizeof text - 1);
+		if (text[0])
+			strcat(text, "\n");
+		return read_text(text, buf, size, off);
+	case N_LOG:
+	case N_EVENTS:
+	case N_CHANNEL: {
+		struct logfile *lf = log_of(n);
+		if (!lf)
+			return -ENOENT;
+		off_t size_now;
+		unsigned gen;
+		logfile_position(lf, &size_now, &gen);
+		ssize_t r = logfile_read(lf, buf, size, off);
+		log_done(n, lf);
+		if (r >= 0) {
+			fh->seen = off + r;
+			fh->seen_gen = gen;
+		}
+		return r;
+	}
+	default:
+		return -EISDIR;
+	}
+}
+
+static int op_write(const char *path, const char *buf, size_t size,
+		    off_t off, struct fuse_file_info *fi)
+{
+	struct fh *fh = (struct fh *)fi->fh;
+	struct node *n = &fh->node;
+	int rc;
+
+	switch (n->kind) {
+	case N_CTL:
+		rc = ctl_run(n->inst, buf, size);
+		break;
+	case N_TARGET:
+		rc = instance_set_target(n->inst, buf, size);
+		break;
+	case N_CHANNEL: {
+		struct channel *ch = instance_lock_channel(n->inst, n->name);
+		if (!ch)
+			return -ENOENT;
+		ssize_t w = channel_write(ch, buf, size);
+		instance_unlock_target(n->inst);
+		if (w == -ESRCH)
+			instance_log(n->inst, "write to %s refused: the "
+				     "instance is %s", n->name,
+				     inst_state_name(instance_state(n->inst)));
+		else if (w < 0)
+			instance_log(n->inst, "write to %s refused: %s",
+				     n->name, strerror((int)-w));
+		return w;
+	}
+	default:
+		return -EACCES;
+	}
+	return rc ? rc : (int)size;
+}
+
+/* O_TRUNC on a control file or a channel means nothing; accept it. */
+static int op_truncate(const char *path, off_t size,
+		       struct fuse_file_info *fi)
+{
+	struct node n;
+	int rc = node_resolve(core_of_ctx(), path, &n);
+	if (rc)
+		return rc;
+	rc = node_writable(&n) ? 0 : -EACCES;
+	node_release(&n);
+	return rc;
+}
+
+/* POLLIN once a growing log has bytes past what this open file read, or
+ * started over since; other files are always ready. */
+static int op_poll(const char *path, struct fuse_file_info *fi,
+		   struct fuse_pollhandle *ph, unsigned *reventsp)
+{
+	struct fh *fh = (struct fh *)fi->fh;
+	struct logfile *lf = log_of(&fh->node);
+	if (!lf) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		*reventsp = POLLIN | POLLOUT;
+		return 0;
+	}
+	off_t size;
+	unsigned gen;
+	/* Arm first, then look: a growth in between still wakes us. */
+	if (ph)
+		fs_poll_arm(fs_of_ctx(), fh, lf, ph);
+	logfile_position(lf, &size, &gen);
+	log_done(&fh->node, lf);
+	*reventsp = POLLOUT;
+	if (size > fh->seen || gen != fh->seen_gen)
+		*reventsp |= POLLIN;
+	return 0;
+}
+
+static int op_readlink(const char *path, char *buf, size_t size)
+{
+	struct node n;
+	int rc = node_resolve(core_of_ctx(), path, &n);
+	if (rc)
+		return rc;
+	rc = n.kind == N_PTY ? node_pty_path(&n, buf, size) : -EINVAL;
+	node_release(&n);
+	return rc;
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	const char *name = path + 1;
+	if (strchr(name, '/'))
+		return -EPERM;      /* only instances are directories */
+	return core_mkdir(core_of_ctx(), name);
+}
+
+static int op_rmdir(const char *path)
+{
+	const char *name = path + 1;
+	if (strchr(name, '/'))
+		return -EPERM;
+	return core_rmdir(core_of_ctx(), name);
+}
+
+static int op_create(const char *path, mode_t mode,
+		     struct fuse_file_info *fi)
+{
+	return -ENOENT;   /* the tree is fixed by the configuration */
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	cfg->attr_timeout = 0;      /* sizes of growing files */
+	cfg->entry_timeout = 1;
+	cfg->negative_timeout = 0;  /* instances come and go */
+	cfg->direct_io = 1;
+	cfg->hard_remove = 1;
+	return fuse_get_context()->private_data;
+}
+
+const struct fuse_operations emufs_ops = {
+	.init = op_init,
+	.getattr = op_getattr,
+	.readdir = op_readdir,
+	.open = op_open,
+	.release = op_release,
+	.read = op_read,
+	.poll = op_poll,
+	.readlink = op_readlink,
+	.write = op_write,
+	.truncate = op_truncate,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.create = op_create,
+};

@@ -1,0 +1,67 @@
+/* poll.c - poll() on growing logs: the open files waiting for a log to
+ * grow, and the wake-up when it does.
+ *
+ * An open file with a pending poll is on fs->pollers. When the core
+ * appends to a log (from the I/O loop, or a worker logging a refusal), it
+ * calls fs_log_grew(), which notifies and drops every handle that waits
+ * for that log. The kernel then calls poll again and gets the new state.
+ */
+#define FUSE_USE_VERSION 312
+#include <fuse.h>
+
+#include "fs.h"
+
+static void unlink_locked(struct fh *fh)
+{
+	if (!fh->poll_prev)
+		return;
+	*fh->poll_prev = fh->poll_next;
+	if (fh->poll_next)
+		fh->poll_next->poll_prev = fh->poll_prev;
+	fh->poll_next = NULL;
+	fh->poll_prev = NULL;
+}
+
+void fs_poll_arm(struct emufs_fs *fs, struct fh *fh,
+		 const struct logfile *lf, struct fuse_pollhandle *ph)
+{
+	pthread_mutex_lock(&fs->poll_lock);
+	if (fh->ph)
+		fuse_pollhandle_destroy(fh->ph);
+	fh->ph = ph;
+	fh->watched = lf;
+	if (!fh->poll_prev) {
+		fh->poll_next = fs->pollers;
+		if (fs->pollers)
+			fs->pollers->poll_prev = &fh->poll_next;
+		fs->pollers = fh;
+		fh->poll_prev = &fs->pollers;
+	}
+	pthread_mutex_unlock(&fs->poll_lock);
+}
+
+void fs_poll_forget(struct emufs_fs *fs, struct fh *fh)
+{
+	pthread_mutex_lock(&fs->poll_lock);
+	unlink_locked(fh);
+	if (fh->ph)
+		fuse_pollhandle_destroy(fh->ph);
+	fh->ph = NULL;
+	pthread_mutex_unlock(&fs->poll_lock);
+}
+
+void fs_log_grew(struct logfile *lf, void *opaque)
+{
+	struct emufs_fs *fs = opaque;
+	pthread_mutex_lock(&fs->poll_lock);
+	for (struct fh *fh = fs->pollers, *next; fh; fh = next) {
+		next = fh->poll_next;
+		if (fh->watched != lf)
+			continue;
+		fuse_notify_poll(fh->ph);
+		fuse_pollhandle_destroy(fh->ph);
+		fh->ph = NULL;
+		unlink_locked(fh);
+	}
+	pthread_mutex_unlock(&fs->poll_lock);
+}

@@ -1,0 +1,242 @@
+/* channel.c - serial channels (see channel.h). */
+#include "channel.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <termios.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "ioloop.h"
+
+/* Bytes read per callback before yielding to other watches. */
+#define CHANNEL_READ_CHUNK (64 * 1024)
+#define CHANNEL_READS_PER_WAKE 16
+
+int channel_init(struct channel *ch, const struct cfg_channel *cfg,
+		 const char *logpath, long long cap)
+{
+	memset(ch, 0, sizeof *ch);
+	ch->cfg = cfg;
+	ch->fd = ch->pty_master = ch->pty_slave = -1;
+	pthread_mutex_init(&ch->lock, NULL);
+	return logfile_open(&ch->log, logpath, cap);
+}
+
+void channel_destroy(struct channel *ch)
+{
+	channel_detach(ch);
+	logfile_close(&ch->log);
+	pthread_mutex_destroy(&ch->lock);
+	free(ch->out);
+}
+
+void channel_new_run(struct channel *ch)
+{
+	logfile_reset(&ch->log);
+}
+
+/* Hand queued input to the emulator; ch->lock held. */
+static void flush_locked(struct channel *ch)
+{
+	while (ch->outoff < ch->outlen) {
+		ssize_t n = write(ch->fd, ch->out + ch->outoff,
+				  ch->outlen - ch->outoff);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;       /* EAGAIN: wait for EPOLLOUT */
+		}
+		ch->outoff += n;
+		ch->in_bytes += n;
+	}
+	if (ch->outoff == ch->outlen)
+		ch->outoff = ch->outlen = 0;
+	if (ch->watch)
+		ioloop_modify(ch->watch, EPOLLIN | EPOLLRDHUP |
+			      (ch->outlen ? EPOLLOUT : 0));
+}
+
+/* Guest output to the pty, never blocking: what its reader has not taken
+ * is dropped there (the log has it all). */
+static void copy_to_pty(struct channel *ch, const char *buf, size_t n)
+{
+	pthread_mutex_lock(&ch->lock);
+	if (ch->pty_master >= 0) {
+		ssize_t w = write(ch->pty_master, buf, n);
+		if (w < (ssize_t)n)
+			ch->pty_dropped += n - (w > 0 ? w : 0);
+	}
+	pthread_mutex_unlock(&ch->lock);
+}
+
+/* Typed on the pty: to the guest, like a write to the channel file. */
+static void on_pty(void *opaque, uint32_t events)
+{
+	struct channel *ch = opaque;
+	char buf[4096];
+	pthread_mutex_lock(&ch->lock);
+	int fd = ch->pty_master;
+	pthread_mutex_unlock(&ch->lock);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof buf);
+	if (n > 0)
+		channel_write(ch, buf, n);
+}
+
+static void on_io(void *opaque, uint32_t events)
+{
+	struct channel *ch = opaque;
+	char buf[CHANNEL_READ_CHUNK];
+
+	pthread_mutex_lock(&ch->lock);
+	int fd = ch->fd;
+	if (fd >= 0 && (events & EPOLLOUT))
+		flush_locked(ch);
+	pthread_mutex_unlock(&ch->lock);
+	if (fd < 0)
+		return;
+	/* fd stays open until channel_detach() removed this watch, which
+	 * waits for this callback to return. */
+	for (int i = 0; i < CHANNEL_READS_PER_WAKE; i++) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n > 0) {
+			logfile_append(&ch->log, buf, n);
+			copy_to_pty(ch, buf, n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* EOF or error: the emulator closed its end. Stop watching;
+		 * the run's end detaches the channel for good. */
+		pthread_mutex_lock(&ch->lock);
+		if (ch->watch)
+			ioloop_modify(ch->watch, 0);
+		pthread_mutex_unlock(&ch->lock);
+		return;
+	}
+}
+
+static int open_pty(struct channel *ch)
+{
+	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (m < 0)
+		return -errno;
+	char path[64];
+	if (grantpt(m) < 0 || unlockpt(m) < 0 ||
+	    ptsname_r(m, path, sizeof path) != 0)
+		goto fail;
+	int s = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		goto fail;
+	struct termios t;
+	if (tcgetattr(s, &t) == 0) {
+		cfmakeraw(&t);      /* no echo of guest output back to it */
+		tcsetattr(s, TCSANOW, &t);
+	}
+	ch->pty_master = m;
+	ch->pty_slave = s;
+	snprintf(ch->pty_path, sizeof ch->pty_path, "%s", path);
+	return 0;
+fail:;
+	int e = -errno;
+	close(m);
+	return e ? e : -EIO;
+}
+
+int channel_pty_path(struct channel *ch, char *buf, size_t len)
+{
+	pthread_mutex_lock(&ch->lock);
+	int rc = ch->pty_master >= 0 ? 0 : -ENOENT;
+	if (rc == 0)
+		snprintf(buf, len, "%s", ch->pty_path);
+	pthread_mutex_unlock(&ch->lock);
+	return rc;
+}
+
+int channel_attach(struct channel *ch, struct ioloop *loop, int fd)
+{
+	pthread_mutex_lock(&ch->lock);
+	/* A pty is a convenience: the channel works without one. */
+	if (open_pty(ch) == 0)
+		ch->pty_watch = ioloop_add(loop, ch->pty_master, EPOLLIN,
+					   on_pty, ch);
+	ch->fd = fd;
+	ch->loop = loop;
+	ch->outoff = ch->outlen = 0;
+	ch->watch = ioloop_add(loop, fd, EPOLLIN | EPOLLRDHUP, on_io, ch);
+	int rc = ch->watch ? 0 : -errno;
+	if (rc)
+		ch->fd = -1;
+	pthread_mutex_unlock(&ch->lock);
+	return rc;
+}
+
+void channel_detach(struct channel *ch)
+{
+	pthread_mutex_lock(&ch->lock);
+	struct io_watch *w = ch->watch, *pw = ch->pty_watch;
+	int fd = ch->fd;
+	ch->watch = ch->pty_watch = NULL;
+	ch->fd = -1;
+	ch->outoff = ch->outlen = 0;
+	pthread_mutex_unlock(&ch->lock);
+	/* Not under ch->lock: the callbacks take it, and removal waits
+	 * for a running callback. */
+	ioloop_remove(w);
+	ioloop_remove(pw);
+	if (fd >= 0)
+		close(fd);
+	pthread_mutex_lock(&ch->lock);
+	if (ch->pty_master >= 0) {
+		close(ch->pty_master);
+		close(ch->pty_slave);
+	}
+	ch->pty_master = ch->pty_slave = -1;
+	pthread_mutex_unlock(&ch->lock);
+}
+
+ssize_t channel_write(struct channel *ch, const void *buf, size_t len)
+{
+	ssize_t rc = len;
+
+	pthread_mutex_lock(&ch->lock);
+	if (ch->fd < 0) {
+		rc = -ESRCH;
+		goto out;
+	}
+	size_t queued = ch->outlen - ch->outoff;
+	if (queued + len > CHANNEL_MAX_BACKLOG) {
+		rc = -EAGAIN;
+		goto out;
+	}
+	if (ch->outlen + len > ch->outcap) {
+		if (ch->outoff) {             /* compact first */
+			memmove(ch->out, ch->out + ch->outoff, queued);
+			ch->outoff = 0;
+			ch->outlen = queued;
+		}
+		if (ch->outlen + len > ch->outcap) {
+			size_t cap = ch->outcap ? ch->outcap : 4096;
+			while (cap < ch->outlen + len)
+				cap *= 2;
+			char *p = realloc(ch->out, cap);
+			if (!p) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			ch->out = p;
+			ch->outcap = cap;
+		}
+	}
+	memcpy(ch->out + ch->outlen, buf, len);
+	ch->outlen += len;
+	flush_locked(ch);
+out:
+	pthread_mutex_unlock(&ch->lock);
+	return rc;
+}

@@ -1,0 +1,68 @@
+/* channel.h - a serial channel: the guest's UART as a growing log plus an
+ * input queue (interface.md 3.3).
+ *
+ * Output: the I/O loop reads the emulator's socket and appends to the
+ * channel's on-disk log. Input: writers queue bytes in the core and the
+ * I/O loop hands them to the emulator as it takes them, so a writer never
+ * blocks and nothing is dropped while the instance runs.
+ */
+#ifndef EMUFS_CHANNEL_H
+#define EMUFS_CHANNEL_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "logfile.h"
+
+struct ioloop;
+struct io_watch;
+struct cfg_channel;
+
+/* Largest input backlog the core keeps per channel; a write that would
+ * exceed it fails with EAGAIN (nothing of it is queued). */
+#define CHANNEL_MAX_BACKLOG (16u * 1024 * 1024)
+
+typedef void (*channel_notify_fn)(void *opaque);
+
+struct channel {
+	const struct cfg_channel *cfg;
+	struct logfile log;           /* everything the guest sent this run */
+
+	pthread_mutex_t lock;         /* protects fd, watch, out* */
+	int fd;                       /* the emulator's socket, or -1 */
+	struct io_watch *watch;
+	struct ioloop *loop;
+	char *out;                    /* queued input, out[outoff..outlen) */
+	size_t outlen, outoff, outcap;
+	unsigned long long in_bytes;  /* input handed to the emulator */
+
+	/* The pty bridged to the channel while it runs: guest output is
+	 * copied to pty_master (dropped there, never in the log, when the
+	 * pty's reader falls behind); what is typed on the pty is queued
+	 * like a write. emufs keeps the slave open itself, in raw mode, so
+	 * the master never sees a hangup while no client is attached. */
+	int pty_master, pty_slave;    /* protected by lock */
+	struct io_watch *pty_watch;
+	char pty_path[64];
+	unsigned long long pty_dropped;
+};
+
+int channel_init(struct channel *ch, const struct cfg_channel *cfg,
+		 const char *logpath, long long cap);
+void channel_destroy(struct channel *ch);
+
+/* A new run: the log starts over. */
+void channel_new_run(struct channel *ch);
+/* Connect this run's socket (owned from now on). */
+int channel_attach(struct channel *ch, struct ioloop *loop, int fd);
+/* The run ended: stop reading, drop the queue, close the socket. */
+void channel_detach(struct channel *ch);
+
+/* The pty's path ("/dev/pts/N") while attached: 0 or -ENOENT. */
+int channel_pty_path(struct channel *ch, char *buf, size_t len);
+
+/* Queue input for the guest: len or -ESRCH (not connected), -EAGAIN. */
+ssize_t channel_write(struct channel *ch, const void *buf, size_t len);
+
+#endif

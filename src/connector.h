@@ -1,0 +1,71 @@
+/* connector.h - the one interface behind which every emulator sits.
+ *
+ * A connector launches its emulator for a run (argv, sockets, control
+ * connection, channels) and then talks to it: lifecycle commands,
+ * properties, pins and a raw command channel. Adding an emulator means one
+ * new file implementing these operations and one entry in connector.c.
+ *
+ * All operations are called from FUSE workers or the lifecycle code with a
+ * reference on the run held; each waits at most the instance's request
+ * timeout. They return 0 or -errno (interface.md section 4).
+ */
+#ifndef EMUFS_CONNECTOR_H
+#define EMUFS_CONNECTOR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct run;
+
+/* One entry of a property directory listing. */
+enum prop_kind { PROP_FILE, PROP_DIR, PROP_LINK };
+struct prop_entry {
+	char *name;
+	enum prop_kind kind;
+	char *type;        /* emulator's declared type, e.g. "bool" */
+	bool writable;     /* best knowledge; the write may still say EACCES */
+};
+
+struct connector_ops {
+	const char *name;
+	enum emu_kind kind;
+
+	/* Spawn the emulator (through run_spawn()), connect its control
+	 * connection and every channel, and let the CPUs run unless paused.
+	 * On failure: -EIO (or -ETIMEDOUT) and one line in why. The caller
+	 * kills and reaps what is left. */
+	int (*launch)(struct run *r, bool paused, char *why, size_t whylen);
+	/* Ask the emulator to quit; it need not be gone on return. */
+	int (*quit)(struct run *r);
+	int (*reset)(struct run *r);
+	int (*pause)(struct run *r);
+	int (*resume)(struct run *r);
+	/* The process ended or the run is over: wake every waiter. */
+	void (*shutdown)(struct run *r);
+	/* Free the connector's part of the run (no caller is inside). */
+	void (*release)(struct run *r);
+
+	/* Properties: path is the emulator's object path ("/machine/soc"
+	 * for QEMU, "sysbus.usart2" for Renode); text values as in
+	 * interface.md 3.4. NULL when the emulator has none. */
+	int (*prop_list)(struct run *r, const char *path,
+			 struct prop_entry **ents, size_t *n);
+	int (*prop_get)(struct run *r, const char *path, const char *name,
+			char **text);
+	int (*prop_set)(struct run *r, const char *path, const char *name,
+			const char *text, size_t len);
+	/* Pins of the emulator's own backends (qom, renode). */
+	int (*pin_get)(struct run *r, const struct cfg_pin *pin, int *level);
+	int (*pin_set)(struct run *r, const struct cfg_pin *pin, int level);
+	/* Raw command (a QMP object, a monitor line); reply malloc'd. */
+	int (*raw)(struct run *r, const char *cmd, size_t len, char **reply);
+};
+
+const struct connector_ops *connector_for(enum emu_kind kind);
+void prop_entries_free(struct prop_entry *ents, size_t n);
+
+extern const struct connector_ops qemu_connector;
+
+#endif

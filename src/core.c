@@ -1,0 +1,327 @@
+/* core.c - the instance registry and the state directory (see core.h). */
+#include "core.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "instance.h"
+#include "ioloop.h"
+
+char *core_default_state_dir(const char *mountpoint)
+{
+	const char *base = getenv("XDG_RUNTIME_DIR");
+	char *abs = realpath(mountpoint, NULL);
+	const char *mp = abs ? abs : mountpoint;
+	/* The mount point's id: its last component (readable) and a hash
+	 * of the whole path (unique). */
+	unsigned long long h = 1469598103934665603ULL;     /* FNV-1a */
+	for (const char *p = mp; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	const char *last = strrchr(mp, '/');
+	last = last && last[1] ? last + 1 : "root";
+	char *dir;
+	if (asprintf(&dir, "%s/emufs-%u/%.32s-%08llx",
+		     base && *base ? base : "/tmp", (unsigned)getuid(), last,
+		     h & 0xffffffffULL) < 0)
+		dir = NULL;
+	free(abs);
+	return dir;
+}
+
+static int make_private_dir(const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (lstat(dir, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
+		snprintf(err, errlen, "%s: not a directory owned by uid %u",
+			 dir, (unsigned)getuid());
+		return -1;
+	}
+	if ((st.st_mode & 0777) != 0700 && chmod(dir, 0700) < 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Remove what a killed emufs left: sockets, logs, overlays; one level of
+ * subdirectories (one per instance), never following links. */
+static void clear_dir(const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		char *p;
+		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0)
+			continue;
+		struct stat st;
+		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if (depth > 0) {
+				clear_dir(p, depth - 1);
+				rmdir(p);
+			}
+		} else {
+			unlink(p);
+		}
+		free(p);
+	}
+	closedir(d);
+}
+
+void core_remove_state_dir(const char *dir)
+{
+	clear_dir(dir, 1);
+	rmdir(dir);
+}
+
+int core_prepare_state_dir(const char *dir, char *err, size_t errlen)
+{
+	char *parent = strdup(dir);
+	if (!parent) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	char *slash = strrchr(parent, '/');
+	int rc = 0;
+	if (slash && slash != parent) {
+		*slash = '\0';
+		rc = make_private_dir(parent, err, errlen);
+	}
+	free(parent);
+	if (rc == 0)
+		rc = make_private_dir(dir, err, errlen);
+	if (rc == 0)
+		clear_dir(dir, 1);
+	return rc;
+}
+
+static int add_instance(struct core *core, struct instance *inst)
+{
+	struct instance **v = realloc(core->inst,
+				      (core->ninst + 1) * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	core->inst = v;
+	core->inst[core->ninst++] = inst;
+	inst->refs = 1;          /* the registry's */
+	return 0;
+}
+
+int core_new(struct emufs_config *cfg, const char *state_dir,
+	     const struct core_hooks *hooks, struct core **out,
+	     char *err, size_t errlen)
+{
+	struct core *core = calloc(1, sizeof *core);
+	if (!core) {
+		config_free(cfg);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	core->cfg = cfg;
+	if (hooks)
+		core->hooks = *hooks;
+	pthread_mutex_init(&core->lock, NULL);
+	core->state_dir = strdup(state_dir);
+	core->loop = ioloop_new();
+	if (!core->state_dir || !core->loop || ioloop_start(core->loop)) {
+		snprintf(err, errlen, "cannot start the I/O loop");
+		goto fail;
+	}
+	for (size_t i = 0; i < cfg->ninstances; i++) {
+		const struct cfg_instance *ci = &cfg->instances[i];
+		int e = 0;
+		struct instance *inst = instance_new(
+			core, ci->name, config_find_target(cfg, ci->target), &e);
+		if (!inst || add_instance(core, inst)) {
+			snprintf(err, errlen, "instance %s: %s", ci->name,
+				 strerror(e ? e : ENOMEM));
+			if (inst)
+				instance_free(inst);
+			goto fail;
+		}
+	}
+	*out = core;
+	return 0;
+fail:
+	core_free(core);
+	return -EIO;
+}
+
+static void *start_one(void *arg)
+{
+	instance_start(arg, false);
+	return NULL;
+}
+
+static void *stop_one(void *arg)
+{
+	instance_stop(arg);
+	return NULL;
+}
+
+/* Run fn on the given instances in parallel, one thread each. */
+static void for_instances(struct core *core, void *(*fn)(void *),
+			  const bool *which)
+{
+	pthread_t *t = calloc(core->ninst, sizeof *t);
+	bool *started = calloc(core->ninst, sizeof *started);
+	for (size_t i = 0; t && started && i < core->ninst; i++) {
+		if (!which[i])
+			continue;
+		if (pthread_create(&t[i], NULL, fn, core->inst[i]) == 0)
+			started[i] = true;
+		else
+			fn(core->inst[i]);
+	}
+	for (size_t i = 0; t && started && i < core->ninst; i++)
+		if (started[i])
+			pthread_join(t[i], NULL);
+	free(t);
+	free(started);
+}
+
+void core_autostart(struct core *core)
+{
+	bool *which = calloc(core->cfg->ninstances + 1, sizeof *which);
+	if (!which)
+		return;
+	for (size_t i = 0; i < core->cfg->ninstances && i < core->ninst; i++)
+		which[i] = core->cfg->instances[i].autostart;
+	for_instances(core, start_one, which);
+	free(which);
+}
+
+void core_free(struct core *core)
+{
+	if (!core)
+		return;
+	if (core->ninst) {
+		bool *all = malloc(core->ninst * sizeof *all);
+		if (all) {
+			memset(all, 1, core->ninst * sizeof *all);
+			for_instances(core, stop_one, all);
+			free(all);
+		}
+	}
+	for (size_t i = 0; i < core->ninst; i++)
+		instance_free(core->inst[i]);   /* kills what would not stop */
+	free(core->inst);
+	ioloop_free(core->loop);
+	if (core->state_dir)
+		core_remove_state_dir(core->state_dir);
+	free(core->state_dir);
+	config_free(core->cfg);
+	pthread_mutex_destroy(&core->lock);
+	free(core);
+}
+
+static ssize_t find_locked(struct core *core, const char *name)
+{
+	for (size_t i = 0; i < core->ninst; i++)
+		if (!strcmp(core->inst[i]->name, name))
+			return i;
+	return -1;
+}
+
+struct instance *core_get(struct core *core, const char *name)
+{
+	struct instance *inst = NULL;
+	pthread_mutex_lock(&core->lock);
+	ssize_t i = find_locked(core, name);
+	if (i >= 0) {
+		inst = core->inst[i];
+		inst->refs++;
+	}
+	pthread_mutex_unlock(&core->lock);
+	return inst;
+}
+
+void instance_put(struct instance *inst)
+{
+	if (!inst)
+		return;
+	struct core *core = inst->core;
+	pthread_mutex_lock(&core->lock);
+	bool last = --inst->refs == 0;
+	pthread_mutex_unlock(&core->lock);
+	if (last)
+		instance_free(inst);
+}
+
+char **core_names(struct core *core)
+{
+	pthread_mutex_lock(&core->lock);
+	char **v = calloc(core->ninst + 1, sizeof *v);
+	for (size_t i = 0; v && i < core->ninst; i++)
+		v[i] = strdup(core->inst[i]->name);
+	pthread_mutex_unlock(&core->lock);
+	return v;
+}
+
+void core_names_free(char **names)
+{
+	for (size_t i = 0; names && names[i]; i++)
+		free(names[i]);
+	free(names);
+}
+
+int core_mkdir(struct core *core, const char *name)
+{
+	if (!config_name_valid(name))
+		return -EINVAL;
+	int e = 0;
+	struct instance *inst = instance_new(core, name, NULL, &e);
+	if (!inst)
+		return -(e ? e : ENOMEM);
+	pthread_mutex_lock(&core->lock);
+	int rc = find_locked(core, name) >= 0 ? -EEXIST
+					       : add_instance(core, inst);
+	pthread_mutex_unlock(&core->lock);
+	if (rc)
+		instance_free(inst);
+	return rc;
+}
+
+int core_rmdir(struct core *core, const char *name)
+{
+	pthread_mutex_lock(&core->lock);
+	ssize_t i = find_locked(core, name);
+	if (i < 0) {
+		pthread_mutex_unlock(&core->lock);
+		return -ENOENT;
+	}
+	struct instance *inst = core->inst[i];
+	enum inst_state st = instance_state(inst);
+	if (st != ST_STOPPED && st != ST_EXITED && st != ST_CRASHED) {
+		pthread_mutex_unlock(&core->lock);
+		instance_log(inst, "rmdir refused: the instance is %s",
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	memmove(&core->inst[i], &core->inst[i + 1],
+		(core->ninst - i - 1) * sizeof *core->inst);
+	core->ninst--;
+	bool last = --inst->refs == 0;
+	pthread_mutex_unlock(&core->lock);
+	if (last)
+		instance_free(inst);
+	return 0;
+}

@@ -1,0 +1,70 @@
+/* core.h - the emufs core: the configuration, the instances, the state
+ * directory and the I/O loop. Knows nothing of FUSE; the adapter in fs/
+ * maps paths onto these calls and their -errno results onto replies.
+ */
+#ifndef EMUFS_CORE_H
+#define EMUFS_CORE_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "config.h"
+
+struct instance;
+struct ioloop;
+struct logfile;
+
+/* How the core tells the adapter that a log grew (poll wake-ups). Called
+ * from any thread, never from inside a FUSE request of the same file. */
+struct core_hooks {
+	void (*log_grew)(struct logfile *lf, void *opaque);
+	void *opaque;
+};
+
+struct core {
+	struct emufs_config *cfg;
+	struct core_hooks hooks;
+	char *state_dir;               /* 0700, owned by us */
+	struct ioloop *loop;
+
+	pthread_mutex_t lock;          /* protects inst, ninst, and every
+					* instance's refs */
+	struct instance **inst;
+	size_t ninst;
+};
+
+/* The default state directory for a mount point:
+ * ${XDG_RUNTIME_DIR:-/tmp}/emufs-$UID/<mount point's id>. */
+char *core_default_state_dir(const char *mountpoint);
+/* Create dir (and its parent) with mode 0700, refusing one that is not
+ * ours or open to others. Clears what an earlier emufs left in it. */
+int core_prepare_state_dir(const char *dir, char *err, size_t errlen);
+
+/* Remove the state directory and what is in it (one level of
+ * instance directories), never following links. */
+void core_remove_state_dir(const char *dir);
+
+/* Takes ownership of cfg; hooks may be NULL. */
+int core_new(struct emufs_config *cfg, const char *state_dir,
+	     const struct core_hooks *hooks, struct core **out,
+	     char *err, size_t errlen);
+/* Start instances with autostart; failures are logged per instance. */
+void core_autostart(struct core *core);
+/* Stop every running emulator (in parallel, bounded by the stop
+ * sequence's 5 s), then free everything. */
+void core_free(struct core *core);
+
+/* Instance by name with a reference (instance_put() it), or NULL. */
+struct instance *core_get(struct core *core, const char *name);
+void instance_put(struct instance *inst);
+/* Names of all instances, in order; a NULL-terminated malloc'd array of
+ * malloc'd strings. */
+char **core_names(struct core *core);
+void core_names_free(char **names);
+
+/* mkdir: a new stopped instance without target (EEXIST, EINVAL). */
+int core_mkdir(struct core *core, const char *name);
+/* rmdir: only a stopped instance (EBUSY, ENOENT). */
+int core_rmdir(struct core *core, const char *name);
+
+#endif

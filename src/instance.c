@@ -1,0 +1,703 @@
+/* instance.c - the instance state machine and its runs (see instance.h).
+ *
+ * Lifecycle commands take the instance's `busy` flag for their whole
+ * duration, so two of them never interleave, but they never hold a lock
+ * while they wait on the emulator: FUSE readers of `state` and the I/O
+ * loop stay free. `kill` is the one command that does not wait for `busy`:
+ * it must be able to end a start that hangs.
+ *
+ * When the process ends by itself, the I/O loop finishes the run (state
+ * `exited` or `crashed`). When it ends during a command, the command
+ * finishes the run when it releases `busy`.
+ */
+#include "instance.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "connector.h"
+#include "core.h"
+#include "ioloop.h"
+
+/* The stop sequence of interface.md 3.1: quit, SIGTERM, SIGKILL at 5 s. */
+#define STOP_QUIT_MS 2500
+#define STOP_TERM_MS 2500
+#define KILL_WAIT_MS 5000
+
+static const char *const state_names[] = {
+	[ST_STOPPED] = "stopped",   [ST_STARTING] = "starting",
+	[ST_RUNNING] = "running",   [ST_PAUSED] = "paused",
+	[ST_STOPPING] = "stopping", [ST_EXITED] = "exited",
+	[ST_CRASHED] = "crashed",
+};
+
+const char *inst_state_name(enum inst_state st)
+{
+	return state_names[st];
+}
+
+void instance_log(struct instance *inst, const char *fmt, ...)
+{
+	char msg[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	logfile_printf(&inst->log, "emufs: %s", msg);
+}
+
+/* A QMP-shaped event line of emufs's own in `events`. */
+static void emit_state(struct instance *inst, enum inst_state st)
+{
+	struct timeval tv;
+	char line[256];
+	gettimeofday(&tv, NULL);
+	int n = snprintf(line, sizeof line,
+			 "{\"timestamp\": {\"seconds\": %lld, \"microseconds\""
+			 ": %ld}, \"event\": \"EMUFS_STATE\", \"data\": "
+			 "{\"instance\": \"%s\", \"state\": \"%s\"}}\n",
+			 (long long)tv.tv_sec, (long)tv.tv_usec, inst->name,
+			 inst_state_name(st));
+	logfile_append(&inst->events, line, n);
+}
+
+/* Set the state, inst->lock held; the event is written after unlock by
+ * the caller through the returned value (so lock order stays simple). */
+static void set_state_locked(struct instance *inst, enum inst_state st)
+{
+	inst->state = st;
+	emit_state(inst, st);
+}
+
+void run_emulator_event(struct run *r, const char *line, const char *name)
+{
+	struct instance *inst = r->inst;
+	size_t len = strlen(line);
+	char *buf = malloc(len + 1);
+	if (buf) {
+		memcpy(buf, line, len);
+		buf[len] = '\n';
+		logfile_append(&inst->events, buf, len + 1);
+		free(buf);
+	}
+	/* Pauses and resumes from elsewhere (the guest, a raw qmp file)
+	 * show in state; emufs's own commands hold busy and set it. */
+	if (!name)
+		return;
+	pthread_mutex_lock(&inst->lock);
+	if (inst->run == r && !inst->busy) {
+		if (!strcmp(name, "STOP") && inst->state == ST_RUNNING)
+			set_state_locked(inst, ST_PAUSED);
+		else if (!strcmp(name, "RESUME") && inst->state == ST_PAUSED)
+			set_state_locked(inst, ST_RUNNING);
+	}
+	pthread_mutex_unlock(&inst->lock);
+}
+
+/* ---- runs ---------------------------------------------------------- */
+
+static struct run *run_new(struct instance *inst,
+			   const struct cfg_target *t,
+			   const struct connector_ops *conn)
+{
+	struct run *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	atomic_init(&r->refs, 1);
+	r->inst = inst;
+	r->conn = conn;
+	r->target = t;
+	r->timeout_ms = inst->core->cfg->request_timeout_ms;
+	r->proc.pid = -1;
+	r->proc.pidfd = r->proc.outfd = -1;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&r->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return r;
+}
+
+void run_put(struct run *r)
+{
+	if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	if (r->conn->release)
+		r->conn->release(r);
+	process_release(&r->proc);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+	free(r);
+}
+
+struct run *instance_get_run(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->lock);
+	struct run *r = inst->run;
+	if (r && (inst->state == ST_RUNNING || inst->state == ST_PAUSED))
+		atomic_fetch_add(&r->refs, 1);
+	else
+		r = NULL;
+	pthread_mutex_unlock(&inst->lock);
+	return r;
+}
+
+static void drain_output(struct run *r)
+{
+	char buf[16384];
+	ssize_t n;
+	if (r->proc.outfd < 0)
+		return;
+	while ((n = read(r->proc.outfd, buf, sizeof buf)) > 0)
+		logfile_append(&r->inst->log, buf, n);
+}
+
+static void on_output(void *opaque, uint32_t events)
+{
+	struct run *r = opaque;
+	char buf[16384];
+	ssize_t n = read(r->proc.outfd, buf, sizeof buf);
+	if (n > 0)
+		logfile_append(&r->inst->log, buf, n);
+	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		ioloop_modify(r->out_watch, 0);     /* EOF: quiet */
+}
+
+bool run_exited(struct run *r)
+{
+	pthread_mutex_lock(&r->lock);
+	bool e = r->exited;
+	pthread_mutex_unlock(&r->lock);
+	return e;
+}
+
+int run_wait_exit(struct run *r, int timeout_ms)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += timeout_ms / 1000;
+	dl.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	int rc = 0;
+	pthread_mutex_lock(&r->lock);
+	while (!r->exited && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&r->cond, &r->lock, &dl);
+	bool e = r->exited;
+	pthread_mutex_unlock(&r->lock);
+	return e ? 0 : -ETIMEDOUT;
+}
+
+/* The run is over for good: nothing reads from it any more. Called by
+ * whoever took it off the instance; idempotent parts only. */
+static void run_finish(struct run *r)
+{
+	struct instance *inst = r->inst;
+	pthread_rwlock_rdlock(&inst->tlock);
+	for (size_t i = 0; i < inst->nchannels; i++)
+		channel_detach(&inst->channels[i]);
+	pthread_rwlock_unlock(&inst->tlock);
+	if (r->conn->shutdown)
+		r->conn->shutdown(r);
+	ioloop_remove(r->pid_watch);
+	r->pid_watch = NULL;
+	ioloop_remove(r->out_watch);
+	r->out_watch = NULL;
+	drain_output(r);
+}
+
+static void log_exit(struct instance *inst, struct run *r, const char *how)
+{
+	char desc[128];
+	process_describe_status(r->wstatus, desc, sizeof desc);
+	instance_log(inst, "%s: the emulator %s", how, desc);
+}
+
+/* Clear busy; if the process ended meanwhile, finish the run as the
+ * exit handler would have. */
+static void release_busy(struct instance *inst, struct run *r)
+{
+	bool finish = false;
+	pthread_mutex_lock(&inst->lock);
+	inst->busy = false;
+	if (r && inst->run == r && run_exited(r)) {
+		inst->run = NULL;
+		set_state_locked(inst, WIFEXITED(r->wstatus) &&
+				 WEXITSTATUS(r->wstatus) == 0 ? ST_EXITED
+							      : ST_CRASHED);
+		finish = true;
+	}
+	pthread_mutex_unlock(&inst->lock);
+	if (finish) {
+		log_exit(inst, r, "ended by itself");
+		run_finish(r);
+		run_put(r);      /* the instance's reference */
+	}
+}
+
+/* Take the run off the instance as stopped (stop, kill, failed start). */
+static void finish_stopped(struct instance *inst, struct run *r)
+{
+	pthread_mutex_lock(&inst->lock);
+	bool mine = inst->run == r;
+	if (mine) {
+		inst->run = NULL;
+		set_state_locked(inst, ST_STOPPED);
+	}
+	inst->busy = false;
+	pthread_mutex_unlock(&inst->lock);
+	if (mine) {
+		run_finish(r);
+		run_put(r);
+	}
+}
+
+static void on_exit_cb(void *opaque, uint32_t events)
+{
+	struct run *r = opaque;
+	int ws = 0;
+	if (process_reap(&r->proc, &ws) == 0)
+		return;
+	ioloop_modify(r->pid_watch, 0);
+	pthread_mutex_lock(&r->lock);
+	r->exited = true;
+	r->wstatus = ws;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+
+	struct instance *inst = r->inst;
+	pthread_mutex_lock(&inst->lock);
+	bool busy = inst->busy;
+	pthread_mutex_unlock(&inst->lock);
+	if (!busy)
+		release_busy(inst, r);
+	else if (r->conn->shutdown)
+		r->conn->shutdown(r);   /* wake whoever waits on it */
+}
+
+struct spawn_call {
+	struct run *r;
+	char *const *argv;
+	char *why;
+	size_t whylen;
+	int rc;
+};
+
+static void spawn_in_loop(void *arg)
+{
+	struct spawn_call *c = arg;
+	c->rc = process_spawn(c->argv, &c->r->proc, c->why, c->whylen);
+}
+
+int run_spawn(struct run *r, char *const argv[], char *why, size_t whylen)
+{
+	struct ioloop *loop = r->inst->core->loop;
+	struct spawn_call c = { r, argv, why, whylen, 0 };
+
+	ioloop_call(loop, spawn_in_loop, &c);
+	if (c.rc)
+		return c.rc;
+	instance_log(r->inst, "started %s (pid %d)", argv[0],
+		     (int)r->proc.pid);
+	r->out_watch = ioloop_add(loop, r->proc.outfd, EPOLLIN, on_output, r);
+	r->pid_watch = ioloop_add(loop, r->proc.pidfd, EPOLLIN, on_exit_cb, r);
+	if (!r->out_watch || !r->pid_watch) {
+		snprintf(why, whylen, "cannot watch the emulator");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* ---- the instance -------------------------------------------------- */
+
+static void free_channels(struct instance *inst)
+{
+	for (size_t i = 0; i < inst->nchannels; i++)
+		channel_destroy(&inst->channels[i]);
+	free(inst->channels);
+	inst->channels = NULL;
+	inst->nchannels = 0;
+}
+
+static void watch_log(struct instance *inst, struct logfile *lf)
+{
+	const struct core_hooks *h = &inst->core->hooks;
+	if (h->log_grew)
+		logfile_set_grow_hook(lf, h->log_grew, h->opaque);
+}
+
+/* Build the channels of target t (tlock held for writing or unshared). */
+static int bind_target(struct instance *inst, const struct cfg_target *t)
+{
+	free_channels(inst);
+	inst->target = t;
+	if (!t || !t->nchannels)
+		return 0;
+	inst->channels = calloc(t->nchannels, sizeof *inst->channels);
+	if (!inst->channels)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nchannels; i++) {
+		char *path;
+		if (asprintf(&path, "%s/%s.log", inst->dir,
+			     t->channels[i].name) < 0)
+			return -ENOMEM;
+		int rc = channel_init(&inst->channels[i], &t->channels[i],
+				      path, inst->core->cfg->log_cap);
+		free(path);
+		if (rc)
+			return rc;
+		watch_log(inst, &inst->channels[i].log);
+		inst->nchannels++;
+	}
+	return 0;
+}
+
+struct instance *instance_new(struct core *core, const char *name,
+			      const struct cfg_target *target, int *err)
+{
+	struct instance *inst = calloc(1, sizeof *inst);
+	char *path = NULL;
+	int rc = -ENOMEM;
+
+	if (!inst)
+		goto fail;
+	inst->core = core;
+	pthread_rwlock_init(&inst->tlock, NULL);
+	pthread_mutex_init(&inst->lock, NULL);
+	inst->log.fd = inst->events.fd = -1;
+	inst->name = strdup(name);
+	if (!inst->name || asprintf(&inst->dir, "%s/%s", core->state_dir,
+				    name) < 0)
+		goto fail;
+	if (mkdir(inst->dir, 0700) < 0 && errno != EEXIST) {
+		rc = -errno;
+		goto fail;
+	}
+	long long cap = core->cfg->log_cap;
+	if (asprintf(&path, "%s/log", inst->dir) < 0)
+		goto fail;
+	if ((rc = logfile_open(&inst->log, path, cap)))
+		goto fail;
+	free(path);
+	if (asprintf(&path, "%s/events", inst->dir) < 0) {
+		path = NULL;
+		goto fail;
+	}
+	if ((rc = logfile_open(&inst->events, path, cap)))
+		goto fail;
+	watch_log(inst, &inst->log);
+	watch_log(inst, &inst->events);
+	if ((rc = bind_target(inst, target)))
+		goto fail;
+	free(path);
+	return inst;
+fail:
+	free(path);
+	*err = -rc;
+	if (inst)
+		instance_free(inst);
+	return NULL;
+}
+
+void instance_free(struct instance *inst)
+{
+	if (!inst)
+		return;
+	if (inst->run)
+		instance_kill(inst);
+	free_channels(inst);
+	logfile_close(&inst->log);
+	logfile_close(&inst->events);
+	pthread_rwlock_destroy(&inst->tlock);
+	pthread_mutex_destroy(&inst->lock);
+	if (inst->dir) {
+		char *p;
+		if (asprintf(&p, "%s/log", inst->dir) >= 0) {
+			unlink(p);
+			free(p);
+		}
+		if (asprintf(&p, "%s/events", inst->dir) >= 0) {
+			unlink(p);
+			free(p);
+		}
+		rmdir(inst->dir);
+	}
+	free(inst->dir);
+	free(inst->name);
+	free(inst);
+}
+
+enum inst_state instance_state(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->lock);
+	enum inst_state st = inst->state;
+	pthread_mutex_unlock(&inst->lock);
+	return st;
+}
+
+void instance_target_name(struct instance *inst, char *buf, size_t len)
+{
+	pthread_rwlock_rdlock(&inst->tlock);
+	snprintf(buf, len, "%s", inst->target ? inst->target->name : "");
+	pthread_rwlock_unlock(&inst->tlock);
+}
+
+static bool is_stopped(enum inst_state st)
+{
+	return st == ST_STOPPED || st == ST_EXITED || st == ST_CRASHED;
+}
+
+int instance_set_target(struct instance *inst, const char *buf, size_t len)
+{
+	char name[128];
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	if (len == 0 || len >= sizeof name || memchr(buf, '\0', len)) {
+		instance_log(inst, "target: expected a target name");
+		return -EINVAL;
+	}
+	memcpy(name, buf, len);
+	name[len] = '\0';
+	const struct cfg_target *t = config_find_target(inst->core->cfg,
+							name);
+	if (!t) {
+		instance_log(inst, "target: unknown target \"%s\"", name);
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&inst->lock);
+	if (inst->busy || !is_stopped(inst->state)) {
+		enum inst_state st = inst->state;
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "target: refused while %s",
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	inst->busy = true;
+	pthread_mutex_unlock(&inst->lock);
+
+	pthread_rwlock_wrlock(&inst->tlock);
+	int rc = inst->target == t ? 0 : bind_target(inst, t);
+	pthread_rwlock_unlock(&inst->tlock);
+	release_busy(inst, NULL);
+	if (rc)
+		instance_log(inst, "target: %s", strerror(-rc));
+	else
+		instance_log(inst, "target set to %s", name);
+	return rc;
+}
+
+struct channel *instance_lock_channel(struct instance *inst,
+				      const char *name)
+{
+	pthread_rwlock_rdlock(&inst->tlock);
+	for (size_t i = 0; i < inst->nchannels; i++)
+		if (!strcmp(inst->channels[i].cfg->name, name))
+			return &inst->channels[i];
+	pthread_rwlock_unlock(&inst->tlock);
+	return NULL;
+}
+
+void instance_unlock_target(struct instance *inst)
+{
+	pthread_rwlock_unlock(&inst->tlock);
+}
+
+/* ---- lifecycle commands ------------------------------------------- */
+
+int instance_start(struct instance *inst, bool paused)
+{
+	char why[512] = "";
+
+	pthread_mutex_lock(&inst->lock);
+	enum inst_state st = inst->state;
+	if (inst->busy || !is_stopped(st)) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "start refused: the instance is %s",
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	/* target is stable: only set_target changes it, under busy. */
+	const struct cfg_target *t = inst->target;
+	if (!t) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "start refused: no target "
+			     "(write a target's name to target first)");
+		return -EINVAL;
+	}
+	const struct connector_ops *conn = connector_for(t->emulator);
+	struct run *r = conn ? run_new(inst, t, conn) : NULL;
+	if (!r) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "start failed: %s", conn
+			     ? "out of memory"
+			     : "this emulator has no connector yet");
+		return -EIO;
+	}
+	inst->busy = true;
+	inst->run = r;
+	set_state_locked(inst, ST_STARTING);
+	pthread_mutex_unlock(&inst->lock);
+
+	for (size_t i = 0; i < inst->nchannels; i++)
+		channel_new_run(&inst->channels[i]);
+	instance_log(inst, "starting target %s%s", t->name,
+		     paused ? " paused" : "");
+	int rc = conn->launch(r, paused, why, sizeof why);
+	if (rc) {
+		instance_log(inst, "start failed: %s", why[0] ? why
+			     : strerror(-rc));
+		process_signal(&r->proc, SIGKILL);
+		if (r->proc.pidfd >= 0)
+			run_wait_exit(r, KILL_WAIT_MS);
+		finish_stopped(inst, r);
+		return -EIO;
+	}
+	pthread_mutex_lock(&inst->lock);
+	if (inst->run == r && !run_exited(r))
+		set_state_locked(inst, paused ? ST_PAUSED : ST_RUNNING);
+	pthread_mutex_unlock(&inst->lock);
+	release_busy(inst, r);
+	if (run_exited(r)) {
+		instance_log(inst, "start failed: the emulator ended at once");
+		return -EIO;
+	}
+	return 0;
+}
+
+int instance_stop(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->lock);
+	enum inst_state st = inst->state;
+	struct run *r = inst->run;
+	if (inst->busy || !r || (st != ST_RUNNING && st != ST_PAUSED)) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "stop refused: the instance is %s",
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	atomic_fetch_add(&r->refs, 1);
+	inst->busy = true;
+	set_state_locked(inst, ST_STOPPING);
+	pthread_mutex_unlock(&inst->lock);
+
+	const char *how = "quit";
+	if (r->conn->quit)
+		r->conn->quit(r);
+	if (run_wait_exit(r, STOP_QUIT_MS)) {
+		how = "SIGTERM";
+		process_signal(&r->proc, SIGTERM);
+		if (run_wait_exit(r, STOP_TERM_MS)) {
+			how = "SIGKILL";
+			process_signal(&r->proc, SIGKILL);
+			run_wait_exit(r, KILL_WAIT_MS);
+		}
+	}
+	if (run_exited(r))
+		log_exit(inst, r, how);
+	else
+		instance_log(inst, "stop: pid %d did not end after SIGKILL",
+			     (int)r->proc.pid);
+	finish_stopped(inst, r);
+	run_put(r);
+	return 0;
+}
+
+int instance_kill(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->lock);
+	struct run *r = inst->run;
+	if (!r) {
+		enum inst_state st = inst->state;
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "kill refused: the instance is %s",
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	atomic_fetch_add(&r->refs, 1);
+	bool mine = !inst->busy;     /* else the busy command finishes */
+	inst->busy = true;
+	pthread_mutex_unlock(&inst->lock);
+
+	process_signal(&r->proc, SIGKILL);
+	run_wait_exit(r, KILL_WAIT_MS);
+	if (mine) {
+		log_exit(inst, r, "kill");
+		finish_stopped(inst, r);
+	}
+	run_put(r);
+	return 0;
+}
+
+/* pause, resume, reset: one request to the emulator. */
+enum simple_op { OP_PAUSE, OP_RESUME, OP_RESET };
+
+static const struct simple_cmd {
+	const char *name;
+	enum inst_state need1, need2;   /* states it makes sense in */
+	enum inst_state after;
+} simple_cmds[] = {
+	[OP_PAUSE] = { "pause", ST_RUNNING, ST_RUNNING, ST_PAUSED },
+	[OP_RESUME] = { "resume", ST_PAUSED, ST_PAUSED, ST_RUNNING },
+	[OP_RESET] = { "reset", ST_RUNNING, ST_PAUSED, 0 },
+};
+
+static int simple_command(struct instance *inst, enum simple_op op)
+{
+	const struct simple_cmd *c = &simple_cmds[op];
+
+	pthread_mutex_lock(&inst->lock);
+	enum inst_state st = inst->state;
+	struct run *r = inst->run;
+	if (inst->busy || !r || (st != c->need1 && st != c->need2)) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "%s refused: the instance is %s", c->name,
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	atomic_fetch_add(&r->refs, 1);
+	inst->busy = true;
+	pthread_mutex_unlock(&inst->lock);
+
+	int (*fn)(struct run *) = op == OP_PAUSE ? r->conn->pause
+				  : op == OP_RESUME ? r->conn->resume
+						    : r->conn->reset;
+	int rc = fn ? fn(r) : -EINVAL;
+	if (rc)
+		instance_log(inst, "%s failed: %s", c->name, strerror(-rc));
+	pthread_mutex_lock(&inst->lock);
+	if (rc == 0 && op != OP_RESET && inst->run == r &&
+	    inst->state != c->after)
+		set_state_locked(inst, c->after);
+	pthread_mutex_unlock(&inst->lock);
+	release_busy(inst, r);
+	run_put(r);
+	return rc;
+}
+
+int instance_pause(struct instance *inst)
+{
+	return simple_command(inst, OP_PAUSE);
+}
+
+int instance_resume(struct instance *inst)
+{
+	return simple_command(inst, OP_RESUME);
+}
+
+int instance_reset(struct instance *inst)
+{
+	return simple_command(inst, OP_RESET);
+}

@@ -1,0 +1,119 @@
+/* instance.h - an emulator instance (one directory of the tree), its state
+ * machine (interface.md 3.1, 3.2) and its runs.
+ *
+ * An instance lives as long as its directory. Each start creates a run:
+ * the emulator process and everything connected to it. The run is
+ * reference counted, so a FUSE worker that is talking to the emulator
+ * keeps it valid while the emulator dies underneath.
+ */
+#ifndef EMUFS_INSTANCE_H
+#define EMUFS_INSTANCE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "channel.h"
+#include "config.h"
+#include "logfile.h"
+#include "process.h"
+
+struct core;
+struct connector_ops;
+struct io_watch;
+
+enum inst_state {
+	ST_STOPPED,
+	ST_STARTING,
+	ST_RUNNING,
+	ST_PAUSED,
+	ST_STOPPING,
+	ST_EXITED,
+	ST_CRASHED,
+};
+
+const char *inst_state_name(enum inst_state st);
+
+struct run {
+	atomic_int refs;
+	struct instance *inst;
+	const struct connector_ops *conn;
+	const struct cfg_target *target;
+	int timeout_ms;                /* request timeout */
+	struct process proc;
+	struct io_watch *pid_watch;    /* pidfd: the process ended */
+	struct io_watch *out_watch;    /* its stdout/stderr into log */
+	pthread_mutex_t lock;          /* protects exited, wstatus */
+	pthread_cond_t cond;           /* signalled when exited is set */
+	bool exited;
+	int wstatus;
+	void *priv;                    /* the connector's */
+};
+
+struct instance {
+	struct core *core;
+	char *name;
+	char *dir;                     /* state directory of this instance */
+	int refs;                      /* protected by core->lock */
+
+	pthread_rwlock_t tlock;        /* protects target, channels,
+					* nchannels: written only while
+					* stopped (target file) */
+	const struct cfg_target *target;
+	struct channel *channels;
+	size_t nchannels;
+
+	pthread_mutex_t lock;          /* protects state, run, busy */
+	enum inst_state state;
+	struct run *run;               /* current run, or NULL */
+	bool busy;                     /* a lifecycle command is running */
+
+	struct logfile log;            /* `log` */
+	struct logfile events;         /* `events` */
+};
+
+/* Created stopped; target may be NULL (mkdir). */
+struct instance *instance_new(struct core *core, const char *name,
+			      const struct cfg_target *target, int *err);
+void instance_free(struct instance *inst);
+
+/* Run the lines of a ctl write, in order, stopping at the first error. */
+int instance_ctl(struct instance *inst, const char *buf, size_t len);
+int instance_start(struct instance *inst, bool paused);
+int instance_stop(struct instance *inst);
+int instance_kill(struct instance *inst);
+int instance_pause(struct instance *inst);
+int instance_resume(struct instance *inst);
+int instance_reset(struct instance *inst);
+
+enum inst_state instance_state(struct instance *inst);
+/* Name of the target, "" when none. */
+void instance_target_name(struct instance *inst, char *buf, size_t len);
+/* Set the target by name; only while stopped (EBUSY), known names only. */
+int instance_set_target(struct instance *inst, const char *buf, size_t len);
+
+/* The current run with a reference, or NULL when not running. */
+struct run *instance_get_run(struct instance *inst);
+void run_put(struct run *r);
+
+/* Find a channel by name, with inst->tlock held for reading on success:
+ * the caller calls instance_unlock_target() when done. */
+struct channel *instance_lock_channel(struct instance *inst,
+				      const char *name);
+void instance_unlock_target(struct instance *inst);
+
+/* For connectors: spawn argv for this run (from the I/O loop thread),
+ * watch its exit and copy its output into `log`. */
+int run_spawn(struct run *r, char *const argv[], char *why, size_t whylen);
+/* Wait until the process ended, at most timeout_ms: 0 or -ETIMEDOUT. */
+int run_wait_exit(struct run *r, int timeout_ms);
+bool run_exited(struct run *r);
+/* An event line from the emulator (QMP event JSON) into `events`. */
+void run_emulator_event(struct run *r, const char *line, const char *name);
+
+/* A line in `log`, and the same through the instance. */
+void instance_log(struct instance *inst, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,425 @@
+/* qemu.c - the QEMU connector: launch over an argv array, control over QMP.
+ *
+ * emufs listens on unix sockets in the instance's 0700 state directory and
+ * QEMU connects to them as a client (server=off): the QMP monitor and every
+ * serial channel. QEMU connects while it initialises, before any CPU runs,
+ * and starts with -S; emufs lets the CPUs go (`cont`) only once every
+ * channel is attached, so not a byte the guest prints is lost.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "connector.h"
+#include "core.h"
+#include "instance.h"
+#include "ioloop.h"
+#include "qmp.h"
+
+struct qemu_run {
+	struct qmp *qmp;
+	struct io_watch *qmp_watch;
+};
+
+static struct qmp *qmp_of(struct run *r)
+{
+	struct qemu_run *q = r->priv;
+	return q ? q->qmp : NULL;
+}
+
+/* ---- argv ---------------------------------------------------------- */
+
+struct argv {
+	char **v;
+	size_t n, cap;
+	int failed;
+};
+
+static void argv_add(struct argv *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void argv_add(struct argv *a, const char *fmt, ...)
+{
+	if (a->n + 2 > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 32;
+		char **v = realloc(a->v, cap * sizeof *v);
+		if (!v) {
+			a->failed = 1;
+			return;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&a->v[a->n], fmt, ap) < 0)
+		a->failed = 1;
+	else
+		a->v[++a->n] = NULL;
+	va_end(ap);
+}
+
+static void argv_free(struct argv *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+/* QEMU's option syntax splits on ',': a comma in a value is written ",,".
+ * Paths from the config and the state directory go through this, so no
+ * file name can smuggle in an option. */
+static char *opt_escape(const char *s)
+{
+	size_t n = strlen(s), extra = 0;
+	for (size_t i = 0; i < n; i++)
+		extra += s[i] == ',';
+	char *out = malloc(n + extra + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = s[i];
+		if (s[i] == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+static int sock_path(struct run *r, const char *name, char *buf,
+		     size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s.sock", r->inst->dir, name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static void add_chardev(struct argv *a, const char *id, const char *path)
+{
+	char *p = opt_escape(path);
+	if (!p) {
+		a->failed = 1;
+		return;
+	}
+	argv_add(a, "-chardev");
+	argv_add(a, "socket,id=%s,path=%s,server=off", id, p);
+	free(p);
+}
+
+static int build_argv(struct run *r, const char *binary, struct argv *a)
+{
+	const struct cfg_target *t = r->target;
+	const struct cfg_qemu *q = &t->qemu;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	argv_add(a, "%s", binary);
+	argv_add(a, "-machine");
+	argv_add(a, "%s", q->machine);
+	argv_add(a, "-S");
+	argv_add(a, "-no-user-config");
+	argv_add(a, "-display");
+	argv_add(a, "none");
+	argv_add(a, "-monitor");
+	argv_add(a, "none");
+	argv_add(a, "-parallel");
+	argv_add(a, "none");
+	if (sock_path(r, "qmp", path, sizeof path))
+		return -ENAMETOOLONG;
+	add_chardev(a, "emufs-qmp", path);
+	argv_add(a, "-mon");
+	argv_add(a, "chardev=emufs-qmp,mode=control");
+
+	/* One -serial per UART index up to the highest configured. */
+	int top = -1;
+	for (size_t i = 0; i < t->nchannels; i++)
+		if (t->channels[i].qemu_index > top)
+			top = t->channels[i].qemu_index;
+	if (top < 0) {
+		argv_add(a, "-serial");
+		argv_add(a, "null");
+	}
+	for (int idx = 0; idx <= top; idx++) {
+		const struct cfg_channel *c = NULL;
+		for (size_t i = 0; i < t->nchannels; i++)
+			if (t->channels[i].qemu_index == idx)
+				c = &t->channels[i];
+		argv_add(a, "-serial");
+		if (!c) {
+			argv_add(a, "null");
+			continue;
+		}
+		char id[32];
+		snprintf(id, sizeof id, "emufs-serial%d", idx);
+		argv_add(a, "chardev:%s", id);
+		if (sock_path(r, c->name, path, sizeof path))
+			return -ENAMETOOLONG;
+		add_chardev(a, id, path);
+	}
+	if (q->kernel) {
+		argv_add(a, "-kernel");
+		argv_add(a, "%s", q->kernel);
+	}
+	for (size_t i = 0; i < q->ndrives; i++) {
+		const struct cfg_drive *d = &q->drives[i];
+		char *f = opt_escape(d->file);
+		if (!f)
+			return -ENOMEM;
+		argv_add(a, "-drive");
+		argv_add(a, "file=%s,format=%s%s%s", f, d->format,
+			 d->iface ? ",if=" : "", d->iface ? d->iface : "");
+		free(f);
+	}
+	for (size_t i = 0; i < q->nargs; i++)
+		argv_add(a, "%s", q->args[i]);
+	return a->failed ? -ENOMEM : 0;
+}
+
+/* ---- sockets ------------------------------------------------------- */
+
+static int listen_at(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(fd, 4) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Accept QEMU's connection on lfd before the deadline; -EIO if the
+ * process ends first. */
+static int accept_by(struct run *r, int lfd, long long deadline)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (run_exited(r))
+			return -EIO;
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p[2] = { { lfd, POLLIN, 0 },
+				       { r->proc.pidfd, POLLIN, 0 } };
+		poll(p, 2, left > 100 ? 100 : (int)left);
+	}
+}
+
+/* ---- QMP plumbing -------------------------------------------------- */
+
+static void on_qmp_event(void *opaque, const char *line, json_t *ev)
+{
+	struct run *r = opaque;
+	run_emulator_event(r, line, json_string_value(json_object_get(ev,
+								      "event")));
+}
+
+static void on_qmp_readable(void *opaque, uint32_t events)
+{
+	struct run *r = opaque;
+	struct qemu_run *q = r->priv;
+	if (qmp_on_readable(q->qmp) < 0)
+		ioloop_modify(q->qmp_watch, 0);
+}
+
+static int execute(struct run *r, const char *cmd)
+{
+	struct qmp *q = qmp_of(r);
+	struct qmp_error err;
+	if (!q)
+		return -ESRCH;
+	int rc = qmp_execute(q, cmd, NULL, r->timeout_ms, NULL, &err);
+	if (rc)
+		instance_log(r->inst, "qmp %s: %s: %s", cmd, err.cls,
+			     err.desc);
+	return rc;
+}
+
+/* ---- the connector ------------------------------------------------- */
+
+static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
+{
+	const struct cfg_target *t = r->target;
+	struct qemu_run *q = calloc(1, sizeof *q);
+	struct argv a = { 0 };
+	int *lfds = calloc(t->nchannels + 1, sizeof *lfds);
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *binary = NULL;
+	int rc = -ENOMEM;
+
+	if (!q || !lfds) {
+		snprintf(why, wl, "out of memory");
+		goto out;
+	}
+	r->priv = q;
+	for (size_t i = 0; i <= t->nchannels; i++)
+		lfds[i] = -1;
+	binary = process_find_binary(t->qemu.binary);
+	if (!binary) {
+		snprintf(why, wl, "%s: %s", t->qemu.binary, strerror(errno));
+		rc = -EIO;
+		goto out;
+	}
+	if ((rc = build_argv(r, binary, &a))) {
+		snprintf(why, wl, "cannot build the command line: %s",
+			 strerror(-rc));
+		goto out;
+	}
+	/* Listen before spawning: QEMU connects during its start-up. */
+	for (size_t i = 0; i <= t->nchannels; i++) {
+		const char *name = i == 0 ? "qmp" : t->channels[i - 1].name;
+		sock_path(r, name, path, sizeof path);
+		if ((lfds[i] = listen_at(path)) < 0) {
+			rc = lfds[i];
+			snprintf(why, wl, "%s: %s", path, strerror(-rc));
+			goto out;
+		}
+	}
+	if ((rc = run_spawn(r, a.v, why, wl)))
+		goto out;
+
+	long long deadline = now_ms() + r->timeout_ms;
+	int fd = accept_by(r, lfds[0], deadline);
+	if (fd < 0) {
+		rc = fd;
+		snprintf(why, wl, "QEMU %s its QMP socket",
+			 rc == -EIO ? "exited before it connected"
+				    : "did not connect");
+		goto out;
+	}
+	q->qmp = qmp_new(fd, on_qmp_event, r);
+	if (!q->qmp) {
+		close(fd);
+		rc = -ENOMEM;
+		goto out;
+	}
+	q->qmp_watch = ioloop_add(r->inst->core->loop, fd, EPOLLIN,
+				  on_qmp_readable, r);
+	struct qmp_error err;
+	if (!q->qmp_watch ||
+	    (rc = qmp_handshake(q->qmp, r->timeout_ms))) {
+		snprintf(why, wl, "QMP handshake failed: %s",
+			 strerror(rc ? -rc : EIO));
+		rc = rc ? rc : -EIO;
+		goto out;
+	}
+	pthread_rwlock_rdlock(&r->inst->tlock);
+	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
+		int cfd = accept_by(r, lfds[i + 1], deadline);
+		if (cfd < 0) {
+			rc = cfd;
+			snprintf(why, wl, "QEMU did not connect channel %s",
+				 t->channels[i].name);
+		} else if ((rc = channel_attach(&r->inst->channels[i],
+						r->inst->core->loop, cfd))) {
+			close(cfd);
+			snprintf(why, wl, "channel %s: %s",
+				 t->channels[i].name, strerror(-rc));
+		}
+	}
+	pthread_rwlock_unlock(&r->inst->tlock);
+	if (rc)
+		goto out;
+	if (!paused &&
+	    (rc = qmp_execute(q->qmp, "cont", NULL, r->timeout_ms, NULL,
+			      &err))) {
+		snprintf(why, wl, "cont: %s: %s", err.cls, err.desc);
+		goto out;
+	}
+	rc = 0;
+out:
+	for (size_t i = 0; lfds && i <= t->nchannels; i++) {
+		if (lfds[i] < 0)
+			continue;
+		close(lfds[i]);
+		const char *name = i == 0 ? "qmp" : t->channels[i - 1].name;
+		if (sock_path(r, name, path, sizeof path) == 0)
+			unlink(path);
+	}
+	free(lfds);
+	free(binary);
+	argv_free(&a);
+	return rc;
+}
+
+static int qemu_quit(struct run *r)
+{
+	struct qmp *q = qmp_of(r);
+	return q ? qmp_execute_final(q, "quit", r->timeout_ms) : -ESRCH;
+}
+
+static int qemu_reset(struct run *r)
+{
+	return execute(r, "system_reset");
+}
+
+static int qemu_pause(struct run *r)
+{
+	return execute(r, "stop");
+}
+
+static int qemu_resume(struct run *r)
+{
+	return execute(r, "cont");
+}
+
+static void qemu_shutdown(struct run *r)
+{
+	struct qemu_run *q = r->priv;
+	if (!q)
+		return;
+	ioloop_remove(q->qmp_watch);
+	q->qmp_watch = NULL;
+	if (q->qmp)
+		qmp_shutdown(q->qmp);
+}
+
+static void qemu_release(struct run *r)
+{
+	struct qemu_run *q = r->priv;
+	if (!q)
+		return;
+	ioloop_remove(q->qmp_watch);
+	if (q->qmp)
+		qmp_free(q->qmp);
+	free(q);
+	r->priv = NULL;
+}
+
+const struct connector_ops qemu_connector = {
+	.name = "qemu",
+	.kind = EMU_QEMU,
+	.launch = qemu_launch,
+	.quit = qemu_quit,
+	.reset = qemu_reset,
+	.pause = qemu_pause,
+	.resume = qemu_resume,
+	.shutdown = qemu_shutdown,
+	.release = qemu_release,
+};
