@@ -36,7 +36,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FIRMWARE := $(BUILD)/firmware/ast2500-test.elf
 
-.PHONY: all deps run test unit integration asan install clean firmware
+.PHONY: all deps run test unit integration asan install clean firmware \
+        demo-firmware
 
 all: $(BUILD)/emufs
 
@@ -79,8 +80,11 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit integration
 
+demo-firmware:
+	@$(MAKE) -s -C examples/firmware OUT=$(abspath $(BUILD))/examples
+
 run: deps
-	@$(MAKE) --no-print-directory all firmware
+	@$(MAKE) --no-print-directory all demo-firmware
 	@examples/run-demo.sh $(abspath $(BUILD))
 
 install: $(BUILD)/emufs
@@ -91,5 +95,6 @@ install: $(BUILD)/emufs
 clean:
 	rm -rf build
 	@$(MAKE) -s -C tests/firmware clean OUT=$(abspath build)/firmware
+	@$(MAKE) -s -C examples/firmware clean OUT=$(abspath build)/examples
 
 -include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d)
