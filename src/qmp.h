@@ -1,0 +1,93 @@
+/* qmp.h - a QMP client: one connection to one QEMU's control socket.
+ *
+ * The connection does not read by itself: whoever owns the socket (the
+ * core's I/O loop, or a test) calls qmp_on_readable() when the fd is
+ * readable. Any number of threads may call qmp_execute() at once; each
+ * request gets its own id, and waits, with a deadline, for the reply that
+ * carries that id. Events (also those that arrive before the greeting or
+ * between a request and its reply) go to the event callback, in order,
+ * from the thread that calls qmp_on_readable().
+ *
+ * A line longer than QMP_MAX_LINE bytes is discarded up to its newline and
+ * counted as garbage; the connection stays usable (a request whose reply
+ * was that line times out).
+ */
+#ifndef EMUFS_QMP_H
+#define EMUFS_QMP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct qmp;
+
+#define QMP_MAX_LINE (16u << 20)
+
+/* An event as received: the raw line (no CR/LF) and its parsed object, both
+ * borrowed for the call (json_incref to keep it). Runs on the thread inside
+ * qmp_on_readable(), so it must not wait for a reply (no qmp_execute). */
+typedef void (*qmp_event_fn)(void *opaque, const char *line, json_t *event);
+
+/* Error of a failed request: QMP's class and desc, or emufs's own
+ * ("Timeout", "Disconnected", ...) when the failure was local. */
+struct qmp_error {
+	char cls[64];
+	char desc[256];
+};
+
+/* Takes ownership of fd (a connected stream socket) on success; on failure
+ * (NULL) the fd is still the caller's to close. Sets it non-blocking and
+ * close-on-exec. */
+struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *opaque);
+/* Closes the fd. No thread may be inside qmp_execute() any more. */
+void qmp_free(struct qmp *q);
+int qmp_fd(const struct qmp *q);
+
+/* Read what is available, parse whole lines, complete requests, deliver
+ * events. Partial lines are kept for the next call; lines that are not
+ * JSON objects are counted and skipped. Returns 0, or -1 once the peer
+ * closed or the socket failed: then every waiting and every later request
+ * fails with -EIO. */
+int qmp_on_readable(struct qmp *q);
+/* Mark the connection dead from outside (e.g. the emulator exited); also
+ * shuts the socket down, so a reader polling it sees EOF. */
+void qmp_shutdown(struct qmp *q);
+bool qmp_is_dead(const struct qmp *q);
+
+/* Wait for the greeting, then negotiate with qmp_capabilities. */
+int qmp_handshake(struct qmp *q, int timeout_ms);
+
+/* Run one command and wait at most timeout_ms for its reply.
+ * args: borrowed, may be NULL. On success returns 0 and, if ret is not
+ * NULL, *ret holds a new reference to the "return" value. On failure
+ * returns -errno: the error class mapped by qmp_errno_for_class() for a
+ * QMP error, -ETIMEDOUT when no reply came in time, -EIO when the
+ * connection broke; err (may be NULL) says which. */
+int qmp_execute(struct qmp *q, const char *cmd, json_t *args,
+		int timeout_ms, json_t **ret, struct qmp_error *err);
+
+/* Send a command whose reply may never come (quit): succeeds when the
+ * reply or EOF arrives within timeout_ms (an error reply maps like
+ * qmp_execute; -EIO if the connection was dead before sending). */
+int qmp_execute_final(struct qmp *q, const char *cmd, int timeout_ms);
+
+/* Raw: send a client's JSON command object with emufs's own id and wait
+ * for its reply; *reply_line gets the reply as a compact JSON line ending
+ * in "\n", with the client's original id put back (or no id if it had
+ * none). Caller frees. A QMP error reply is a reply: returns 0 with the
+ * error object in the line. cmd is not modified. -EINVAL when cmd is not
+ * an object with a string "execute"; -ETIMEDOUT, -EIO as qmp_execute. */
+int qmp_execute_raw(struct qmp *q, json_t *cmd, int timeout_ms,
+		    char **reply_line);
+
+/* The one place QMP error classes become errno values. */
+int qmp_errno_for_class(const char *cls);
+
+/* Counters for the log and the tests. Garbage: lines that are not JSON
+ * objects, objects that are no QMP message, over-long lines. Unmatched:
+ * replies with a missing or unknown id (late replies after a timeout,
+ * errors QEMU sends without id for input it could not parse). */
+size_t qmp_garbage_lines(const struct qmp *q);
+size_t qmp_unmatched_replies(const struct qmp *q);
+
+#endif

@@ -1,0 +1,998 @@
+/* test_qmp.c - the QMP client against a scripted QEMU on a socketpair.
+ *
+ * The test plays QEMU: it writes server lines recorded from a real QEMU 7.2
+ * (tests/unit/data/qmp/qemu-7.2-ast2500.txt, CRLF line ends, ids replaced
+ * by the ones the client chose) and reads back what the client sent. A
+ * pump thread plays emufs's I/O loop: poll() the client fd, call
+ * qmp_on_readable() until it reports the connection dead.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qmp.h"
+
+#define GREETING \
+	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, " \
+	"\"major\": 7}, \"package\": \"Debian 1:7.2+dfsg-7+deb12u18+b3\"}, " \
+	"\"capabilities\": [\"oob\"]}}\r\n"
+#define EV_RESUME \
+	"{\"timestamp\": {\"seconds\": 1795367071, \"microseconds\": 886098}, " \
+	"\"event\": \"RESUME\"}\r\n"
+#define EV_STOP \
+	"{\"timestamp\": {\"seconds\": 1795367072, \"microseconds\": 186498}, " \
+	"\"event\": \"STOP\"}\r\n"
+#define EV_SHUTDOWN \
+	"{\"timestamp\": {\"seconds\": 1795367072, \"microseconds\": 787413}, " \
+	"\"event\": \"SHUTDOWN\", \"data\": {\"guest\": false, " \
+	"\"reason\": \"host-qmp-quit\"}}\r\n"
+#define R_EMPTY "{\"return\": {}, \"id\": %lld}\r\n"
+#define R_STATUS \
+	"{\"return\": {\"status\": \"prelaunch\", \"singlestep\": false, " \
+	"\"running\": false}, \"id\": %lld}\r\n"
+#define R_FALSE "{\"return\": false, \"id\": %lld}\r\n"
+#define R_NOTFOUND \
+	"{\"id\": %lld, \"error\": {\"class\": \"CommandNotFound\", " \
+	"\"desc\": \"The command nope has not been found\"}}\r\n"
+#define R_NODEV \
+	"{\"id\": %lld, \"error\": {\"class\": \"DeviceNotFound\", " \
+	"\"desc\": \"Device '/machine/nothere' not found\"}}\r\n"
+#define R_NOTWRITABLE \
+	"{\"id\": %lld, \"error\": {\"class\": \"GenericError\", " \
+	"\"desc\": \"Property 'aspeed.gpio-ast2500.type' is not writable\"}}\r\n"
+#define R_PARSE_ERROR \
+	"{\"error\": {\"class\": \"GenericError\", " \
+	"\"desc\": \"JSON parse error, invalid keyword 'nonsense'\"}}\r\n"
+
+/* Bounds for things that should happen at once: generous, because only a
+ * failing test waits that long, and sanitizers on a loaded machine are slow. */
+#define SRV_TIMEOUT_MS 10000
+#define CALL_TIMEOUT_MS 10000
+
+struct fx {
+	int srv;                 /* the "QEMU" end; -1 once closed */
+	struct qmp *q;
+	pthread_t pump;
+	atomic_bool stop;
+	atomic_bool pump_done;   /* qmp_on_readable returned -1 */
+
+	pthread_mutex_t ev_lock; /* protects events */
+	json_t *events;          /* raw event lines, in arrival order */
+
+	char *rbuf;              /* server side line reader */
+	size_t rlen, rcap;
+};
+
+static void on_event(void *opaque, const char *line, json_t *ev)
+{
+	struct fx *f = opaque;
+
+	assert_non_null(json_object_get(ev, "event"));
+	pthread_mutex_lock(&f->ev_lock);
+	json_array_append_new(f->events, json_string(line));
+	pthread_mutex_unlock(&f->ev_lock);
+}
+
+static size_t n_events(struct fx *f)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->ev_lock);
+	n = json_array_size(f->events);
+	pthread_mutex_unlock(&f->ev_lock);
+	return n;
+}
+
+/* The event name of the i-th event, as a static copy for asserts. */
+static const char *event_name(struct fx *f, size_t i)
+{
+	static char name[64];
+	json_t *ev;
+
+	pthread_mutex_lock(&f->ev_lock);
+	ev = json_loads(json_string_value(json_array_get(f->events, i)), 0, NULL);
+	pthread_mutex_unlock(&f->ev_lock);
+	snprintf(name, sizeof(name), "%s",
+		 ev ? json_string_value(json_object_get(ev, "event")) : "?");
+	json_decref(ev);
+	return name;
+}
+
+static void *pump_main(void *arg)
+{
+	struct fx *f = arg;
+	struct pollfd p = { .fd = qmp_fd(f->q), .events = POLLIN };
+
+	while (!atomic_load(&f->stop)) {
+		if (poll(&p, 1, 10) > 0 && qmp_on_readable(f->q) < 0) {
+			atomic_store(&f->pump_done, true);
+			break;
+		}
+	}
+	return NULL;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	int sv[2];
+
+	assert_non_null(f);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	f->srv = sv[0];
+	pthread_mutex_init(&f->ev_lock, NULL);
+	f->events = json_array();
+	f->q = qmp_new(sv[1], on_event, f);
+	assert_non_null(f->q);
+	assert_int_equal(pthread_create(&f->pump, NULL, pump_main, f), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	atomic_store(&f->stop, true);
+	pthread_join(f->pump, NULL);
+	qmp_free(f->q);
+	if (f->srv >= 0)
+		close(f->srv);
+	json_decref(f->events);
+	pthread_mutex_destroy(&f->ev_lock);
+	free(f->rbuf);
+	free(f);
+	return 0;
+}
+
+/* ---- the server side ------------------------------------------------- */
+
+static void srv_write(struct fx *f, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(f->srv, s, n);
+
+		assert_true(w > 0);
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+static void srv_send(struct fx *f, const char *s)
+{
+	srv_write(f, s, strlen(s));
+}
+
+/* Send fmt with the request id filled in. */
+static void srv_reply(struct fx *f, const char *fmt, int64_t id)
+{
+	char line[512];
+
+	snprintf(line, sizeof(line), fmt, (long long)id);
+	srv_send(f, line);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Next line the client sent, without '\n' (caller frees), or NULL if none
+ * came within timeout_ms. */
+static char *srv_recv_line(struct fx *f, int timeout_ms)
+{
+	int64_t end = now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nl = f->rbuf ? memchr(f->rbuf, '\n', f->rlen) : NULL;
+		struct pollfd p = { .fd = f->srv, .events = POLLIN };
+		int64_t left = end - now_ms();
+		ssize_t n;
+
+		if (nl) {
+			size_t len = (size_t)(nl - f->rbuf);
+			char *line = strndup(f->rbuf, len);
+
+			memmove(f->rbuf, nl + 1, f->rlen - len - 1);
+			f->rlen -= len + 1;
+			return line;
+		}
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return NULL;
+		if (f->rcap - f->rlen < 65536) {
+			f->rcap = f->rcap ? f->rcap * 2 : 65536;
+			f->rbuf = realloc(f->rbuf, f->rcap);
+			assert_non_null(f->rbuf);
+		}
+		n = read(f->srv, f->rbuf + f->rlen, f->rcap - f->rlen);
+		if (n <= 0)
+			return NULL;
+		f->rlen += (size_t)n;
+	}
+}
+
+/* Next request, parsed; fails the test if none comes. */
+static json_t *srv_recv(struct fx *f)
+{
+	char *line = srv_recv_line(f, SRV_TIMEOUT_MS);
+	json_t *req;
+
+	assert_non_null(line);
+	req = json_loads(line, 0, NULL);
+	free(line);
+	assert_true(json_is_object(req));
+	return req;
+}
+
+static int64_t req_id(json_t *req)
+{
+	json_t *id = json_object_get(req, "id");
+
+	assert_true(json_is_integer(id));
+	return json_integer_value(id);
+}
+
+static const char *req_cmd(json_t *req)
+{
+	return json_string_value(json_object_get(req, "execute"));
+}
+
+static void srv_expect_silence(struct fx *f, int ms)
+{
+	struct pollfd p = { .fd = f->srv, .events = POLLIN };
+
+	assert_int_equal(f->rlen, 0);
+	assert_int_equal(poll(&p, 1, ms), 0);
+}
+
+/* Wait (bounded) until expr holds. */
+#define WAIT_FOR(expr) do { \
+	int64_t end_ = now_ms() + SRV_TIMEOUT_MS; \
+	while (!(expr) && now_ms() < end_) \
+		usleep(1000); \
+	assert_true(expr); \
+} while (0)
+
+/* ---- calls on client threads ----------------------------------------- */
+
+enum call_kind { CALL_EXEC, CALL_FINAL, CALL_RAW, CALL_HANDSHAKE };
+
+struct call {
+	struct qmp *q;
+	enum call_kind kind;
+	const char *cmd;
+	json_t *args;            /* borrowed; raw: the client's object */
+	int timeout_ms;
+	int rc;
+	json_t *ret;
+	char *line;
+	struct qmp_error err;
+	pthread_t th;
+};
+
+static void *call_main(void *arg)
+{
+	struct call *c = arg;
+
+	switch (c->kind) {
+	case CALL_EXEC:
+		c->rc = qmp_execute(c->q, c->cmd, c->args, c->timeout_ms,
+				    &c->ret, &c->err);
+		break;
+	case CALL_FINAL:
+		c->rc = qmp_execute_final(c->q, c->cmd, c->timeout_ms);
+		break;
+	case CALL_RAW:
+		c->rc = qmp_execute_raw(c->q, c->args, c->timeout_ms, &c->line);
+		break;
+	case CALL_HANDSHAKE:
+		c->rc = qmp_handshake(c->q, c->timeout_ms);
+		break;
+	}
+	return NULL;
+}
+
+static void call_start(struct call *c, struct fx *f, enum call_kind kind,
+		       const char *cmd, json_t *args, int timeout_ms)
+{
+	memset(c, 0, sizeof(*c));
+	c->q = f->q;
+	c->kind = kind;
+	c->cmd = cmd;
+	c->args = args;
+	c->timeout_ms = timeout_ms;
+	assert_int_equal(pthread_create(&c->th, NULL, call_main, c), 0);
+}
+
+static void call_finish(struct call *c)
+{
+	pthread_join(c->th, NULL);
+}
+
+static void call_free(struct call *c)
+{
+	json_decref(c->ret);
+	free(c->line);
+}
+
+/* Greeting + qmp_capabilities, asserting the exact bytes the client sends. */
+static void do_handshake(struct fx *f)
+{
+	struct call c;
+	char *line;
+
+	srv_send(f, GREETING);
+	call_start(&c, f, CALL_HANDSHAKE, NULL, NULL, CALL_TIMEOUT_MS);
+	line = srv_recv_line(f, SRV_TIMEOUT_MS);
+	assert_non_null(line);
+	assert_string_equal(line, "{\"execute\":\"qmp_capabilities\",\"id\":1}");
+	free(line);
+	srv_reply(f, R_EMPTY, 1);
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static void test_handshake_sends_capabilities_after_greeting(void **state)
+{
+	struct fx *f = *state;
+
+	do_handshake(f);
+	assert_false(qmp_is_dead(f->q));
+	assert_int_equal(qmp_garbage_lines(f->q), 0);
+	assert_int_equal(qmp_unmatched_replies(f->q), 0);
+}
+
+static void test_handshake_times_out_without_greeting(void **state)
+{
+	struct fx *f = *state;
+	int64_t t0 = now_ms();
+
+	assert_int_equal(qmp_handshake(f->q, 100), -ETIMEDOUT);
+	assert_true(now_ms() - t0 >= 100);
+	srv_expect_silence(f, 0);
+}
+
+static void test_event_before_greeting_is_delivered(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+
+	call_start(&c, f, CALL_HANDSHAKE, NULL, NULL, CALL_TIMEOUT_MS);
+	srv_send(f, EV_STOP);
+	WAIT_FOR(n_events(f) == 1);
+	srv_expect_silence(f, 20);  /* no qmp_capabilities before greeting */
+	srv_send(f, GREETING);
+	req = srv_recv(f);
+	assert_string_equal(req_cmd(req), "qmp_capabilities");
+	srv_reply(f, R_EMPTY, req_id(req));
+	json_decref(req);
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_string_equal(event_name(f, 0), "STOP");
+	pthread_mutex_lock(&f->ev_lock);
+	assert_string_equal(json_string_value(json_array_get(f->events, 0)),
+			    "{\"timestamp\": {\"seconds\": 1795367072, "
+			    "\"microseconds\": 186498}, \"event\": \"STOP\"}");
+	pthread_mutex_unlock(&f->ev_lock);
+}
+
+/* Three requests in flight, answered middle, first, last: neither "oldest
+ * waiter" nor "newest waiter" would pass, only matching by id. */
+static void test_out_of_order_replies_match_by_id(void **state)
+{
+	struct fx *f = *state;
+	static const char *cmds[3] = { "query-status", "qom-get", "cont" };
+	static const char *fmts[3] = { R_STATUS, R_FALSE, R_EMPTY };
+	static const int order[3] = { 1, 0, 2 };
+	json_t *args = json_pack("{ss ss}", "path", "/machine/soc/gpio",
+				 "property", "gpioA0");
+	struct call c[3];
+	json_t *req[3];
+	int i, j;
+
+	do_handshake(f);
+	for (i = 0; i < 3; i++)
+		call_start(&c[i], f, CALL_EXEC, cmds[i], i == 1 ? args : NULL,
+			   CALL_TIMEOUT_MS);
+	for (i = 0; i < 3; i++)
+		req[i] = srv_recv(f);  /* in whatever order they were sent */
+	for (i = 0; i < 3; i++) {
+		json_t *r = req[order[i]];
+
+		for (j = 0; strcmp(cmds[j], req_cmd(r)) != 0; j++)
+			assert_true(j < 2);
+		srv_reply(f, fmts[j], req_id(r));
+	}
+	for (i = 0; i < 3; i++)
+		call_finish(&c[i]);
+	assert_int_equal(c[0].rc, 0);
+	assert_string_equal(
+		json_string_value(json_object_get(c[0].ret, "status")),
+		"prelaunch");
+	assert_int_equal(c[1].rc, 0);
+	assert_true(json_is_false(c[1].ret));
+	assert_int_equal(c[2].rc, 0);
+	assert_true(json_is_object(c[2].ret));
+	assert_int_not_equal(req_id(req[0]), req_id(req[1]));
+	assert_int_not_equal(req_id(req[1]), req_id(req[2]));
+	assert_int_not_equal(req_id(req[0]), req_id(req[2]));
+	for (i = 0; i < 3; i++) {
+		if (strcmp(req_cmd(req[i]), "qom-get") == 0)
+			assert_true(json_equal(json_object_get(req[i],
+							       "arguments"),
+					       args));
+		json_decref(req[i]);
+		call_free(&c[i]);
+	}
+	assert_int_equal(qmp_unmatched_replies(f->q), 0);
+	json_decref(args);
+}
+
+static void test_event_between_request_and_reply_is_delivered(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+	char both[512];
+
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "cont", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	assert_string_equal(req_cmd(req), "cont");
+	assert_null(json_object_get(req, "arguments"));
+	/* QEMU sends the event and the reply in one write. */
+	snprintf(both, sizeof(both), EV_RESUME R_EMPTY,
+		 (long long)req_id(req));
+	srv_send(f, both);
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_true(json_is_object(c.ret));
+	assert_int_equal(json_object_size(c.ret), 0);
+	assert_int_equal(n_events(f), 1);
+	assert_string_equal(event_name(f, 0), "RESUME");
+	json_decref(req);
+	call_free(&c);
+}
+
+static void test_lines_split_across_writes(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+	char text[1024];
+	size_t i, n;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "query-status", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	/* An event and the reply, byte by byte: CR and LF in separate reads. */
+	n = (size_t)snprintf(text, sizeof(text), EV_STOP R_STATUS,
+			     (long long)req_id(req));
+	for (i = 0; i < n; i++) {
+		srv_write(f, text + i, 1);
+		usleep(100);
+	}
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_string_equal(json_string_value(json_object_get(c.ret, "status")),
+			    "prelaunch");
+	assert_int_equal(n_events(f), 1);
+	assert_string_equal(event_name(f, 0), "STOP");
+	assert_int_equal(qmp_garbage_lines(f->q), 0);
+	json_decref(req);
+	call_free(&c);
+}
+
+static void test_garbage_lines_are_skipped_and_counted(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "query-status", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	srv_send(f, "nonsense\r\n");
+	srv_send(f, "[1,2]\r\n");
+	srv_send(f, "\"just a string\"\r\n");
+	srv_send(f, "{\"truncated\": \r\n");
+	srv_send(f, "\r\n");
+	srv_send(f, "{\"neither\": \"event nor reply\"}\r\n");
+	srv_reply(f, R_STATUS, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(qmp_garbage_lines(f->q), 6);
+	assert_false(qmp_is_dead(f->q));
+	json_decref(req);
+	call_free(&c);
+}
+
+static void test_overlong_line_is_discarded(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+	size_t n = QMP_MAX_LINE + 100000;
+	char *big = malloc(n);
+
+	assert_non_null(big);
+	memset(big, 'x', n);
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "query-status", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	srv_write(f, big, n);
+	srv_send(f, "\r\n");
+	srv_reply(f, R_STATUS, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(qmp_garbage_lines(f->q), 1);
+	assert_false(qmp_is_dead(f->q));
+	json_decref(req);
+	call_free(&c);
+	free(big);
+}
+
+static void test_error_reply_maps_class_to_errno(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *fmt, *cls, *desc;
+		int rc;
+	} cases[] = {
+		{ R_NOTFOUND, "CommandNotFound",
+		  "The command nope has not been found", -EINVAL },
+		{ R_NODEV, "DeviceNotFound",
+		  "Device '/machine/nothere' not found", -ENOENT },
+		{ R_NOTWRITABLE, "GenericError",
+		  "Property 'aspeed.gpio-ast2500.type' is not writable", -EINVAL },
+	};
+	size_t i;
+
+	do_handshake(f);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct call c;
+		json_t *req;
+
+		call_start(&c, f, CALL_EXEC, "qom-get", NULL, CALL_TIMEOUT_MS);
+		req = srv_recv(f);
+		srv_reply(f, cases[i].fmt, req_id(req));
+		call_finish(&c);
+		assert_int_equal(c.rc, cases[i].rc);
+		assert_null(c.ret);
+		assert_string_equal(c.err.cls, cases[i].cls);
+		assert_string_equal(c.err.desc, cases[i].desc);
+		json_decref(req);
+		call_free(&c);
+	}
+}
+
+static void test_errno_table(void **state)
+{
+	assert_int_equal(qmp_errno_for_class("GenericError"), EINVAL);
+	assert_int_equal(qmp_errno_for_class("CommandNotFound"), EINVAL);
+	assert_int_equal(qmp_errno_for_class("DeviceNotFound"), ENOENT);
+	assert_int_equal(qmp_errno_for_class("DeviceNotActive"), ENODEV);
+	assert_int_equal(qmp_errno_for_class("KVMMissingCap"), EIO);
+	assert_int_equal(qmp_errno_for_class("SomethingNew"), EIO);
+	assert_int_equal(qmp_errno_for_class(NULL), EIO);
+}
+
+static void test_replies_without_known_id_are_counted(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "query-status", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	srv_send(f, R_PARSE_ERROR);                   /* no id */
+	srv_reply(f, R_EMPTY, 999);                   /* nobody asked */
+	srv_send(f, "{\"return\": {}, \"id\": \"s\"}\r\n"); /* not ours */
+	srv_reply(f, R_STATUS, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_int_equal(qmp_unmatched_replies(f->q), 3);
+	assert_int_equal(qmp_garbage_lines(f->q), 0);
+	json_decref(req);
+	call_free(&c);
+}
+
+static void test_timeout_then_late_reply_is_ignored(void **state)
+{
+	struct fx *f = *state;
+	struct qmp_error err;
+	json_t *ret = NULL, *req;
+	struct call c;
+	int64_t t0, late;
+
+	do_handshake(f);
+	t0 = now_ms();
+	assert_int_equal(qmp_execute(f->q, "query-status", NULL, 100, &ret,
+				     &err), -ETIMEDOUT);
+	assert_true(now_ms() - t0 >= 100);
+	assert_true(now_ms() - t0 < 2500);
+	assert_null(ret);
+	assert_string_equal(err.cls, "Timeout");
+	req = srv_recv(f);
+	late = req_id(req);
+	json_decref(req);
+	srv_reply(f, R_STATUS, late);
+	WAIT_FOR(qmp_unmatched_replies(f->q) == 1);
+
+	/* The connection still works, and the next id is a new one. */
+	call_start(&c, f, CALL_EXEC, "qom-get", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	assert_int_not_equal(req_id(req), late);
+	srv_reply(f, R_FALSE, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_true(json_is_false(c.ret));
+	json_decref(req);
+	call_free(&c);
+}
+
+static void test_eof_fails_pending_and_later_requests(void **state)
+{
+	struct fx *f = *state;
+	struct qmp_error err;
+	struct call c;
+	json_t *req;
+	int64_t t0;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "query-status", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	close(f->srv);
+	f->srv = -1;
+	call_finish(&c);
+	assert_int_equal(c.rc, -EIO);
+	assert_string_equal(c.err.cls, "Disconnected");
+	WAIT_FOR(atomic_load(&f->pump_done));
+	assert_true(qmp_is_dead(f->q));
+	assert_int_equal(qmp_on_readable(f->q), -1);
+
+	t0 = now_ms();
+	assert_int_equal(qmp_execute(f->q, "query-status", NULL, CALL_TIMEOUT_MS, NULL,
+				     &err), -EIO);
+	assert_true(now_ms() - t0 < 2500);  /* not CALL_TIMEOUT_MS */
+	assert_string_equal(err.cls, "Disconnected");
+	json_decref(req);
+	call_free(&c);
+}
+
+static void test_shutdown_fails_pending_request(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "query-status", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	qmp_shutdown(f->q);
+	call_finish(&c);
+	assert_int_equal(c.rc, -EIO);
+	assert_true(qmp_is_dead(f->q));
+	WAIT_FOR(atomic_load(&f->pump_done));
+	json_decref(req);
+	call_free(&c);
+}
+
+static void test_execute_final_succeeds_on_eof(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_FINAL, "quit", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	assert_string_equal(req_cmd(req), "quit");
+	srv_send(f, EV_SHUTDOWN);
+	close(f->srv);
+	f->srv = -1;
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	WAIT_FOR(n_events(f) == 1);
+	assert_string_equal(event_name(f, 0), "SHUTDOWN");
+	json_decref(req);
+}
+
+static void test_execute_final_succeeds_on_reply(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_FINAL, "quit", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	srv_send(f, EV_SHUTDOWN);
+	srv_reply(f, R_EMPTY, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	json_decref(req);
+}
+
+static void test_execute_final_times_out(void **state)
+{
+	struct fx *f = *state;
+
+	do_handshake(f);
+	assert_int_equal(qmp_execute_final(f->q, "quit", 100), -ETIMEDOUT);
+}
+
+static void test_raw_rewrites_and_restores_id(void **state)
+{
+	struct fx *f = *state;
+	static const struct {
+		const char *cmd, *want;
+	} cases[] = {
+		{ "{\"execute\":\"query-status\",\"id\":\"client-7\"}",
+		  "{\"return\":{\"status\":\"prelaunch\",\"singlestep\":false,"
+		  "\"running\":false},\"id\":\"client-7\"}\n" },
+		{ "{\"execute\":\"query-status\",\"id\":{\"a\":[1]}}",
+		  "{\"return\":{\"status\":\"prelaunch\",\"singlestep\":false,"
+		  "\"running\":false},\"id\":{\"a\":[1]}}\n" },
+		{ "{\"execute\":\"query-status\"}",
+		  "{\"return\":{\"status\":\"prelaunch\",\"singlestep\":false,"
+		  "\"running\":false}}\n" },
+		{ "{\"execute\":\"query-status\",\"id\":1}",
+		  "{\"return\":{\"status\":\"prelaunch\",\"singlestep\":false,"
+		  "\"running\":false},\"id\":1}\n" },
+	};
+	size_t i;
+
+	do_handshake(f);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *cmd = json_loads(cases[i].cmd, 0, NULL);
+		json_t *before = json_deep_copy(cmd);
+		struct call c;
+		json_t *req;
+
+		call_start(&c, f, CALL_RAW, NULL, cmd, CALL_TIMEOUT_MS);
+		req = srv_recv(f);
+		assert_string_equal(req_cmd(req), "query-status");
+		assert_int_equal(req_id(req), 2 + (int64_t)i);  /* emufs's own */
+		srv_reply(f, R_STATUS, req_id(req));
+		call_finish(&c);
+		assert_int_equal(c.rc, 0);
+		assert_string_equal(c.line, cases[i].want);
+		assert_true(json_equal(cmd, before));  /* caller's untouched */
+		json_decref(req);
+		json_decref(cmd);
+		json_decref(before);
+		call_free(&c);
+	}
+}
+
+static void test_raw_passes_error_replies_and_arguments(void **state)
+{
+	struct fx *f = *state;
+	json_t *cmd = json_loads("{\"execute\":\"qom-get\",\"arguments\":"
+				 "{\"path\":\"/machine/nothere\",\"property\":"
+				 "\"x\"},\"id\":5}", 0, NULL);
+	struct call c;
+	json_t *req;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_RAW, NULL, cmd, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	assert_true(json_equal(json_object_get(req, "arguments"),
+			       json_object_get(cmd, "arguments")));
+	srv_reply(f, R_NODEV, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_string_equal(c.line,
+			    "{\"id\":5,\"error\":{\"class\":\"DeviceNotFound\","
+			    "\"desc\":\"Device '/machine/nothere' not found\"}}\n");
+	json_decref(req);
+	json_decref(cmd);
+	call_free(&c);
+}
+
+static void test_raw_rejects_non_commands(void **state)
+{
+	struct fx *f = *state;
+	static const char *bad[] = {
+		"[1,2]", "\"query-status\"", "{}",
+		"{\"execute\":42}", "{\"exec-oob\":\"query-status\"}",
+	};
+	size_t i;
+
+	do_handshake(f);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *cmd = json_loads(bad[i], JSON_DECODE_ANY, NULL);
+		char *line = (char *)"untouched";
+
+		assert_non_null(cmd);
+		assert_int_equal(qmp_execute_raw(f->q, cmd, CALL_TIMEOUT_MS, &line),
+				 -EINVAL);
+		assert_null(line);
+		json_decref(cmd);
+	}
+	assert_int_equal(qmp_execute_raw(f->q, NULL, CALL_TIMEOUT_MS,
+					 &(char *){ NULL }), -EINVAL);
+	srv_expect_silence(f, 20);
+}
+
+static void test_large_request_survives_partial_writes(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 4u << 20;  /* far beyond the socket buffer */
+	char *s = malloc(n + 1);
+	json_t *args, *req;
+	struct call c;
+
+	assert_non_null(s);
+	memset(s, 'a', n);
+	s[n] = '\0';
+	args = json_pack("{ss ss ss}", "path", "/machine", "property", "x",
+			 "value", s);
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "qom-set", args, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	assert_true(json_equal(json_object_get(req, "arguments"), args));
+	srv_reply(f, R_EMPTY, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	json_decref(req);
+	json_decref(args);
+	call_free(&c);
+	free(s);
+}
+
+static void test_write_timeout_mid_line_kills_connection(void **state)
+{
+	struct fx *f = *state;
+	size_t n = 4u << 20;
+	char *s = malloc(n + 1);
+	json_t *args;
+	int64_t t0;
+
+	assert_non_null(s);
+	memset(s, 'a', n);
+	s[n] = '\0';
+	args = json_pack("{ss}", "value", s);
+	do_handshake(f);
+	t0 = now_ms();
+	/* The server never reads: the line cannot go out in time. */
+	assert_int_equal(qmp_execute(f->q, "qom-set", args, 100, NULL, NULL),
+			 -ETIMEDOUT);
+	assert_true(now_ms() - t0 < 2500);
+	assert_true(qmp_is_dead(f->q));
+	assert_int_equal(qmp_execute(f->q, "query-status", NULL, 100, NULL,
+				     NULL), -EIO);
+	json_decref(args);
+	free(s);
+}
+
+/* Many threads, replies always in reverse order, events in between. */
+#define STRESS_THREADS 4
+#define STRESS_CALLS 50
+
+struct stress {
+	struct qmp *q;
+	int base;
+	int failures;
+};
+
+static void *stress_main(void *arg)
+{
+	struct stress *s = arg;
+	int i;
+
+	for (i = 0; i < STRESS_CALLS; i++) {
+		json_t *args = json_pack("{si}", "n", s->base + i), *ret = NULL;
+		int rc = qmp_execute(s->q, "echo", args, CALL_TIMEOUT_MS,
+				     &ret, NULL);
+
+		if (rc != 0 || json_integer_value(json_object_get(ret, "n")) !=
+			       s->base + i)
+			s->failures++;
+		json_decref(ret);
+		json_decref(args);
+	}
+	return NULL;
+}
+
+static void test_concurrent_requests_under_reordering(void **state)
+{
+	struct fx *f = *state;
+	struct stress s[STRESS_THREADS];
+	pthread_t th[STRESS_THREADS];
+	int i, answered = 0;
+
+	do_handshake(f);
+	for (i = 0; i < STRESS_THREADS; i++) {
+		s[i] = (struct stress){ .q = f->q, .base = i * 1000 };
+		assert_int_equal(pthread_create(&th[i], NULL, stress_main, &s[i]),
+				 0);
+	}
+	while (answered < STRESS_THREADS * STRESS_CALLS) {
+		json_t *batch[STRESS_THREADS];
+		int k = 0;
+		char *line;
+
+		batch[k++] = srv_recv(f);
+		while (k < STRESS_THREADS &&
+		       (line = srv_recv_line(f, 1)) != NULL) {
+			batch[k++] = json_loads(line, 0, NULL);
+			free(line);
+		}
+		while (k-- > 0) {
+			json_t *rep = json_pack("{s{sO}sO}", "return", "n",
+				json_object_get(json_object_get(batch[k],
+					"arguments"), "n"),
+				"id", json_object_get(batch[k], "id"));
+			char *text = json_dumps(rep, JSON_COMPACT);
+
+			srv_send(f, EV_STOP);
+			srv_send(f, text);
+			srv_send(f, "\r\n");
+			free(text);
+			json_decref(rep);
+			json_decref(batch[k]);
+			answered++;
+		}
+	}
+	for (i = 0; i < STRESS_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(s[i].failures, 0);
+	}
+	WAIT_FOR(n_events(f) == STRESS_THREADS * STRESS_CALLS);
+	assert_int_equal(qmp_unmatched_replies(f->q), 0);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_handshake_sends_capabilities_after_greeting),
+		T(test_handshake_times_out_without_greeting),
+		T(test_event_before_greeting_is_delivered),
+		T(test_out_of_order_replies_match_by_id),
+		T(test_event_between_request_and_reply_is_delivered),
+		T(test_lines_split_across_writes),
+		T(test_garbage_lines_are_skipped_and_counted),
+		T(test_overlong_line_is_discarded),
+		T(test_error_reply_maps_class_to_errno),
+		cmocka_unit_test(test_errno_table),
+		T(test_replies_without_known_id_are_counted),
+		T(test_timeout_then_late_reply_is_ignored),
+		T(test_eof_fails_pending_and_later_requests),
+		T(test_shutdown_fails_pending_request),
+		T(test_execute_final_succeeds_on_eof),
+		T(test_execute_final_succeeds_on_reply),
+		T(test_execute_final_times_out),
+		T(test_raw_rewrites_and_restores_id),
+		T(test_raw_passes_error_replies_and_arguments),
+		T(test_raw_rejects_non_commands),
+		T(test_large_request_survives_partial_writes),
+		T(test_write_timeout_mid_line_kills_connection),
+		T(test_concurrent_requests_under_reordering),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
