@@ -24,6 +24,9 @@ struct emufs_fs {
 /* An open file: what it names, resolved once at open. */
 struct fh {
 	struct node node;
+	/* A property opened for reading: its value when opened, so every
+	 * read of this open file sees one consistent value. */
+	char *text;
 	/* Growing logs: where the reader got to, for poll's POLLIN. */
 	off_t seen;
 	unsigned seen_gen;

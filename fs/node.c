@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "channel.h"
+#include "connector.h"
 #include "core.h"
 #include "instance.h"
 
@@ -15,6 +17,7 @@ const struct fixed_file node_fixed_files[] = {
 	{ "target", N_TARGET, S_IFREG | 0644 },
 	{ "log", N_LOG, S_IFREG | 0444 },
 	{ "events", N_EVENTS, S_IFREG | 0444 },
+	{ "props", N_PROPS, S_IFDIR | 0755 },
 	{ NULL, 0, 0 },
 };
 
@@ -35,7 +38,12 @@ mode_t node_mode(const struct node *n)
 	case N_CHANNEL:
 		return S_IFREG | 0644;
 	case N_PTY:
+	case N_PROP_LINK:
 		return S_IFLNK | 0777;
+	case N_PROPS:
+		return S_IFDIR | 0755;
+	case N_PROP:
+		return n->mode;
 	default:
 		return fixed_by_kind(n->kind)->mode;
 	}
@@ -63,9 +71,45 @@ static int component(const char **p, char *buf, size_t len)
 	return 1;
 }
 
+/* The rest of a path below props/: ask the emulator what it names. */
+static int resolve_props(struct node *n, const char *rest)
+{
+	size_t o = 0;
+	char comp[256];
+	int rc;
+	while ((rc = component(&rest, comp, sizeof comp)) > 0) {
+		size_t l = strlen(comp);
+		if (o + l + 2 > sizeof n->rel)
+			return -ENAMETOOLONG;
+		if (o)
+			n->rel[o++] = '/';
+		memcpy(n->rel + o, comp, l + 1);
+		o += l;
+		snprintf(n->name, sizeof n->name, "%s", comp);
+	}
+	if (rc < 0)
+		return rc;
+	if (o == 0)
+		return 0;             /* props/ itself, also while stopped */
+	struct run *r = instance_get_run(n->inst);
+	if (!r)
+		return -ENOENT;       /* props/ is empty while not running */
+	struct prop_info info;
+	rc = r->conn->prop_lookup ? r->conn->prop_lookup(r, n->rel, &info)
+				  : -ENOENT;
+	run_put(r);
+	if (rc)
+		return rc;
+	free(info.link);
+	n->kind = info.kind == PROP_DIR ? N_PROPS
+		  : info.kind == PROP_LINK ? N_PROP_LINK : N_PROP;
+	n->mode = S_IFREG | (info.readonly ? 0444 : 0644);
+	return 0;
+}
+
 int node_resolve(struct core *core, const char *path, struct node *n)
 {
-	char first[128];
+	char first[256];
 	memset(n, 0, sizeof *n);
 	n->kind = N_ROOT;
 
@@ -100,7 +144,9 @@ int node_resolve(struct core *core, const char *path, struct node *n)
 		n->kind = N_PTY;
 		rc = node_pty_path(n, pty, sizeof pty);
 	}
-	if (rc == 0 && *path && strspn(path, "/") != strlen(path))
+	if (rc == 0 && n->kind == N_PROPS)
+		rc = resolve_props(n, path);
+	else if (rc == 0 && *path && strspn(path, "/") != strlen(path))
 		rc = -ENOTDIR;     /* nothing lies below a file */
 done:
 	if (rc) {

@@ -3,6 +3,7 @@
  *   /                      the instances
  *   /<instance>            an instance directory
  *   /<instance>/<file>     ctl state target log events, a channel, ...
+ *   /<instance>/props/...  the emulator's properties (connector.h)
  */
 #ifndef EMUFS_FS_NODE_H
 #define EMUFS_FS_NODE_H
@@ -24,12 +25,17 @@ enum node_kind {
 	N_EVENTS,
 	N_CHANNEL,
 	N_PTY,          /* <channel>.pty, while running */
+	N_PROPS,        /* props/ or an object directory below it */
+	N_PROP,         /* a property file */
+	N_PROP_LINK,    /* a link property that resolves */
 };
 
 struct node {
 	enum node_kind kind;
 	struct instance *inst;     /* with a reference; NULL for the root */
-	char name[128];            /* the last component */
+	char name[256];            /* the last component */
+	char rel[1024];            /* props: the path below props/ */
+	mode_t mode;               /* props: from the emulator */
 };
 
 /* The fixed files of every instance directory, in listing order. */

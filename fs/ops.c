@@ -20,6 +20,7 @@
 
 #include "channel.h"
 #include "core.h"
+#include "connector.h"
 #include "ctl.h"
 #include "fs.h"
 #include "instance.h"
@@ -59,6 +60,10 @@ static void log_done(struct node *n, struct logfile *lf)
 		instance_unlock_target(n->inst);
 }
 
+/* Property values are computed on read; like sysfs, their files say 4096
+ * bytes and reads (direct_io) return the value and then 0. */
+#define PROP_FILE_SIZE 4096
+
 static int fill_stat(struct node *n, struct stat *st)
 {
 	struct emufs_fs *fs = fs_of_ctx();
@@ -85,6 +90,9 @@ static int fill_stat(struct node *n, struct stat *st)
 			return -ENOENT;
 		st->st_size = strlen(buf);
 		break;
+	case N_PROP:
+		st->st_size = PROP_FILE_SIZE;
+		break;
 	case N_CTL:
 	case N_STATE:
 		st->st_size = strlen(inst_state_name(
@@ -101,6 +109,17 @@ static int fill_stat(struct node *n, struct stat *st)
 	return 0;
 }
 
+/* Run a property operation on the instance's current run. */
+static struct run *prop_run(struct node *n)
+{
+	struct run *r = instance_get_run(n->inst);
+	if (r && !r->conn->prop_get) {
+		run_put(r);
+		r = NULL;
+	}
+	return r;
+}
+
 static int op_getattr(const char *path, struct stat *st,
 		      struct fuse_file_info *fi)
 {
@@ -115,6 +134,23 @@ static int op_getattr(const char *path, struct stat *st,
 	return rc;
 }
 
+static int readdir_props(struct node *n, void *buf, fuse_fill_dir_t fill)
+{
+	struct run *r = prop_run(n);
+	if (!r)
+		return 0;       /* empty while not running */
+	struct prop_entry *e;
+	size_t cnt;
+	int rc = r->conn->prop_list(r, n->rel, &e, &cnt);
+	run_put(r);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < cnt; i++)
+		fill(buf, e[i].name, NULL, 0, 0);
+	prop_entries_free(e, cnt);
+	return 0;
+}
+
 static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 		      off_t off, struct fuse_file_info *fi,
 		      enum fuse_readdir_flags flags)
@@ -124,12 +160,17 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 	int rc = node_resolve(core, path, &n);
 	if (rc)
 		return rc;
-	if (n.kind != N_ROOT && n.kind != N_INST) {
+	if (n.kind != N_ROOT && n.kind != N_INST && n.kind != N_PROPS) {
 		node_release(&n);
 		return -ENOTDIR;
 	}
 	fill(buf, ".", NULL, 0, 0);
 	fill(buf, "..", NULL, 0, 0);
+	if (n.kind == N_PROPS) {
+		rc = readdir_props(&n, buf, fill);
+		node_release(&n);
+		return rc;
+	}
 	if (n.kind == N_ROOT) {
 		char **names = core_names(core);
 		for (size_t i = 0; names && names[i]; i++)
@@ -171,6 +212,13 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 			     " the file is read-only", fh->node.name);
 		rc = -EACCES;
 	}
+	if (rc == 0 && fh->node.kind == N_PROP &&
+	    (fi->flags & O_ACCMODE) != O_WRONLY) {
+		struct run *r = prop_run(&fh->node);
+		rc = r ? r->conn->prop_get(r, fh->node.rel, &fh->text)
+		       : -ENOENT;
+		run_put(r);
+	}
 	if (rc) {
 		node_release(&fh->node);
 		free(fh);
@@ -186,6 +234,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	struct fh *fh = (struct fh *)fi->fh;
 	fs_poll_forget(fs_of_ctx(), fh);
 	node_release(&fh->node);
+	free(fh->text);
 	free(fh);
 	return 0;
 }
@@ -220,6 +269,9 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		if (text[0])
 			strcat(text, "\n");
 		return read_text(text, buf, size, off);
+	case N_PROP:
+		return fh->text ? read_text(fh->text, buf, size, off)
+				: -EBADF;
 	case N_LOG:
 	case N_EVENTS:
 	case N_CHANNEL: {
@@ -256,6 +308,18 @@ static int op_write(const char *path, const char *buf, size_t size,
 	case N_TARGET:
 		rc = instance_set_target(n->inst, buf, size);
 		break;
+	case N_PROP: {
+		struct run *r = prop_run(n);
+		if (!r) {
+			instance_log(n->inst, "write to props/%s refused: the "
+				     "instance is %s", n->rel, inst_state_name(
+					     instance_state(n->inst)));
+			return -ESRCH;
+		}
+		rc = r->conn->prop_set(r, n->rel, buf, size);
+		run_put(r);
+		break;
+	}
 	case N_CHANNEL: {
 		struct channel *ch = instance_lock_channel(n->inst, n->name);
 		if (!ch)
@@ -322,7 +386,21 @@ static int op_readlink(const char *path, char *buf, size_t size)
 	int rc = node_resolve(core_of_ctx(), path, &n);
 	if (rc)
 		return rc;
-	rc = n.kind == N_PTY ? node_pty_path(&n, buf, size) : -EINVAL;
+	if (n.kind == N_PTY) {
+		rc = node_pty_path(&n, buf, size);
+	} else if (n.kind == N_PROP_LINK) {
+		struct run *r = prop_run(&n);
+		struct prop_info info = { 0 };
+		rc = r ? r->conn->prop_lookup(r, n.rel, &info) : -ENOENT;
+		run_put(r);
+		if (rc == 0 && info.link)
+			snprintf(buf, size, "%s", info.link);
+		else if (rc == 0)
+			rc = -EINVAL;   /* no longer a link */
+		free(info.link);
+	} else {
+		rc = -EINVAL;
+	}
 	node_release(&n);
 	return rc;
 }

@@ -19,13 +19,21 @@
 
 struct run;
 
-/* One entry of a property directory listing. */
+/* What a name under props/ is. Paths given to the property operations
+ * are relative to props/, '/'-separated ("machine/soc/gpio/gpioA1"); each
+ * connector maps them onto its own object paths. */
 enum prop_kind { PROP_FILE, PROP_DIR, PROP_LINK };
 struct prop_entry {
 	char *name;
 	enum prop_kind kind;
 	char *type;        /* emulator's declared type, e.g. "bool" */
-	bool writable;     /* best knowledge; the write may still say EACCES */
+	bool readonly;     /* known not to be writable (mode 0444) */
+};
+
+struct prop_info {
+	enum prop_kind kind;
+	bool readonly;
+	char *link;        /* PROP_LINK: relative symlink target; malloc'd */
 };
 
 struct connector_ops {
@@ -47,15 +55,16 @@ struct connector_ops {
 	/* Free the connector's part of the run (no caller is inside). */
 	void (*release)(struct run *r);
 
-	/* Properties: path is the emulator's object path ("/machine/soc"
-	 * for QEMU, "sysbus.usart2" for Renode); text values as in
-	 * interface.md 3.4. NULL when the emulator has none. */
-	int (*prop_list)(struct run *r, const char *path,
+	/* Properties (interface.md 3.4), by path relative to props/. Text
+	 * values are formatted for the shell (propval.h). -ENOENT for
+	 * names that do not exist. NULL when the emulator has none. */
+	int (*prop_lookup)(struct run *r, const char *rel,
+			   struct prop_info *info);
+	int (*prop_list)(struct run *r, const char *rel,
 			 struct prop_entry **ents, size_t *n);
-	int (*prop_get)(struct run *r, const char *path, const char *name,
-			char **text);
-	int (*prop_set)(struct run *r, const char *path, const char *name,
-			const char *text, size_t len);
+	int (*prop_get)(struct run *r, const char *rel, char **text);
+	int (*prop_set)(struct run *r, const char *rel, const char *text,
+			size_t len);
 	/* Pins of the emulator's own backends (qom, renode). */
 	int (*pin_get)(struct run *r, const struct cfg_pin *pin, int *level);
 	int (*pin_set)(struct run *r, const struct cfg_pin *pin, int level);

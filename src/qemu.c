@@ -21,14 +21,10 @@
 #include "core.h"
 #include "instance.h"
 #include "ioloop.h"
+#include "qemu.h"
 #include "qmp.h"
 
-struct qemu_run {
-	struct qmp *qmp;
-	struct io_watch *qmp_watch;
-};
-
-static struct qmp *qmp_of(struct run *r)
+struct qmp *qemu_qmp(struct run *r)
 {
 	struct qemu_run *q = r->priv;
 	return q ? q->qmp : NULL;
@@ -250,7 +246,7 @@ static void on_qmp_readable(void *opaque, uint32_t events)
 
 static int execute(struct run *r, const char *cmd)
 {
-	struct qmp *q = qmp_of(r);
+	struct qmp *q = qemu_qmp(r);
 	struct qmp_error err;
 	if (!q)
 		return -ESRCH;
@@ -273,7 +269,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	char *binary = NULL;
 	int rc = -ENOMEM;
 
-	if (!q || !lfds) {
+	if (!q || !lfds || !(q->qom = qom_cache_new())) {
 		snprintf(why, wl, "out of memory");
 		goto out;
 	}
@@ -370,7 +366,7 @@ out:
 
 static int qemu_quit(struct run *r)
 {
-	struct qmp *q = qmp_of(r);
+	struct qmp *q = qemu_qmp(r);
 	return q ? qmp_execute_final(q, "quit", r->timeout_ms) : -ESRCH;
 }
 
@@ -408,6 +404,7 @@ static void qemu_release(struct run *r)
 	ioloop_remove(q->qmp_watch);
 	if (q->qmp)
 		qmp_free(q->qmp);
+	qom_cache_free(q->qom);
 	free(q);
 	r->priv = NULL;
 }
@@ -422,4 +419,8 @@ const struct connector_ops qemu_connector = {
 	.resume = qemu_resume,
 	.shutdown = qemu_shutdown,
 	.release = qemu_release,
+	.prop_lookup = qemu_prop_lookup,
+	.prop_list = qemu_prop_list,
+	.prop_get = qemu_prop_get,
+	.prop_set = qemu_prop_set,
 };

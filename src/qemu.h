@@ -1,0 +1,34 @@
+/* qemu.h - what the QEMU connector's files share (qemu.c: launch and
+ * lifecycle; qemu_qom.c: the QOM tree as props/). Not for other modules:
+ * they go through connector.h. */
+#ifndef EMUFS_QEMU_H
+#define EMUFS_QEMU_H
+
+#include <pthread.h>
+
+#include "connector.h"
+
+struct qmp;
+struct io_watch;
+struct qom_cache;
+
+struct qemu_run {
+	struct qmp *qmp;
+	struct io_watch *qmp_watch;
+	struct qom_cache *qom;     /* qom-list results of this run */
+};
+
+/* qemu.c */
+struct qmp *qemu_qmp(struct run *r);
+
+/* qemu_qom.c */
+struct qom_cache *qom_cache_new(void);
+void qom_cache_free(struct qom_cache *c);
+int qemu_prop_lookup(struct run *r, const char *rel, struct prop_info *info);
+int qemu_prop_list(struct run *r, const char *rel, struct prop_entry **ents,
+		   size_t *n);
+int qemu_prop_get(struct run *r, const char *rel, char **text);
+int qemu_prop_set(struct run *r, const char *rel, const char *text,
+		  size_t len);
+
+#endif

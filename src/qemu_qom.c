@@ -1,0 +1,408 @@
+/* qemu_qom.c - QEMU's QOM tree as props/ (interface.md 3.4).
+ *
+ * props/<a>/<b> is the QOM object /a/b; its child<> properties are
+ * directories, its link<> properties symlinks to the linked object's
+ * directory (a file holding the path when the link is unset), every other
+ * property a file read with qom-get and written with qom-set.
+ *
+ * Caching: a qom-list result is kept for QOM_LIST_TTL_MS, per run. A path
+ * lookup walks one listing (its parent's), so `ls -l`, `cat` and the
+ * kernel's lookups of the same directory within that time cost one
+ * round trip, while objects that come and go show up within the TTL.
+ * Values are never cached. A new run starts with an empty cache.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "instance.h"
+#include "propval.h"
+#include "qemu.h"
+#include "qmp.h"
+
+#define QOM_LIST_TTL_MS 1000
+#define QOM_CACHE_MAX 256
+
+struct qom_listing {
+	char *path;                /* QOM path, "/machine/soc" */
+	struct prop_entry *ents;
+	size_t n;
+	long long fetched_ms;
+	struct qom_listing *next;
+};
+
+struct qom_cache {
+	pthread_mutex_t lock;      /* protects head and count */
+	struct qom_listing *head;  /* most recent first */
+	size_t count;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+struct qom_cache *qom_cache_new(void)
+{
+	struct qom_cache *c = calloc(1, sizeof *c);
+	if (c)
+		pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+static void listing_free(struct qom_listing *l)
+{
+	prop_entries_free(l->ents, l->n);
+	free(l->path);
+	free(l);
+}
+
+void qom_cache_free(struct qom_cache *c)
+{
+	if (!c)
+		return;
+	while (c->head) {
+		struct qom_listing *l = c->head;
+		c->head = l->next;
+		listing_free(l);
+	}
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* "machine/soc" -> "/machine/soc"; "" -> "/". */
+static char *qom_path(const char *rel)
+{
+	char *p;
+	return asprintf(&p, "/%s", rel) < 0 ? NULL : p;
+}
+
+/* Split rel into its parent's QOM path and the last name. */
+static int split(const char *rel, char **parent, const char **name)
+{
+	const char *slash = strrchr(rel, '/');
+	*name = slash ? slash + 1 : rel;
+	if (asprintf(parent, "/%.*s", slash ? (int)(slash - rel) : 0,
+		     rel) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int errno_of(int rc, struct qmp_error *err)
+{
+	/* A path QOM does not know arrives as DeviceNotFound (ENOENT) or,
+	 * for qom-list of a non-object, GenericError. */
+	return rc == -EINVAL && !strcmp(err->cls, "GenericError") ? -ENOENT
+								  : rc;
+}
+
+static int fetch_listing(struct run *r, const char *path,
+			 struct prop_entry **ents, size_t *n)
+{
+	struct qmp *q = qemu_qmp(r);
+	struct qmp_error err;
+	json_t *ret = NULL;
+	if (!q)
+		return -ESRCH;
+	json_t *args = json_pack("{s:s}", "path", path);
+	int rc = qmp_execute(q, "qom-list", args, r->timeout_ms, &ret, &err);
+	json_decref(args);
+	if (rc)
+		return errno_of(rc, &err);
+	size_t cnt = json_array_size(ret);
+	struct prop_entry *e = calloc(cnt ? cnt : 1, sizeof *e);
+	if (!e) {
+		json_decref(ret);
+		return -ENOMEM;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < cnt; i++) {
+		json_t *it = json_array_get(ret, i);
+		const char *nm = json_string_value(json_object_get(it, "name"));
+		const char *ty = json_string_value(json_object_get(it, "type"));
+		if (!nm || !ty || !*nm || strchr(nm, '/') ||
+		    !strcmp(nm, ".") || !strcmp(nm, ".."))
+			continue;       /* not representable as a file name */
+		e[k].name = strdup(nm);
+		e[k].type = strdup(ty);
+		e[k].kind = !strncmp(ty, "child<", 6)  ? PROP_DIR
+			    : !strncmp(ty, "link<", 5) ? PROP_LINK
+						       : PROP_FILE;
+		if (!e[k].name || !e[k].type) {
+			prop_entries_free(e, k + 1);
+			json_decref(ret);
+			return -ENOMEM;
+		}
+		k++;
+	}
+	json_decref(ret);
+	*ents = e;
+	*n = k;
+	return 0;
+}
+
+static struct prop_entry *copy_entries(const struct prop_entry *src,
+				       size_t n)
+{
+	struct prop_entry *e = calloc(n ? n : 1, sizeof *e);
+	for (size_t i = 0; e && i < n; i++) {
+		e[i] = src[i];
+		e[i].name = strdup(src[i].name);
+		e[i].type = strdup(src[i].type);
+		if (!e[i].name || !e[i].type) {
+			prop_entries_free(e, i + 1);
+			return NULL;
+		}
+	}
+	return e;
+}
+
+/* The listing of a QOM path, from the cache when fresh; a private copy
+ * for the caller. */
+static int listing(struct run *r, const char *path, struct prop_entry **ents,
+		   size_t *n)
+{
+	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
+	long long now = now_ms();
+
+	pthread_mutex_lock(&c->lock);
+	for (struct qom_listing **pp = &c->head, *l; (l = *pp);
+	     pp = &l->next) {
+		if (strcmp(l->path, path))
+			continue;
+		if (now - l->fetched_ms < QOM_LIST_TTL_MS) {
+			*ents = copy_entries(l->ents, l->n);
+			*n = l->n;
+			pthread_mutex_unlock(&c->lock);
+			return *ents ? 0 : -ENOMEM;
+		}
+		*pp = l->next;          /* stale */
+		c->count--;
+		listing_free(l);
+		break;
+	}
+	pthread_mutex_unlock(&c->lock);
+
+	/* No lock across the round trip: two lookups may both fetch. */
+	int rc = fetch_listing(r, path, ents, n);
+	if (rc)
+		return rc;
+	struct qom_listing *l = calloc(1, sizeof *l);
+	if (!l)
+		return 0;
+	l->path = strdup(path);
+	l->ents = copy_entries(*ents, *n);
+	l->n = *n;
+	l->fetched_ms = now;
+	if (!l->path || !l->ents) {
+		free(l->path);
+		free(l->ents);
+		free(l);
+		return 0;
+	}
+	pthread_mutex_lock(&c->lock);
+	l->next = c->head;
+	c->head = l;
+	if (++c->count > QOM_CACHE_MAX) {    /* drop the oldest */
+		struct qom_listing **pp = &c->head;
+		while ((*pp)->next)
+			pp = &(*pp)->next;
+		listing_free(*pp);
+		*pp = NULL;
+		c->count--;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
+/* Find name in the listing of parent: its kind and type (malloc'd). */
+static int find_entry(struct run *r, const char *parent, const char *name,
+		      enum prop_kind *kind, char **type)
+{
+	struct prop_entry *e;
+	size_t n;
+	int rc = listing(r, parent, &e, &n);
+	if (rc)
+		return rc;
+	rc = -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(e[i].name, name))
+			continue;
+		*kind = e[i].kind;
+		if (type)
+			*type = strdup(e[i].type);
+		rc = 0;
+		break;
+	}
+	prop_entries_free(e, n);
+	return rc;
+}
+
+static int qom_get(struct run *r, const char *path, const char *name,
+		   json_t **value, struct qmp_error *err)
+{
+	struct qmp *q = qemu_qmp(r);
+	if (!q)
+		return -ESRCH;
+	json_t *args = json_pack("{s:s,s:s}", "path", path, "property",
+				 name);
+	int rc = qmp_execute(q, "qom-get", args, r->timeout_ms, value, err);
+	json_decref(args);
+	return rc;
+}
+
+static int qom_set(struct run *r, const char *path, const char *name,
+		   json_t *value, struct qmp_error *err)
+{
+	struct qmp *q = qemu_qmp(r);
+	if (!q)
+		return -ESRCH;
+	json_t *args = json_pack("{s:s,s:s,s:O}", "path", path, "property",
+				 name, "value", value);
+	int rc = qmp_execute(q, "qom-set", args, r->timeout_ms, NULL, err);
+	json_decref(args);
+	return rc;
+}
+
+/* Where a link points, as a symlink target relative to the directory the
+ * link lives in (depth components below props/), or NULL when unset. */
+static char *link_target(const char *target, int depth)
+{
+	if (!target || target[0] != '/' || !target[1])
+		return NULL;
+	size_t len = 3 * depth + strlen(target);
+	char *out = malloc(len + 2);
+	if (!out)
+		return NULL;
+	char *o = out;
+	for (int i = 0; i < depth; i++)
+		o = stpcpy(o, "../");
+	strcpy(o, target + 1);
+	return out;
+}
+
+static int depth_of(const char *rel)
+{
+	int d = 0;
+	for (const char *p = rel; *p; p++)
+		d += *p == '/';
+	return d;      /* the link's directory is rel less its last name */
+}
+
+int qemu_prop_lookup(struct run *r, const char *rel, struct prop_info *info)
+{
+	memset(info, 0, sizeof *info);
+	if (!*rel) {
+		info->kind = PROP_DIR;
+		return 0;
+	}
+	char *parent;
+	const char *name;
+	if (split(rel, &parent, &name))
+		return -ENOMEM;
+	enum prop_kind kind;
+	int rc = find_entry(r, parent, name, &kind, NULL);
+	if (rc == 0 && kind == PROP_LINK) {
+		json_t *v = NULL;
+		struct qmp_error err;
+		kind = PROP_FILE;     /* unless it resolves */
+		if (qom_get(r, parent, name, &v, &err) == 0) {
+			info->link = link_target(json_string_value(v),
+						 depth_of(rel));
+			if (info->link)
+				kind = PROP_LINK;
+		}
+		json_decref(v);
+	}
+	free(parent);
+	info->kind = kind;
+	return rc;
+}
+
+int qemu_prop_list(struct run *r, const char *rel, struct prop_entry **ents,
+		   size_t *n)
+{
+	char *path = qom_path(rel);
+	if (!path)
+		return -ENOMEM;
+	int rc = listing(r, path, ents, n);
+	free(path);
+	return rc;
+}
+
+int qemu_prop_get(struct run *r, const char *rel, char **text)
+{
+	char *parent;
+	const char *name;
+	struct qmp_error err;
+	json_t *v = NULL;
+	if (split(rel, &parent, &name))
+		return -ENOMEM;
+	int rc = qom_get(r, parent, name, &v, &err);
+	if (rc == -EINVAL) {
+		/* The property exists (lookup found it) but reading it
+		 * failed: no getter, or the getter refused. */
+		instance_log(r->inst, "read of props/%s refused: %s: %s", rel,
+			     err.cls, err.desc);
+		rc = -EACCES;
+	} else if (rc) {
+		instance_log(r->inst, "read of props/%s failed: %s: %s", rel,
+			     err.cls, err.desc);
+	} else if (!(*text = propval_format(v))) {
+		rc = -ENOMEM;
+	}
+	json_decref(v);
+	free(parent);
+	return rc;
+}
+
+int qemu_prop_set(struct run *r, const char *rel, const char *text,
+		  size_t len)
+{
+	char *parent, *type = NULL;
+	const char *name;
+	char why[160];
+	struct qmp_error err;
+	enum prop_kind kind;
+	json_t *v = NULL;
+
+	if (split(rel, &parent, &name))
+		return -ENOMEM;
+	int rc = find_entry(r, parent, name, &kind, &type);
+	if (rc)
+		goto out;
+	if (!(v = propval_parse(type, text, len, why, sizeof why))) {
+		instance_log(r->inst, "write to props/%s refused: %s (type %s)",
+			     rel, why, type);
+		rc = -EINVAL;
+		goto out;
+	}
+	rc = qom_set(r, parent, name, v, &err);
+	if (rc == -EINVAL) {
+		/* QEMU says GenericError both for a value it rejects and for
+		 * a property without a setter. Tell them apart without
+		 * parsing its text: write back the current value; if that
+		 * fails too, the property is not writable. */
+		json_t *cur = NULL;
+		struct qmp_error e2;
+		if (qom_get(r, parent, name, &cur, &e2) == 0 &&
+		    qom_set(r, parent, name, cur, &e2) == -EINVAL)
+			rc = -EACCES;
+		json_decref(cur);
+		instance_log(r->inst, "write to props/%s refused%s: %s: %s",
+			     rel, rc == -EACCES ? " (not writable)" : "",
+			     err.cls, err.desc);
+	} else if (rc) {
+		instance_log(r->inst, "write to props/%s failed: %s: %s", rel,
+			     err.cls, err.desc);
+	}
+out:
+	json_decref(v);
+	free(type);
+	free(parent);
+	return rc;
+}
