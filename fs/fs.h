@@ -3,6 +3,7 @@
 #define EMUFS_FS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -12,6 +13,7 @@ struct core;
 struct fuse_operations;
 struct fuse_pollhandle;
 struct logfile;
+struct pin;
 
 struct emufs_fs {
 	struct core *core;
@@ -27,22 +29,27 @@ struct fh {
 	/* A property opened for reading: its value when opened, so every
 	 * read of this open file sees one consistent value. */
 	char *text;
-	/* Growing logs: where the reader got to, for poll's POLLIN. */
+	/* Growing logs: where the reader got to, for poll's POLLIN.
+	 * Pins: the generation of the level last read, for POLLPRI. */
 	off_t seen;
 	unsigned seen_gen;
-	/* A pending poll: woken when watched grows. watched is compared,
-	 * never dereferenced. */
+	/* A pin file counts as a watcher of its pin while open. */
+	bool watching;
+	unsigned bind_gen;
+	/* A pending poll: woken when watched (a log or a pin) changes.
+	 * watched is compared, never dereferenced. */
 	struct fuse_pollhandle *ph;
-	const struct logfile *watched;
+	const void *watched;
 	struct fh *poll_next, **poll_prev;
 };
 
 extern const struct fuse_operations emufs_ops;
 
 /* poll.c */
-void fs_poll_arm(struct emufs_fs *fs, struct fh *fh,
-		 const struct logfile *lf, struct fuse_pollhandle *ph);
+void fs_poll_arm(struct emufs_fs *fs, struct fh *fh, const void *what,
+		 struct fuse_pollhandle *ph);
 void fs_poll_forget(struct emufs_fs *fs, struct fh *fh);
 void fs_log_grew(struct logfile *lf, void *opaque);
+void fs_pin_changed(struct pin *p, void *opaque);
 
 #endif

@@ -232,7 +232,7 @@ int main(int argc, char **argv)
 		goto out_unmount;
 	}
 	janitor_start(state_dir, mountpoint);
-	struct core_hooks hooks = { fs_log_grew, &fs };
+	struct core_hooks hooks = { fs_log_grew, fs_pin_changed, &fs };
 	if (core_new(cfg, state_dir, &hooks, &fs.core, err, sizeof err)) {
 		cfg = NULL;     /* core_new took it */
 		fprintf(stderr, "emufs: %s\n", err);

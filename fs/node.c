@@ -18,6 +18,7 @@ const struct fixed_file node_fixed_files[] = {
 	{ "log", N_LOG, S_IFREG | 0444 },
 	{ "events", N_EVENTS, S_IFREG | 0444 },
 	{ "props", N_PROPS, S_IFDIR | 0755 },
+	{ "gpio", N_GPIO, S_IFDIR | 0755 },
 	{ NULL, 0, 0 },
 };
 
@@ -43,6 +44,7 @@ mode_t node_mode(const struct node *n)
 	case N_PROPS:
 		return S_IFDIR | 0755;
 	case N_PROP:
+	case N_PIN:
 		return n->mode;
 	default:
 		return fixed_by_kind(n->kind)->mode;
@@ -51,6 +53,8 @@ mode_t node_mode(const struct node *n)
 
 bool node_writable(const struct node *n)
 {
+	if (n->kind == N_PIN)
+		return true;    /* an `out` pin answers EPERM to the write */
 	return (node_mode(n) & S_IFMT) == S_IFREG && (node_mode(n) & 0200);
 }
 
@@ -107,6 +111,23 @@ static int resolve_props(struct node *n, const char *rest)
 	return 0;
 }
 
+/* gpio/ or gpio/<pin>. */
+static int resolve_gpio(struct node *n, const char *rest)
+{
+	int rc = component(&rest, n->name, sizeof n->name);
+	if (rc <= 0)
+		return rc;
+	if (*rest && strspn(rest, "/") != strlen(rest))
+		return -ENOTDIR;
+	struct pin *p = instance_lock_pin(n->inst, n->name);
+	if (!p)
+		return -ENOENT;
+	n->kind = N_PIN;
+	n->mode = S_IFREG | (p->cfg->dir == PIN_IN ? 0644 : 0444);
+	instance_unlock_target(n->inst);
+	return 0;
+}
+
 int node_resolve(struct core *core, const char *path, struct node *n)
 {
 	char first[256];
@@ -146,6 +167,8 @@ int node_resolve(struct core *core, const char *path, struct node *n)
 	}
 	if (rc == 0 && n->kind == N_PROPS)
 		rc = resolve_props(n, path);
+	else if (rc == 0 && n->kind == N_GPIO)
+		rc = resolve_gpio(n, path);
 	else if (rc == 0 && *path && strspn(path, "/") != strlen(path))
 		rc = -ENOTDIR;     /* nothing lies below a file */
 done:

@@ -28,6 +28,8 @@ enum node_kind {
 	N_PROPS,        /* props/ or an object directory below it */
 	N_PROP,         /* a property file */
 	N_PROP_LINK,    /* a link property that resolves */
+	N_GPIO,         /* gpio/ */
+	N_PIN,          /* gpio/<pin> */
 };
 
 struct node {

@@ -25,6 +25,7 @@
 #include "fs.h"
 #include "instance.h"
 #include "node.h"
+#include "pin.h"
 
 static struct core *core_of_ctx(void)
 {
@@ -93,6 +94,9 @@ static int fill_stat(struct node *n, struct stat *st)
 	case N_PROP:
 		st->st_size = PROP_FILE_SIZE;
 		break;
+	case N_PIN:
+		st->st_size = 2;        /* "0\n" or "1\n" */
+		break;
 	case N_CTL:
 	case N_STATE:
 		st->st_size = strlen(inst_state_name(
@@ -160,7 +164,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 	int rc = node_resolve(core, path, &n);
 	if (rc)
 		return rc;
-	if (n.kind != N_ROOT && n.kind != N_INST && n.kind != N_PROPS) {
+	if (n.kind != N_ROOT && n.kind != N_INST && n.kind != N_PROPS &&
+	    n.kind != N_GPIO) {
 		node_release(&n);
 		return -ENOTDIR;
 	}
@@ -170,6 +175,14 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 		rc = readdir_props(&n, buf, fill);
 		node_release(&n);
 		return rc;
+	}
+	if (n.kind == N_GPIO) {
+		pthread_rwlock_rdlock(&n.inst->tlock);
+		for (size_t i = 0; i < n.inst->npins; i++)
+			fill(buf, n.inst->pins[i].cfg->name, NULL, 0, 0);
+		pthread_rwlock_unlock(&n.inst->tlock);
+		node_release(&n);
+		return 0;
 	}
 	if (n.kind == N_ROOT) {
 		char **names = core_names(core);
@@ -192,6 +205,24 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 	pthread_rwlock_unlock(&n.inst->tlock);
 	node_release(&n);
 	return 0;
+}
+
+/* An open pin file makes the core watch its pin (for poll). */
+static void pin_file_watch(struct fh *fh, int delta)
+{
+	struct instance *inst = fh->node.inst;
+	struct pin *p = instance_lock_pin(inst, fh->node.name);
+	if (!p)
+		return;
+	if (delta > 0) {
+		fh->watching = true;
+		fh->bind_gen = inst->bind_gen;
+		fh->seen_gen = atomic_load(&p->gen);
+		pin_watch(inst, p, 1);
+	} else if (fh->watching && fh->bind_gen == inst->bind_gen) {
+		pin_watch(inst, p, -1);
+	}
+	instance_unlock_target(inst);
 }
 
 static int op_open(const char *path, struct fuse_file_info *fi)
@@ -219,6 +250,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		       : -ENOENT;
 		run_put(r);
 	}
+	if (rc == 0 && fh->node.kind == N_PIN)
+		pin_file_watch(fh, 1);
 	if (rc) {
 		node_release(&fh->node);
 		free(fh);
@@ -233,6 +266,8 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 {
 	struct fh *fh = (struct fh *)fi->fh;
 	fs_poll_forget(fs_of_ctx(), fh);
+	if (fh->node.kind == N_PIN)
+		pin_file_watch(fh, -1);
 	node_release(&fh->node);
 	free(fh->text);
 	free(fh);
@@ -272,6 +307,19 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 	case N_PROP:
 		return fh->text ? read_text(fh->text, buf, size, off)
 				: -EBADF;
+	case N_PIN: {
+		struct pin *p = instance_lock_pin(n->inst, n->name);
+		if (!p)
+			return -ENOENT;
+		int level = pin_read(n->inst, p);
+		if (level >= 0)      /* what it read includes any change */
+			fh->seen_gen = atomic_load(&p->gen);
+		instance_unlock_target(n->inst);
+		if (level < 0)
+			return level;
+		snprintf(text, sizeof text, "%d\n", level);
+		return read_text(text, buf, size, off);
+	}
 	case N_LOG:
 	case N_EVENTS:
 	case N_CHANNEL: {
@@ -308,6 +356,14 @@ static int op_write(const char *path, const char *buf, size_t size,
 	case N_TARGET:
 		rc = instance_set_target(n->inst, buf, size);
 		break;
+	case N_PIN: {
+		struct pin *p = instance_lock_pin(n->inst, n->name);
+		if (!p)
+			return -ENOENT;
+		rc = pin_write(n->inst, p, buf, size);
+		instance_unlock_target(n->inst);
+		break;
+	}
 	case N_PROP: {
 		struct run *r = prop_run(n);
 		if (!r) {
@@ -354,12 +410,35 @@ static int op_truncate(const char *path, off_t size,
 	return rc;
 }
 
+/* The sysfs GPIO convention: POLLPRI|POLLERR once the level changed since
+ * this open file last read it; nothing otherwise. */
+static int poll_pin(struct fh *fh, struct fuse_pollhandle *ph,
+		    unsigned *reventsp)
+{
+	struct pin *p = instance_lock_pin(fh->node.inst, fh->node.name);
+	*reventsp = 0;
+	if (!p) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		*reventsp = POLLERR;
+		return 0;
+	}
+	if (ph)
+		fs_poll_arm(fs_of_ctx(), fh, p, ph);
+	if (atomic_load(&p->gen) != fh->seen_gen)
+		*reventsp = POLLPRI | POLLERR;
+	instance_unlock_target(fh->node.inst);
+	return 0;
+}
+
 /* POLLIN once a growing log has bytes past what this open file read, or
  * started over since; other files are always ready. */
 static int op_poll(const char *path, struct fuse_file_info *fi,
 		   struct fuse_pollhandle *ph, unsigned *reventsp)
 {
 	struct fh *fh = (struct fh *)fi->fh;
+	if (fh->node.kind == N_PIN)
+		return poll_pin(fh, ph, reventsp);
 	struct logfile *lf = log_of(&fh->node);
 	if (!lf) {
 		if (ph)

@@ -2,9 +2,10 @@
  * grow, and the wake-up when it does.
  *
  * An open file with a pending poll is on fs->pollers. When the core
- * appends to a log (from the I/O loop, or a worker logging a refusal), it
- * calls fs_log_grew(), which notifies and drops every handle that waits
- * for that log. The kernel then calls poll again and gets the new state.
+ * appends to a log (from the I/O loop, or a worker logging a refusal) or a
+ * pin's level changes (I/O loop, pin watcher), it calls fs_log_grew() or
+ * fs_pin_changed(), which notify and drop every handle that waits for it.
+ * The kernel then calls poll again and gets the new state.
  */
 #define FUSE_USE_VERSION 312
 #include <fuse.h>
@@ -22,14 +23,14 @@ static void unlink_locked(struct fh *fh)
 	fh->poll_prev = NULL;
 }
 
-void fs_poll_arm(struct emufs_fs *fs, struct fh *fh,
-		 const struct logfile *lf, struct fuse_pollhandle *ph)
+void fs_poll_arm(struct emufs_fs *fs, struct fh *fh, const void *what,
+		 struct fuse_pollhandle *ph)
 {
 	pthread_mutex_lock(&fs->poll_lock);
 	if (fh->ph)
 		fuse_pollhandle_destroy(fh->ph);
 	fh->ph = ph;
-	fh->watched = lf;
+	fh->watched = what;
 	if (!fh->poll_prev) {
 		fh->poll_next = fs->pollers;
 		if (fs->pollers)
@@ -50,13 +51,12 @@ void fs_poll_forget(struct emufs_fs *fs, struct fh *fh)
 	pthread_mutex_unlock(&fs->poll_lock);
 }
 
-void fs_log_grew(struct logfile *lf, void *opaque)
+static void notify(struct emufs_fs *fs, const void *what)
 {
-	struct emufs_fs *fs = opaque;
 	pthread_mutex_lock(&fs->poll_lock);
 	for (struct fh *fh = fs->pollers, *next; fh; fh = next) {
 		next = fh->poll_next;
-		if (fh->watched != lf)
+		if (fh->watched != what)
 			continue;
 		fuse_notify_poll(fh->ph);
 		fuse_pollhandle_destroy(fh->ph);
@@ -64,4 +64,14 @@ void fs_log_grew(struct logfile *lf, void *opaque)
 		unlink_locked(fh);
 	}
 	pthread_mutex_unlock(&fs->poll_lock);
+}
+
+void fs_log_grew(struct logfile *lf, void *opaque)
+{
+	notify(opaque, lf);
+}
+
+void fs_pin_changed(struct pin *p, void *opaque)
+{
+	notify(opaque, p);
 }

@@ -18,6 +18,7 @@
 struct ioloop;
 struct io_watch;
 struct cfg_channel;
+struct shim_binding;
 
 /* Largest input backlog the core keeps per channel; a write that would
  * exceed it fails with EAGAIN (nothing of it is queued). */
@@ -46,6 +47,10 @@ struct channel {
 	struct io_watch *pty_watch;
 	char pty_path[64];
 	unsigned long long pty_dropped;
+
+	/* Set when a shim pin uses this channel: fed every output byte,
+	 * from the I/O loop only. */
+	struct shim_binding *shim;
 };
 
 int channel_init(struct channel *ch, const struct cfg_channel *cfg,

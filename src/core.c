@@ -12,6 +12,7 @@
 
 #include "instance.h"
 #include "ioloop.h"
+#include "pin.h"
 
 char *core_default_state_dir(const char *mountpoint)
 {
@@ -141,8 +142,9 @@ int core_new(struct emufs_config *cfg, const char *state_dir,
 	pthread_mutex_init(&core->lock, NULL);
 	core->state_dir = strdup(state_dir);
 	core->loop = ioloop_new();
-	if (!core->state_dir || !core->loop || ioloop_start(core->loop)) {
-		snprintf(err, errlen, "cannot start the I/O loop");
+	if (!core->state_dir || !core->loop || ioloop_start(core->loop) ||
+	    pinwatch_start(core)) {
+		snprintf(err, errlen, "cannot start the I/O threads");
 		goto fail;
 	}
 	for (size_t i = 0; i < cfg->ninstances; i++) {
@@ -221,6 +223,7 @@ void core_free(struct core *core)
 			free(all);
 		}
 	}
+	pinwatch_stop(core);
 	for (size_t i = 0; i < core->ninst; i++)
 		instance_free(core->inst[i]);   /* kills what would not stop */
 	free(core->inst);

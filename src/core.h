@@ -6,6 +6,7 @@
 #define EMUFS_CORE_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -13,12 +14,24 @@
 struct instance;
 struct ioloop;
 struct logfile;
+struct pin;
 
 /* How the core tells the adapter that a log grew (poll wake-ups). Called
  * from any thread, never from inside a FUSE request of the same file. */
 struct core_hooks {
 	void (*log_grew)(struct logfile *lf, void *opaque);
+	void (*pin_changed)(struct pin *p, void *opaque);
 	void *opaque;
+};
+
+struct pinwatch {
+	pthread_t thread;
+	bool started;
+	pthread_mutex_t lock;          /* protects active, stop */
+	pthread_cond_t cond;           /* active or stop changed */
+	int active;                    /* watched qom/renode pins, all
+					* instances */
+	bool stop;
 };
 
 struct core {
@@ -31,6 +44,8 @@ struct core {
 					* instance's refs */
 	struct instance **inst;
 	size_t ninst;
+
+	struct pinwatch pinwatch;
 };
 
 /* The default state directory for a mount point:

@@ -325,6 +325,7 @@ int run_spawn(struct run *r, char *const argv[], char *why, size_t whylen)
 
 static void free_channels(struct instance *inst)
 {
+	pins_free(inst);
 	for (size_t i = 0; i < inst->nchannels; i++)
 		channel_destroy(&inst->channels[i]);
 	free(inst->channels);
@@ -339,14 +340,16 @@ static void watch_log(struct instance *inst, struct logfile *lf)
 		logfile_set_grow_hook(lf, h->log_grew, h->opaque);
 }
 
-/* Build the channels of target t (tlock held for writing or unshared). */
+/* Build the channels and pins of target t (tlock held for writing or
+ * unshared). */
 static int bind_target(struct instance *inst, const struct cfg_target *t)
 {
 	free_channels(inst);
 	inst->target = t;
-	if (!t || !t->nchannels)
+	inst->bind_gen++;
+	if (!t)
 		return 0;
-	inst->channels = calloc(t->nchannels, sizeof *inst->channels);
+	inst->channels = calloc(t->nchannels + 1, sizeof *inst->channels);
 	if (!inst->channels)
 		return -ENOMEM;
 	for (size_t i = 0; i < t->nchannels; i++) {
@@ -362,7 +365,7 @@ static int bind_target(struct instance *inst, const struct cfg_target *t)
 		watch_log(inst, &inst->channels[i].log);
 		inst->nchannels++;
 	}
-	return 0;
+	return pins_bind(inst);
 }
 
 struct instance *instance_new(struct core *core, const char *name,
@@ -553,6 +556,7 @@ int instance_start(struct instance *inst, bool paused)
 
 	for (size_t i = 0; i < inst->nchannels; i++)
 		channel_new_run(&inst->channels[i]);
+	pins_new_run(inst);
 	instance_log(inst, "starting target %s%s", t->name,
 		     paused ? " paused" : "");
 	int rc = conn->launch(r, paused, why, sizeof why);

@@ -17,6 +17,7 @@
 #include "channel.h"
 #include "config.h"
 #include "logfile.h"
+#include "pin.h"
 #include "process.h"
 
 struct core;
@@ -58,11 +59,14 @@ struct instance {
 	int refs;                      /* protected by core->lock */
 
 	pthread_rwlock_t tlock;        /* protects target, channels,
-					* nchannels: written only while
-					* stopped (target file) */
+					* pins and their counts: written only
+					* while stopped (target file) */
 	const struct cfg_target *target;
 	struct channel *channels;
 	size_t nchannels;
+	struct pin *pins;
+	size_t npins;
+	unsigned bind_gen;             /* bumped when the target changes */
 
 	pthread_mutex_t lock;          /* protects state, run, busy */
 	enum inst_state state;

@@ -423,4 +423,6 @@ const struct connector_ops qemu_connector = {
 	.prop_list = qemu_prop_list,
 	.prop_get = qemu_prop_get,
 	.prop_set = qemu_prop_set,
+	.pin_get = qemu_pin_get,
+	.pin_set = qemu_pin_set,
 };
