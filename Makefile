@@ -97,4 +97,7 @@ clean:
 	@$(MAKE) -s -C tests/firmware clean OUT=$(abspath build)/firmware
 	@$(MAKE) -s -C examples/firmware clean OUT=$(abspath build)/examples
 
+# Further targets (fuzz, bench, ...) each in a fragment of their own.
+include $(wildcard mk/*.mk)
+
 -include $(CORE_OBJ:.o=.d) $(FS_OBJ:.o=.d)

@@ -68,8 +68,11 @@ struct connector_ops {
 	/* Pins of the emulator's own backends (qom, renode). */
 	int (*pin_get)(struct run *r, const struct cfg_pin *pin, int *level);
 	int (*pin_set)(struct run *r, const struct cfg_pin *pin, int level);
-	/* Raw command (a QMP object, a monitor line); reply malloc'd. */
+	/* Raw command (a QMP object, a monitor line); reply malloc'd,
+	 * newline-terminated. */
 	int (*raw)(struct run *r, const char *cmd, size_t len, char **reply);
+	/* "127.0.0.1:PORT" of the emulator's gdb stub; -ENOENT if none. */
+	int (*gdb_address)(struct run *r, char *buf, size_t len);
 };
 
 const struct connector_ops *connector_for(enum emu_kind kind);
