@@ -29,6 +29,7 @@ struct fh {
 	/* A property opened for reading: its value when opened, so every
 	 * read of this open file sees one consistent value. */
 	char *text;
+	size_t text_off;      /* qmp, monitor: replies read so far */
 	/* Growing logs: where the reader got to, for poll's POLLIN.
 	 * Pins: the generation of the level last read, for POLLPRI. */
 	off_t seen;

@@ -12,15 +12,28 @@
 #include "instance.h"
 
 const struct fixed_file node_fixed_files[] = {
-	{ "ctl", N_CTL, S_IFREG | 0644 },
-	{ "state", N_STATE, S_IFREG | 0444 },
-	{ "target", N_TARGET, S_IFREG | 0644 },
-	{ "log", N_LOG, S_IFREG | 0444 },
-	{ "events", N_EVENTS, S_IFREG | 0444 },
-	{ "props", N_PROPS, S_IFDIR | 0755 },
-	{ "gpio", N_GPIO, S_IFDIR | 0755 },
-	{ NULL, 0, 0 },
+	{ "ctl", N_CTL, S_IFREG | 0644, -1 },
+	{ "state", N_STATE, S_IFREG | 0444, -1 },
+	{ "target", N_TARGET, S_IFREG | 0644, -1 },
+	{ "log", N_LOG, S_IFREG | 0444, -1 },
+	{ "events", N_EVENTS, S_IFREG | 0444, -1 },
+	{ "props", N_PROPS, S_IFDIR | 0755, -1 },
+	{ "gpio", N_GPIO, S_IFDIR | 0755, -1 },
+	{ "qmp", N_QMP, S_IFREG | 0644, EMU_QEMU },
+	{ "monitor", N_MONITOR, S_IFREG | 0644, EMU_RENODE },
+	{ "gdb", N_GDB, S_IFREG | 0444, -1 },
+	{ NULL, 0, 0, 0 },
 };
+
+bool node_fixed_present(const struct fixed_file *f, struct instance *inst)
+{
+	if (f->emulator < 0)
+		return true;
+	pthread_rwlock_rdlock(&inst->tlock);
+	bool yes = inst->target && (int)inst->target->emulator == f->emulator;
+	pthread_rwlock_unlock(&inst->tlock);
+	return yes;
+}
 
 static const struct fixed_file *fixed_by_kind(enum node_kind k)
 {
@@ -148,7 +161,8 @@ int node_resolve(struct core *core, const char *path, struct node *n)
 		goto done;
 	rc = -ENOENT;
 	for (const struct fixed_file *f = node_fixed_files; f->name; f++)
-		if (!strcmp(f->name, n->name)) {
+		if (!strcmp(f->name, n->name) &&
+		    node_fixed_present(f, n->inst)) {
 			n->kind = f->kind;
 			rc = 0;
 		}

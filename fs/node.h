@@ -30,6 +30,9 @@ enum node_kind {
 	N_PROP_LINK,    /* a link property that resolves */
 	N_GPIO,         /* gpio/ */
 	N_PIN,          /* gpio/<pin> */
+	N_QMP,          /* raw QMP (QEMU) */
+	N_MONITOR,      /* raw monitor lines (Renode) */
+	N_GDB,          /* host:port of the gdb stub */
 };
 
 struct node {
@@ -45,12 +48,15 @@ struct fixed_file {
 	const char *name;
 	enum node_kind kind;
 	mode_t mode;
+	int emulator;      /* only for this enum emu_kind, or -1 */
 };
 extern const struct fixed_file node_fixed_files[];
 
 int node_resolve(struct core *core, const char *path, struct node *n);
 void node_release(struct node *n);
 mode_t node_mode(const struct node *n);
+/* Whether a fixed file exists in this instance (qmp: QEMU targets only). */
+bool node_fixed_present(const struct fixed_file *f, struct instance *inst);
 bool node_writable(const struct node *n);
 /* The pty path of an N_PTY node: 0, or -ENOENT while not running. */
 int node_pty_path(const struct node *n, char *buf, size_t len);

@@ -61,6 +61,20 @@ static void log_done(struct node *n, struct logfile *lf)
 		instance_unlock_target(n->inst);
 }
 
+/* "host:port\n" of the gdb stub: -ESRCH while not running. */
+static int gdb_address(struct node *n, char *buf, size_t len)
+{
+	struct run *r = instance_get_run(n->inst);
+	if (!r)
+		return -ESRCH;
+	int rc = r->conn->gdb_address ? r->conn->gdb_address(r, buf, len - 1)
+				      : -ENOENT;
+	run_put(r);
+	if (rc == 0)
+		strcat(buf, "\n");
+	return rc;
+}
+
 /* Property values are computed on read; like sysfs, their files say 4096
  * bytes and reads (direct_io) return the value and then 0. */
 #define PROP_FILE_SIZE 4096
@@ -96,6 +110,10 @@ static int fill_stat(struct node *n, struct stat *st)
 		break;
 	case N_PIN:
 		st->st_size = 2;        /* "0\n" or "1\n" */
+		break;
+	case N_GDB:
+		st->st_size = gdb_address(n, buf, sizeof buf) ? 0
+							      : strlen(buf);
 		break;
 	case N_CTL:
 	case N_STATE:
@@ -192,7 +210,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
 		return 0;
 	}
 	for (const struct fixed_file *f = node_fixed_files; f->name; f++)
-		fill(buf, f->name, NULL, 0, 0);
+		if (node_fixed_present(f, n.inst))
+			fill(buf, f->name, NULL, 0, 0);
 	pthread_rwlock_rdlock(&n.inst->tlock);
 	for (size_t i = 0; i < n.inst->nchannels; i++) {
 		struct channel *ch = &n.inst->channels[i];
@@ -258,6 +277,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		return rc;
 	}
 	fi->direct_io = 1;
+	if (fh->node.kind == N_QMP || fh->node.kind == N_MONITOR)
+		fi->nonseekable = 1;
 	fi->fh = (uintptr_t)fh;
 	return 0;
 }
@@ -307,6 +328,21 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 	case N_PROP:
 		return fh->text ? read_text(fh->text, buf, size, off)
 				: -EBADF;
+	case N_GDB: {
+		int rc = gdb_address(n, text, sizeof text);
+		return rc ? rc : read_text(text, buf, size, off);
+	}
+	case N_QMP:
+	case N_MONITOR: {
+		/* A conversation, not a file: each read takes the next
+		 * bytes of the replies so far, whatever the offset. */
+		size_t have = fh->text ? strlen(fh->text) - fh->text_off : 0;
+		if (size > have)
+			size = have;
+		memcpy(buf, fh->text + fh->text_off, size);
+		fh->text_off += size;
+		return size;
+	}
 	case N_PIN: {
 		struct pin *p = instance_lock_pin(n->inst, n->name);
 		if (!p)
@@ -342,6 +378,35 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 	}
 }
 
+/* A raw command on a qmp or monitor file; its reply waits for a read. */
+static int raw_write(struct fh *fh, const char *buf, size_t size)
+{
+	struct node *n = &fh->node;
+	struct run *r = instance_get_run(n->inst);
+	if (!r) {
+		instance_log(n->inst, "write to %s refused: the instance is %s",
+			     n->name, inst_state_name(instance_state(n->inst)));
+		return -ESRCH;
+	}
+	char *reply = NULL;
+	int rc = r->conn->raw ? r->conn->raw(r, buf, size, &reply) : -EINVAL;
+	run_put(r);
+	if (rc)
+		return rc;
+	/* Keep what was not read yet, then the new reply. */
+	const char *old = fh->text ? fh->text + fh->text_off : "";
+	char *joined;
+	if (asprintf(&joined, "%s%s", old, reply) < 0) {
+		free(reply);
+		return -ENOMEM;
+	}
+	free(reply);
+	free(fh->text);
+	fh->text = joined;
+	fh->text_off = 0;
+	return size;
+}
+
 static int op_write(const char *path, const char *buf, size_t size,
 		    off_t off, struct fuse_file_info *fi)
 {
@@ -356,6 +421,9 @@ static int op_write(const char *path, const char *buf, size_t size,
 	case N_TARGET:
 		rc = instance_set_target(n->inst, buf, size);
 		break;
+	case N_QMP:
+	case N_MONITOR:
+		return raw_write(fh, buf, size);
 	case N_PIN: {
 		struct pin *p = instance_lock_pin(n->inst, n->name);
 		if (!p)

@@ -5,6 +5,11 @@
  * serial channel. QEMU connects while it initialises, before any CPU runs,
  * and starts with -S; emufs lets the CPUs go (`cont`) only once every
  * channel is attached, so not a byte the guest prints is lost.
+ *
+ * With a preconfig file QEMU also starts with --preconfig: emufs runs the
+ * file's lines over QMP before the machine is built, then
+ * x-exit-preconfig. The gdb stub listens on 127.0.0.1, on a port QEMU
+ * picks; query-chardev tells which.
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,6 +26,8 @@
 #include "core.h"
 #include "instance.h"
 #include "ioloop.h"
+#include "overlay.h"
+#include "preconfig.h"
 #include "qemu.h"
 #include "qmp.h"
 
@@ -112,6 +119,7 @@ static int build_argv(struct run *r, const char *binary, struct argv *a)
 {
 	const struct cfg_target *t = r->target;
 	const struct cfg_qemu *q = &t->qemu;
+	struct qemu_run *qr = r->priv;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 	argv_add(a, "%s", binary);
@@ -125,6 +133,10 @@ static int build_argv(struct run *r, const char *binary, struct argv *a)
 	argv_add(a, "none");
 	argv_add(a, "-parallel");
 	argv_add(a, "none");
+	argv_add(a, "-gdb");
+	argv_add(a, "tcp:127.0.0.1:0");
+	if (q->preconfig)
+		argv_add(a, "--preconfig");
 	if (sock_path(r, "qmp", path, sizeof path))
 		return -ENAMETOOLONG;
 	add_chardev(a, "emufs-qmp", path);
@@ -163,13 +175,20 @@ static int build_argv(struct run *r, const char *binary, struct argv *a)
 	}
 	for (size_t i = 0; i < q->ndrives; i++) {
 		const struct cfg_drive *d = &q->drives[i];
-		char *f = opt_escape(d->file);
-		if (!f)
-			return -ENOMEM;
-		argv_add(a, "-drive");
-		argv_add(a, "file=%s,format=%s%s%s", f, d->format,
-			 d->iface ? ",if=" : "", d->iface ? d->iface : "");
+		const char *file = qr->overlays[i] ? qr->overlays[i] : d->file;
+		char *f = opt_escape(file);
+		char *fmt = opt_escape(qr->overlays[i] ? "qcow2" : d->format);
+		char *ifc = d->iface ? opt_escape(d->iface) : NULL;
+		if (f && fmt && (ifc || !d->iface)) {
+			argv_add(a, "-drive");
+			argv_add(a, "file=%s,format=%s%s%s", f, fmt,
+				 ifc ? ",if=" : "", ifc ? ifc : "");
+		} else {
+			a->failed = 1;
+		}
 		free(f);
+		free(fmt);
+		free(ifc);
 	}
 	for (size_t i = 0; i < q->nargs; i++)
 		argv_add(a, "%s", q->args[i]);
@@ -257,6 +276,120 @@ static int execute(struct run *r, const char *cmd)
 	return rc;
 }
 
+/* ---- preconfig, overlays, gdb --------------------------------------- */
+
+#define PRECONFIG_MAX_BYTES (1024 * 1024)
+
+/* Run the preconfig file's lines in order; the first failure ends it. */
+static int run_preconfig(struct run *r, const char *file, char *why,
+			 size_t wl)
+{
+	FILE *f = fopen(file, "re");
+	if (!f) {
+		snprintf(why, wl, "preconfig %s: %s", file, strerror(errno));
+		return -EIO;
+	}
+	char *line = NULL;
+	size_t cap = 0, total = 0;
+	ssize_t n;
+	int lineno = 0, rc = 0;
+	while (rc == 0 && (n = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		total += n;
+		if (total > PRECONFIG_MAX_BYTES) {
+			snprintf(why, wl, "preconfig %s: larger than %d bytes",
+				 file, PRECONFIG_MAX_BYTES);
+			rc = -EIO;
+			break;
+		}
+		if (n && line[n - 1] == '\n')
+			n--;
+		char *cmd, perr[160];
+		json_t *args;
+		int p = preconfig_parse_line(line, n, &cmd, &args, perr,
+					     sizeof perr);
+		if (p == 1)
+			continue;
+		if (p < 0) {
+			snprintf(why, wl, "preconfig %s:%d: %s", file, lineno,
+				 perr);
+			rc = -EIO;
+			break;
+		}
+		struct qmp_error err;
+		int e = qmp_execute(qemu_qmp(r), cmd, args, r->timeout_ms,
+				    NULL, &err);
+		if (e) {
+			snprintf(why, wl, "preconfig %s:%d: %s: %s: %s", file,
+				 lineno, cmd, err.cls, err.desc);
+			rc = -EIO;
+		}
+		free(cmd);
+		json_decref(args);
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+static int make_overlays(struct run *r, char *why, size_t wl)
+{
+	const struct cfg_qemu *q = &r->target->qemu;
+	struct qemu_run *qr = r->priv;
+	qr->overlays = calloc(q->ndrives + 1, sizeof *qr->overlays);
+	if (!qr->overlays)
+		return -ENOMEM;
+	qr->ndrives = q->ndrives;
+	for (size_t i = 0; i < q->ndrives; i++) {
+		if (!q->drives[i].overlay)
+			continue;
+		if (asprintf(&qr->overlays[i], "%s/drive%zu.qcow2",
+			     r->inst->dir, i) < 0) {
+			qr->overlays[i] = NULL;
+			return -ENOMEM;
+		}
+		int rc = overlay_create("qemu-img", q->drives[i].file,
+					q->drives[i].format, qr->overlays[i],
+					r->timeout_ms, why, wl);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static void remove_overlays(struct qemu_run *qr)
+{
+	for (size_t i = 0; qr->overlays && i < qr->ndrives; i++)
+		if (qr->overlays[i])
+			unlink(qr->overlays[i]);
+}
+
+/* Where QEMU's gdb stub listens: the "gdb" chardev of query-chardev,
+ * "disconnected:tcp:127.0.0.1:PORT,server=on". */
+static void find_gdb(struct run *r)
+{
+	struct qemu_run *qr = r->priv;
+	json_t *ret = NULL;
+	if (qmp_execute(qr->qmp, "query-chardev", NULL, r->timeout_ms, &ret,
+			NULL))
+		return;
+	size_t i;
+	json_t *c;
+	json_array_foreach(ret, i, c) {
+		const char *label = json_string_value(json_object_get(c,
+								      "label"));
+		const char *fn = json_string_value(json_object_get(c,
+								   "filename"));
+		const char *tcp = fn ? strstr(fn, "tcp:") : NULL;
+		if (!label || strcmp(label, "gdb") || !tcp)
+			continue;
+		snprintf(qr->gdb, sizeof qr->gdb, "%.*s", (int)strcspn(tcp + 4,
+									  ","),
+			 tcp + 4);
+	}
+	json_decref(ret);
+}
+
 /* ---- the connector ------------------------------------------------- */
 
 static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
@@ -269,11 +402,11 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	char *binary = NULL;
 	int rc = -ENOMEM;
 
+	r->priv = q;       /* released with the run, whatever happens */
 	if (!q || !lfds || !(q->qom = qom_cache_new())) {
 		snprintf(why, wl, "out of memory");
 		goto out;
 	}
-	r->priv = q;
 	for (size_t i = 0; i <= t->nchannels; i++)
 		lfds[i] = -1;
 	binary = process_find_binary(t->qemu.binary);
@@ -282,6 +415,8 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		rc = -EIO;
 		goto out;
 	}
+	if ((rc = make_overlays(r, why, wl)))
+		goto out;
 	if ((rc = build_argv(r, binary, &a))) {
 		snprintf(why, wl, "cannot build the command line: %s",
 			 strerror(-rc));
@@ -325,6 +460,17 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		rc = rc ? rc : -EIO;
 		goto out;
 	}
+	if (t->qemu.preconfig &&
+	    ((rc = run_preconfig(r, t->qemu.preconfig, why, wl)) ||
+	     (rc = qmp_execute(q->qmp, "x-exit-preconfig", NULL,
+			       r->timeout_ms, NULL, &err)))) {
+		if (!why[0])
+			snprintf(why, wl, "x-exit-preconfig: %s: %s", err.cls,
+				 err.desc);
+		rc = -EIO;
+		goto out;
+	}
+	find_gdb(r);
 	pthread_rwlock_rdlock(&r->inst->tlock);
 	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
 		int cfd = accept_by(r, lfds[i + 1], deadline);
@@ -394,6 +540,7 @@ static void qemu_shutdown(struct run *r)
 	q->qmp_watch = NULL;
 	if (q->qmp)
 		qmp_shutdown(q->qmp);
+	remove_overlays(q);
 }
 
 static void qemu_release(struct run *r)
@@ -405,8 +552,44 @@ static void qemu_release(struct run *r)
 	if (q->qmp)
 		qmp_free(q->qmp);
 	qom_cache_free(q->qom);
+	remove_overlays(q);
+	for (size_t i = 0; q->overlays && i < q->ndrives; i++)
+		free(q->overlays[i]);
+	free(q->overlays);
 	free(q);
 	r->priv = NULL;
+}
+
+/* The qmp file: a client's JSON command, its reply line. */
+static int qemu_raw(struct run *r, const char *cmd, size_t len, char **reply)
+{
+	struct qmp *q = qemu_qmp(r);
+	json_error_t jerr;
+	if (!q)
+		return -ESRCH;
+	json_t *obj = json_loadb(cmd, len, 0, &jerr);
+	if (!obj) {
+		instance_log(r->inst, "write to qmp refused: bad JSON: %s",
+			     jerr.text);
+		return -EINVAL;
+	}
+	int rc = qmp_execute_raw(q, obj, r->timeout_ms, reply);
+	json_decref(obj);
+	if (rc == -EINVAL)
+		instance_log(r->inst, "write to qmp refused: expected an "
+			     "object with a string \"execute\"");
+	else if (rc)
+		instance_log(r->inst, "qmp: %s", strerror(-rc));
+	return rc;
+}
+
+static int qemu_gdb_address(struct run *r, char *buf, size_t len)
+{
+	struct qemu_run *q = r->priv;
+	if (!q || !q->gdb[0])
+		return -ENOENT;
+	snprintf(buf, len, "%s", q->gdb);
+	return 0;
 }
 
 const struct connector_ops qemu_connector = {
@@ -425,4 +608,6 @@ const struct connector_ops qemu_connector = {
 	.prop_set = qemu_prop_set,
 	.pin_get = qemu_pin_get,
 	.pin_set = qemu_pin_set,
+	.raw = qemu_raw,
+	.gdb_address = qemu_gdb_address,
 };

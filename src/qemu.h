@@ -16,6 +16,9 @@ struct qemu_run {
 	struct qmp *qmp;
 	struct io_watch *qmp_watch;
 	struct qom_cache *qom;     /* qom-list results of this run */
+	char **overlays;           /* per drive: its overlay, or NULL */
+	size_t ndrives;
+	char gdb[64];              /* "127.0.0.1:PORT", "" until known */
 };
 
 /* qemu.c */
