@@ -45,8 +45,9 @@ struct connector_ops {
 	 * On failure: -EIO (or -ETIMEDOUT) and one line in why. The caller
 	 * kills and reaps what is left. */
 	int (*launch)(struct run *r, bool paused, char *why, size_t whylen);
-	/* Ask the emulator to quit; it need not be gone on return. */
-	int (*quit)(struct run *r);
+	/* Ask the emulator to quit, waiting at most timeout_ms for it to
+	 * accept; it need not be gone on return. */
+	int (*quit)(struct run *r, int timeout_ms);
 	int (*reset)(struct run *r);
 	int (*pause)(struct run *r);
 	int (*resume)(struct run *r);

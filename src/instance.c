@@ -104,6 +104,13 @@ void run_emulator_event(struct run *r, const char *line, const char *name)
 	pthread_mutex_unlock(&inst->lock);
 }
 
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 /* ---- runs ---------------------------------------------------------- */
 
 static struct run *run_new(struct instance *inst,
@@ -597,10 +604,14 @@ int instance_stop(struct instance *inst)
 	set_state_locked(inst, ST_STOPPING);
 	pthread_mutex_unlock(&inst->lock);
 
+	/* The whole sequence: SIGKILL at 5 s, however the emulator behaves
+	 * (a stopped or hung one does not answer quit). */
 	const char *how = "quit";
+	long long t0 = monotonic_ms();
 	if (r->conn->quit)
-		r->conn->quit(r);
-	if (run_wait_exit(r, STOP_QUIT_MS)) {
+		r->conn->quit(r, STOP_QUIT_MS);
+	int left = STOP_QUIT_MS - (int)(monotonic_ms() - t0);
+	if (run_wait_exit(r, left > 0 ? left : 0)) {
 		how = "SIGTERM";
 		process_signal(&r->proc, SIGTERM);
 		if (run_wait_exit(r, STOP_TERM_MS)) {

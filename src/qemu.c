@@ -510,10 +510,10 @@ out:
 	return rc;
 }
 
-static int qemu_quit(struct run *r)
+static int qemu_quit(struct run *r, int timeout_ms)
 {
 	struct qmp *q = qemu_qmp(r);
-	return q ? qmp_execute_final(q, "quit", r->timeout_ms) : -ESRCH;
+	return q ? qmp_execute_final(q, "quit", timeout_ms) : -ESRCH;
 }
 
 static int qemu_reset(struct run *r)
