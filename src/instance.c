@@ -285,14 +285,15 @@ static void on_exit_cb(void *opaque, uint32_t events)
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
 
+	/* During a command, the command finishes the run when it releases
+	 * busy; whoever waits on the emulator is woken by its sockets'
+	 * EOF, or by run_exited(). */
 	struct instance *inst = r->inst;
 	pthread_mutex_lock(&inst->lock);
 	bool busy = inst->busy;
 	pthread_mutex_unlock(&inst->lock);
 	if (!busy)
 		release_busy(inst, r);
-	else if (r->conn->shutdown)
-		r->conn->shutdown(r);   /* wake whoever waits on it */
 }
 
 struct spawn_call {

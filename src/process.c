@@ -143,8 +143,9 @@ int process_reap(struct process *p, int *wstatus)
 
 void process_signal(struct process *p, int sig)
 {
-	/* pidfd_send_signal cannot hit a recycled pid. */
-	if (p->pid > 0 && p->pidfd >= 0)
+	/* pidfd_send_signal cannot hit a recycled pid; after the reap it
+	 * fails with ESRCH, harmlessly. */
+	if (p->pidfd >= 0)
 		pidfd_send_signal(p->pidfd, sig, NULL, 0);
 }
 

@@ -35,7 +35,7 @@ int process_spawn(char *const argv[], struct process *p,
  * ended, 0 when it still runs, -errno on error. */
 int process_reap(struct process *p, int *wstatus);
 
-/* Send a signal unless the process was reaped already. */
+/* Send a signal; a no-op once the process was reaped. */
 void process_signal(struct process *p, int sig);
 
 /* Close the descriptors (after reaping). */

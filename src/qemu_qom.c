@@ -12,6 +12,7 @@
  * Values are never cached. A new run starts with an empty cache.
  */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,15 +27,16 @@
 #define QOM_CACHE_MAX 256
 
 struct qom_listing {
+	atomic_int refs;           /* the cache's and each user's */
 	char *path;                /* QOM path, "/machine/soc" */
-	struct prop_entry *ents;
+	struct prop_entry *ents;   /* immutable once built */
 	size_t n;
 	long long fetched_ms;
 	struct qom_listing *next;
 };
 
 struct qom_cache {
-	pthread_mutex_t lock;      /* protects head and count */
+	pthread_mutex_t lock;      /* protects head, count, each next */
 	struct qom_listing *head;  /* most recent first */
 	size_t count;
 };
@@ -54,8 +56,10 @@ struct qom_cache *qom_cache_new(void)
 	return c;
 }
 
-static void listing_free(struct qom_listing *l)
+static void listing_put(struct qom_listing *l)
 {
+	if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
+		return;
 	prop_entries_free(l->ents, l->n);
 	free(l->path);
 	free(l);
@@ -68,7 +72,7 @@ void qom_cache_free(struct qom_cache *c)
 	while (c->head) {
 		struct qom_listing *l = c->head;
 		c->head = l->next;
-		listing_free(l);
+		listing_put(l);
 	}
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -145,26 +149,10 @@ static int fetch_listing(struct run *r, const char *path,
 	return 0;
 }
 
-static struct prop_entry *copy_entries(const struct prop_entry *src,
-				       size_t n)
-{
-	struct prop_entry *e = calloc(n ? n : 1, sizeof *e);
-	for (size_t i = 0; e && i < n; i++) {
-		e[i] = src[i];
-		e[i].name = strdup(src[i].name);
-		e[i].type = strdup(src[i].type);
-		if (!e[i].name || !e[i].type) {
-			prop_entries_free(e, i + 1);
-			return NULL;
-		}
-	}
-	return e;
-}
-
-/* The listing of a QOM path, from the cache when fresh; a private copy
- * for the caller. */
-static int listing(struct run *r, const char *path, struct prop_entry **ents,
-		   size_t *n)
+/* The listing of a QOM path with a reference (listing_put() it), from
+ * the cache while fresh. */
+static int listing_get(struct run *r, const char *path,
+		       struct qom_listing **out)
 {
 	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
 	long long now = now_ms();
@@ -175,35 +163,32 @@ static int listing(struct run *r, const char *path, struct prop_entry **ents,
 		if (strcmp(l->path, path))
 			continue;
 		if (now - l->fetched_ms < QOM_LIST_TTL_MS) {
-			*ents = copy_entries(l->ents, l->n);
-			*n = l->n;
+			atomic_fetch_add(&l->refs, 1);
 			pthread_mutex_unlock(&c->lock);
-			return *ents ? 0 : -ENOMEM;
+			*out = l;
+			return 0;
 		}
 		*pp = l->next;          /* stale */
 		c->count--;
-		listing_free(l);
+		listing_put(l);
 		break;
 	}
 	pthread_mutex_unlock(&c->lock);
 
 	/* No lock across the round trip: two lookups may both fetch. */
-	int rc = fetch_listing(r, path, ents, n);
-	if (rc)
-		return rc;
 	struct qom_listing *l = calloc(1, sizeof *l);
-	if (!l)
-		return 0;
-	l->path = strdup(path);
-	l->ents = copy_entries(*ents, *n);
-	l->n = *n;
-	l->fetched_ms = now;
-	if (!l->path || !l->ents) {
-		free(l->path);
-		free(l->ents);
+	if (!l || !(l->path = strdup(path))) {
 		free(l);
-		return 0;
+		return -ENOMEM;
 	}
+	int rc = fetch_listing(r, path, &l->ents, &l->n);
+	if (rc) {
+		free(l->path);
+		free(l);
+		return rc;
+	}
+	l->fetched_ms = now;
+	atomic_init(&l->refs, 2);       /* the cache's and the caller's */
 	pthread_mutex_lock(&c->lock);
 	l->next = c->head;
 	c->head = l;
@@ -211,11 +196,12 @@ static int listing(struct run *r, const char *path, struct prop_entry **ents,
 		struct qom_listing **pp = &c->head;
 		while ((*pp)->next)
 			pp = &(*pp)->next;
-		listing_free(*pp);
+		listing_put(*pp);
 		*pp = NULL;
 		c->count--;
 	}
 	pthread_mutex_unlock(&c->lock);
+	*out = l;
 	return 0;
 }
 
@@ -223,22 +209,21 @@ static int listing(struct run *r, const char *path, struct prop_entry **ents,
 static int find_entry(struct run *r, const char *parent, const char *name,
 		      enum prop_kind *kind, char **type)
 {
-	struct prop_entry *e;
-	size_t n;
-	int rc = listing(r, parent, &e, &n);
+	struct qom_listing *l;
+	int rc = listing_get(r, parent, &l);
 	if (rc)
 		return rc;
 	rc = -ENOENT;
-	for (size_t i = 0; i < n; i++) {
-		if (strcmp(e[i].name, name))
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->ents[i].name, name))
 			continue;
-		*kind = e[i].kind;
-		if (type)
-			*type = strdup(e[i].type);
+		*kind = l->ents[i].kind;
 		rc = 0;
+		if (type && !(*type = strdup(l->ents[i].type)))
+			rc = -ENOMEM;
 		break;
 	}
-	prop_entries_free(e, n);
+	listing_put(l);
 	return rc;
 }
 
@@ -327,11 +312,28 @@ int qemu_prop_list(struct run *r, const char *rel, struct prop_entry **ents,
 		   size_t *n)
 {
 	char *path = qom_path(rel);
+	struct qom_listing *l;
 	if (!path)
 		return -ENOMEM;
-	int rc = listing(r, path, ents, n);
+	int rc = listing_get(r, path, &l);
 	free(path);
-	return rc;
+	if (rc)
+		return rc;
+	/* The caller owns its copy: names only matter for readdir. */
+	struct prop_entry *e = calloc(l->n ? l->n : 1, sizeof *e);
+	for (size_t i = 0; e && i < l->n; i++) {
+		e[i] = l->ents[i];
+		e[i].name = strdup(l->ents[i].name);
+		e[i].type = strdup(l->ents[i].type);
+		if (!e[i].name || !e[i].type) {
+			prop_entries_free(e, i + 1);
+			e = NULL;
+		}
+	}
+	*ents = e;
+	*n = l->n;
+	listing_put(l);
+	return e ? 0 : -ENOMEM;
 }
 
 int qemu_prop_get(struct run *r, const char *rel, char **text)
