@@ -4,6 +4,7 @@
 #   make run        install what is missing, build, mount the demo (examples/)
 #   make test       install what is missing, build, run unit + integration tests
 #   make asan       the whole test suite under ASan + UBSan (build/asan/)
+#   make tsan       unit and load tests under ThreadSanitizer (build/tsan/)
 #   make install    PREFIX=/usr/local DESTDIR= : binary and emufs(1)
 #   make clean
 
@@ -21,11 +22,17 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
            -Wno-unused-parameter -pthread -Isrc -MMD -MP
 LDFLAGS += -pthread
+# SAN=1: ASan + UBSan (make asan); SAN=thread: TSan (make tsan).
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
              -fno-sanitize-recover=undefined
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 ifeq ($(SAN),1)
 CFLAGS  += $(SAN_FLAGS)
 LDFLAGS += $(SAN_FLAGS)
+endif
+ifeq ($(SAN),thread)
+CFLAGS  += $(TSAN_FLAGS)
+LDFLAGS += $(TSAN_FLAGS)
 endif
 
 CORE_SRC := $(wildcard src/*.c)
@@ -36,7 +43,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FIRMWARE := $(BUILD)/firmware/ast2500-test.elf
 
-.PHONY: all deps run test unit integration asan install clean firmware \
+.PHONY: all deps run test unit integration asan tsan install clean firmware \
         demo-firmware
 
 all: $(BUILD)/emufs
@@ -72,13 +79,19 @@ unit: $(UNIT_BIN)
 
 integration: $(BUILD)/emufs firmware
 	@EMUFS=$(abspath $(BUILD))/emufs FIRMWARE_DIR=$(abspath $(BUILD))/firmware \
-		tests/run-integration.sh
+		tests/run-integration.sh $(INTEGRATION_FILTER)
 
 test: deps
 	@$(MAKE) --no-print-directory all unit integration
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit integration
+
+# TSan: the unit tests and the concurrency tests of the integration suite.
+tsan: deps
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread all unit
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread \
+		INTEGRATION_FILTER=load integration
 
 demo-firmware:
 	@$(MAKE) -s -C examples/firmware OUT=$(abspath $(BUILD))/examples
