@@ -250,7 +250,11 @@ int main(int argc, char **argv)
 	struct fuse_loop_config *lc = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(lc, MAX_FUSE_THREADS);
 	fuse_loop_cfg_set_clone_fd(lc, 0);
-	status = fuse_loop_mt(f, lc) ? 1 : 0;
+	/* The loop returns the signal that ended it (SIGINT, SIGTERM: a
+	 * clean stop, exit 0) or a negative errno. */
+	int res = fuse_loop_mt(f, lc);
+	status = res == 0 || res == SIGINT || res == SIGTERM ||
+		 res == SIGHUP ? 0 : 1;
 	fuse_loop_cfg_destroy(lc);
 
 	if (autostarted)
