@@ -160,6 +160,14 @@ static void janitor_dismiss(void)
 	}
 }
 
+static char *absolute(const char *path)
+{
+	char *out, cwd[4096];
+	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
+		return strdup(path);
+	return asprintf(&out, "%s/%s", cwd, path) < 0 ? NULL : out;
+}
+
 static void *autostart_main(void *arg)
 {
 	core_autostart(arg);
@@ -183,24 +191,26 @@ int main(int argc, char **argv)
 	} else if (!(cfg = config_empty())) {
 		return 1;
 	}
-	char *state_dir = o.state_dir ? strdup(o.state_dir)
-				      : core_default_state_dir(o.mountpoint);
-	if (!state_dir || core_prepare_state_dir(state_dir, err, sizeof err)) {
-		fprintf(stderr, "emufs: state directory: %s\n",
-			state_dir ? err : "out of memory");
-		config_free(cfg);
-		free(state_dir);
-		return 1;
-	}
-
+	/* Absolute paths: fuse_daemonize() changes to /. */
 	char *mountpoint = realpath(o.mountpoint, NULL);
 	if (!mountpoint) {
 		fprintf(stderr, "emufs: %s: %s\n", o.mountpoint,
 			strerror(errno));
 		config_free(cfg);
-		free(state_dir);
 		return 1;
 	}
+	char *state_dir = o.state_dir ? absolute(o.state_dir)
+				      : core_default_state_dir(mountpoint);
+	if (!state_dir || core_prepare_state_dir(state_dir, !o.state_dir, err,
+						 sizeof err)) {
+		fprintf(stderr, "emufs: state directory: %s\n",
+			state_dir ? err : "out of memory");
+		config_free(cfg);
+		free(state_dir);
+		free(mountpoint);
+		return 1;
+	}
+
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	fuse_opt_add_arg(&args, argv[0]);
 	fuse_opt_add_arg(&args, "-o");
@@ -221,7 +231,7 @@ int main(int argc, char **argv)
 		status = 2;
 		goto out_cfg;
 	}
-	if (fuse_mount(f, o.mountpoint)) {
+	if (fuse_mount(f, mountpoint)) {
 		fprintf(stderr, "emufs: cannot mount on %s\n", o.mountpoint);
 		goto out_destroy;
 	}

@@ -8,6 +8,7 @@
 #include <termios.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "ioloop.h"
@@ -45,8 +46,8 @@ void channel_new_run(struct channel *ch)
 static void flush_locked(struct channel *ch)
 {
 	while (ch->outoff < ch->outlen) {
-		ssize_t n = write(ch->fd, ch->out + ch->outoff,
-				  ch->outlen - ch->outoff);
+		ssize_t n = send(ch->fd, ch->out + ch->outoff,
+				 ch->outlen - ch->outoff, MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -118,9 +119,10 @@ static void on_io(void *opaque, uint32_t events)
 		/* EOF or error: the emulator closed its end. Stop watching;
 		 * the run's end detaches the channel for good. */
 		pthread_mutex_lock(&ch->lock);
-		if (ch->watch)
-			ioloop_modify(ch->watch, 0);
+		struct io_watch *w = ch->watch;
+		ch->watch = NULL;
 		pthread_mutex_unlock(&ch->lock);
+		ioloop_remove(w);
 		return;
 	}
 }
@@ -237,7 +239,8 @@ ssize_t channel_write(struct channel *ch, const void *buf, size_t len)
 			ch->outcap = cap;
 		}
 	}
-	memcpy(ch->out + ch->outlen, buf, len);
+	if (len)
+		memcpy(ch->out + ch->outlen, buf, len);
 	ch->outlen += len;
 	flush_locked(ch);
 out:

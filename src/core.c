@@ -93,20 +93,23 @@ void core_remove_state_dir(const char *dir)
 	rmdir(dir);
 }
 
-int core_prepare_state_dir(const char *dir, char *err, size_t errlen)
+int core_prepare_state_dir(const char *dir, bool own_parent, char *err,
+			   size_t errlen)
 {
-	char *parent = strdup(dir);
-	if (!parent) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	char *slash = strrchr(parent, '/');
 	int rc = 0;
-	if (slash && slash != parent) {
-		*slash = '\0';
-		rc = make_private_dir(parent, err, errlen);
+	if (own_parent) {
+		char *parent = strdup(dir);
+		if (!parent) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = '\0';
+			rc = make_private_dir(parent, err, errlen);
+		}
+		free(parent);
 	}
-	free(parent);
 	if (rc == 0)
 		rc = make_private_dir(dir, err, errlen);
 	if (rc == 0)

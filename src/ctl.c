@@ -20,6 +20,21 @@ static const struct ctl_def {
 	{ "resume", CTL_RESUME, NULL },
 };
 
+/* word with control bytes as \\xNN, at most 32 bytes of it. */
+static const char *printable(const char *w, char *out, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; w[i] && i < 32 && o + 5 < len; i++) {
+		unsigned char c = w[i];
+		if (c < 0x20 || c == 0x7f)
+			o += snprintf(out + o, len - o, "\\x%02x", c);
+		else
+			out[o++] = c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r';
@@ -81,20 +96,22 @@ int ctl_parse_line(const char *line, size_t len, struct ctl_command *cmd,
 			return -EINVAL;
 		}
 		if (argc == 2) {
+			char pb[160];
 			int ok = 0;
 			for (const char *const *a = d->args; *a; a++)
 				ok |= !strcmp(argv[1], *a);
 			if (!ok) {
 				snprintf(why, whylen,
 					 "%s: unknown argument \"%.32s\"",
-					 d->name, argv[1]);
+					 d->name, printable(argv[1], pb, sizeof pb));
 				return -EINVAL;
 			}
 			cmd->paused = 1;
 		}
 		return 0;
 	}
-	snprintf(why, whylen, "unknown command \"%.32s\"", argv[0]);
+	char pb[160];
+	snprintf(why, whylen, "unknown command \"%s\"", printable(argv[0], pb, sizeof pb));
 	return -EINVAL;
 }
 

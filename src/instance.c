@@ -178,7 +178,7 @@ static void on_output(void *opaque, uint32_t events)
 	if (n > 0)
 		logfile_append(&r->inst->log, buf, n);
 	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-		ioloop_modify(r->out_watch, 0);     /* EOF: quiet */
+		ioloop_remove(atomic_exchange(&r->out_watch, NULL));
 }
 
 bool run_exited(struct run *r)
@@ -219,10 +219,8 @@ static void run_finish(struct run *r)
 	pthread_rwlock_unlock(&inst->tlock);
 	if (r->conn->shutdown)
 		r->conn->shutdown(r);
-	ioloop_remove(r->pid_watch);
-	r->pid_watch = NULL;
-	ioloop_remove(r->out_watch);
-	r->out_watch = NULL;
+	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
+	ioloop_remove(atomic_exchange(&r->out_watch, NULL));
 	drain_output(r);
 }
 
@@ -276,9 +274,13 @@ static void on_exit_cb(void *opaque, uint32_t events)
 {
 	struct run *r = opaque;
 	int ws = 0;
-	if (process_reap(&r->proc, &ws) == 0)
+	if (run_exited(r) || process_reap(&r->proc, &ws) == 0) {
+		if (run_exited(r))     /* woke before its watch was stored */
+			ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
 		return;
-	ioloop_modify(r->pid_watch, 0);
+	}
+	/* A reaped pidfd reports EPOLLHUP for ever: stop watching. */
+	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
 	pthread_mutex_lock(&r->lock);
 	r->exited = true;
 	r->wstatus = ws;
@@ -320,8 +322,10 @@ int run_spawn(struct run *r, char *const argv[], char *why, size_t whylen)
 		return c.rc;
 	instance_log(r->inst, "started %s (pid %d)", argv[0],
 		     (int)r->proc.pid);
-	r->out_watch = ioloop_add(loop, r->proc.outfd, EPOLLIN, on_output, r);
-	r->pid_watch = ioloop_add(loop, r->proc.pidfd, EPOLLIN, on_exit_cb, r);
+	atomic_store(&r->out_watch, ioloop_add(loop, r->proc.outfd, EPOLLIN,
+					       on_output, r));
+	atomic_store(&r->pid_watch, ioloop_add(loop, r->proc.pidfd, EPOLLIN,
+					       on_exit_cb, r));
 	if (!r->out_watch || !r->pid_watch) {
 		snprintf(why, whylen, "cannot watch the emulator");
 		return -EIO;

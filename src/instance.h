@@ -43,8 +43,10 @@ struct run {
 	const struct cfg_target *target;
 	int timeout_ms;                /* request timeout */
 	struct process proc;
-	struct io_watch *pid_watch;    /* pidfd: the process ended */
-	struct io_watch *out_watch;    /* its stdout/stderr into log */
+	/* Taken with atomic_exchange by whoever removes them: the I/O loop
+	 * at EOF (a hung-up fd would wake it forever) or the run's end. */
+	struct io_watch *_Atomic pid_watch;  /* pidfd: the process ended */
+	struct io_watch *_Atomic out_watch;  /* stdout/stderr into log */
 	pthread_mutex_t lock;          /* protects exited, wstatus */
 	pthread_cond_t cond;           /* signalled when exited is set */
 	bool exited;

@@ -49,9 +49,10 @@ struct ioloop {
 	struct call *calls;
 };
 
+static _Thread_local const struct ioloop *current_loop;
 bool ioloop_in_loop(const struct ioloop *loop)
 {
-	return loop->started && pthread_equal(loop->thread, pthread_self());
+	return current_loop == loop;
 }
 
 static void run_calls(struct ioloop *loop)
@@ -89,6 +90,7 @@ static void *loop_main(void *arg)
 {
 	struct ioloop *loop = arg;
 	struct epoll_event evs[64];
+	current_loop = loop;
 
 	for (;;) {
 		free_dead(loop);
@@ -159,10 +161,12 @@ fail:
 
 int ioloop_start(struct ioloop *loop)
 {
-	int rc = pthread_create(&loop->thread, NULL, loop_main, loop);
-	if (rc)
-		return -rc;
 	loop->started = true;
+	int rc = pthread_create(&loop->thread, NULL, loop_main, loop);
+	if (rc) {
+		loop->started = false;
+		return -rc;
+	}
 	return 0;
 }
 

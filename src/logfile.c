@@ -46,6 +46,38 @@ static void start_over_locked(struct logfile *lf)
 	lf->generation++;
 }
 
+/* Past the cap: move the newest keep bytes to the start and cut the rest.
+ * The result is at most half the cap (with what is being appended), so
+ * it is always shorter than before: `tail -f` notices and starts over. */
+static void keep_newest_locked(struct logfile *lf, size_t keep)
+{
+	off_t old = lf->size;
+	if ((off_t)keep > old)
+		keep = old;
+	off_t src = old - keep, dst = 0;
+	size_t left = keep;
+	while (left) {        /* src >= keep: the ranges never overlap */
+		ssize_t n = copy_file_range(lf->fd, &src, lf->fd, &dst, left,
+					    0);
+		if (n <= 0)
+			break;
+		left -= n;
+	}
+	char buf[65536];
+	while (left) {        /* copy_file_range unsupported: by hand */
+		size_t want = left < sizeof buf ? left : sizeof buf;
+		ssize_t n = pread(lf->fd, buf, want, src);
+		if (n <= 0 || pwrite(lf->fd, buf, n, dst) != n)
+			break;
+		src += n;
+		dst += n;
+		left -= n;
+	}
+	(void)!ftruncate(lf->fd, keep - left);
+	lf->size = keep - left;
+	lf->generation++;
+}
+
 int logfile_append(struct logfile *lf, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -53,12 +85,13 @@ int logfile_append(struct logfile *lf, const void *buf, size_t len)
 
 	pthread_mutex_lock(&lf->lock);
 	if (lf->cap > 0 && lf->size + (off_t)len > lf->cap) {
-		start_over_locked(lf);
-		lf->wraps++;
-		if ((long long)len > lf->cap) {   /* keep the newest cap bytes */
-			p += len - lf->cap;
-			len = lf->cap;
+		size_t half = lf->cap / 2;
+		if (len > half) {            /* only the newest bytes fit */
+			p += len - half;
+			len = half;
 		}
+		keep_newest_locked(lf, half - len);
+		lf->wraps++;
 	}
 	size_t done = 0;
 	while (done < len) {
@@ -100,6 +133,9 @@ void logfile_printf(struct logfile *lf, const char *fmt, ...)
 	if (m < 0)
 		m = 0;
 	n += (size_t)m < sizeof line - n - 1 ? (size_t)m : sizeof line - n - 2;
+	for (size_t i = 24; i < n; i++)
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t')
+			line[i] = ' ';
 	line[n++] = '\n';
 	logfile_append(lf, line, n);
 }

@@ -5,8 +5,9 @@
  * memory use does not grow with the log. The size and mtime are tracked
  * here, not fstat()ed, so a reader never sees a half-written append.
  *
- * Past the cap the log starts over at offset 0, like a new run: `tail -f`
- * reports "file truncated" and goes on following (docs/serial.md).
+ * Past the cap the log keeps its newest half-cap of bytes, moved to offset
+ * 0: the file shrinks, so `tail -f` reports "file truncated" and goes on
+ * following (docs/serial.md).
  */
 #ifndef EMUFS_LOGFILE_H
 #define EMUFS_LOGFILE_H

@@ -1,7 +1,9 @@
 /* propval.c - formatting and parsing property values (see propval.h). */
 #include "propval.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -50,10 +52,11 @@ char *propval_format(const json_t *v)
 /* The text less one trailing newline (and a CR before it). */
 static size_t trim_newline(const char *text, size_t len)
 {
-	if (len && text[len - 1] == '\n')
+	if (len && text[len - 1] == '\n') {
 		len--;
-	if (len && text[len - 1] == '\r')
-		len--;
+		if (len && text[len - 1] == '\r')
+			len--;
+	}
 	return len;
 }
 
@@ -107,9 +110,12 @@ static json_t *parse_int(const char *text, size_t len, char *why,
 		base = 16;
 		digits += 2;
 	}
-	if (!*digits || strchr(digits, '-') || strchr(digits, '+') ||
-	    strchr(digits, ' '))
+	if (!*digits)
 		goto bad;
+	for (const char *c = digits; *c; c++)
+		if (!(base == 16 ? isxdigit((unsigned char)*c)
+				 : isdigit((unsigned char)*c)))
+			goto bad;
 	char *end;
 	errno = 0;
 	unsigned long long mag = strtoull(digits, &end, base);
@@ -147,13 +153,14 @@ static json_t *parse_number(const char *text, size_t len, char *why,
 {
 	char buf[64];
 	len = trim_newline(text, len);
-	if (len == 0 || len >= sizeof buf)
+	if (len == 0 || len >= sizeof buf || memchr(text, '\0', len) ||
+	    isspace((unsigned char)text[0]))
 		goto bad;
 	memcpy(buf, text, len);
 	buf[len] = '\0';
 	char *end;
 	double d = strtod(buf, &end);
-	if (*end)
+	if (*end || !isfinite(d))
 		goto bad;
 	return json_real(d);
 bad:

@@ -259,8 +259,8 @@ static void on_qmp_readable(void *opaque, uint32_t events)
 {
 	struct run *r = opaque;
 	struct qemu_run *q = r->priv;
-	if (qmp_on_readable(q->qmp) < 0)
-		ioloop_modify(q->qmp_watch, 0);
+	if (qmp_on_readable(q->qmp) < 0)       /* EOF: stop watching */
+		ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
 }
 
 static int execute(struct run *r, const char *cmd)
@@ -536,8 +536,7 @@ static void qemu_shutdown(struct run *r)
 	struct qemu_run *q = r->priv;
 	if (!q)
 		return;
-	ioloop_remove(q->qmp_watch);
-	q->qmp_watch = NULL;
+	ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
 	if (q->qmp)
 		qmp_shutdown(q->qmp);
 	remove_overlays(q);
@@ -548,7 +547,7 @@ static void qemu_release(struct run *r)
 	struct qemu_run *q = r->priv;
 	if (!q)
 		return;
-	ioloop_remove(q->qmp_watch);
+	ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
 	if (q->qmp)
 		qmp_free(q->qmp);
 	qom_cache_free(q->qom);

@@ -5,6 +5,7 @@
 #define EMUFS_QEMU_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "connector.h"
 
@@ -14,7 +15,7 @@ struct qom_cache;
 
 struct qemu_run {
 	struct qmp *qmp;
-	struct io_watch *qmp_watch;
+	struct io_watch *_Atomic qmp_watch;  /* see run's watches */
 	struct qom_cache *qom;     /* qom-list results of this run */
 	char **overlays;           /* per drive: its overlay, or NULL */
 	size_t ndrives;
