@@ -5,7 +5,7 @@
 
 static const struct connector_ops *const connectors[] = {
 	[EMU_QEMU] = &qemu_connector,
-	[EMU_RENODE] = NULL,    /* not yet: issue "Renode connector" */
+	[EMU_RENODE] = &renode_connector,
 };
 
 const struct connector_ops *connector_for(enum emu_kind kind)

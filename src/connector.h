@@ -80,5 +80,6 @@ const struct connector_ops *connector_for(enum emu_kind kind);
 void prop_entries_free(struct prop_entry *ents, size_t n);
 
 extern const struct connector_ops qemu_connector;
+extern const struct connector_ops renode_connector;
 
 #endif

@@ -59,8 +59,11 @@ static int make_private_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
-/* Remove what a killed emufs left: sockets, logs, overlays; one level of
- * subdirectories (one per instance), never following links. */
+#define STATE_DIR_DEPTH 4
+
+/* Remove what a killed emufs left: sockets, logs, overlays, and the
+ * instance directories (with a Renode instance's temporary directory a few
+ * levels down), never following links. */
 static void clear_dir(const char *dir, int depth)
 {
 	DIR *d = opendir(dir);
@@ -89,7 +92,7 @@ static void clear_dir(const char *dir, int depth)
 
 void core_remove_state_dir(const char *dir)
 {
-	clear_dir(dir, 1);
+	clear_dir(dir, STATE_DIR_DEPTH);
 	rmdir(dir);
 }
 
@@ -113,7 +116,7 @@ int core_prepare_state_dir(const char *dir, bool own_parent, char *err,
 	if (rc == 0)
 		rc = make_private_dir(dir, err, errlen);
 	if (rc == 0)
-		clear_dir(dir, 1);
+		clear_dir(dir, STATE_DIR_DEPTH);
 	return rc;
 }
 
