@@ -26,6 +26,7 @@
 #include "core.h"
 #include "fs.h"
 #include "process.h"
+#include "statedir.h"
 
 #define EMUFS_VERSION "0.1.0"
 #define MAX_FUSE_THREADS 64
@@ -143,7 +144,7 @@ static void janitor_start(const char *state_dir, const char *mountpoint)
 	while (n < 0 && errno == EINTR);
 	if (n == 1)
 		_exit(0);       /* emufs cleaned up itself */
-	core_remove_state_dir(state_dir);
+	statedir_remove(state_dir);
 	char *fm = process_find_binary("fusermount3");
 	if (fm && mp) {
 		char *argv[] = { fm, "-u", "-z", "-q", mp, NULL };
@@ -200,9 +201,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	char *state_dir = o.state_dir ? absolute(o.state_dir)
-				      : core_default_state_dir(mountpoint);
-	if (!state_dir || core_prepare_state_dir(state_dir, !o.state_dir, err,
-						 sizeof err)) {
+				      : statedir_default(mountpoint);
+	if (!state_dir || statedir_prepare(state_dir, !o.state_dir, err,
+					   sizeof err)) {
 		fprintf(stderr, "emufs: state directory: %s\n",
 			state_dir ? err : "out of memory");
 		config_free(cfg);

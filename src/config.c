@@ -765,11 +765,14 @@ static int parse_text(const char *text, size_t len, const char *file,
 
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
+		/* jansson quotes the bad token raw, control bytes and all. */
+		char t[4 * JSON_ERROR_TEXT_LENGTH];
+		esc(je.text, t, sizeof t);
 		if (je.line > 0)
 			set_err(err, errlen, "%s: line %d column %d: %s", file,
-				je.line, je.column, je.text);
+				je.line, je.column, t);
 		else
-			set_err(err, errlen, "%s: %s", file, je.text);
+			set_err(err, errlen, "%s: %s", file, t);
 		return -1;
 	}
 	cfg = calloc(1, sizeof *cfg);

@@ -1,7 +1,6 @@
-/* core.c - the instance registry and the state directory (see core.h). */
+/* core.c - the instance registry (see core.h). */
 #include "core.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -13,112 +12,7 @@
 #include "instance.h"
 #include "ioloop.h"
 #include "pin.h"
-
-char *core_default_state_dir(const char *mountpoint)
-{
-	const char *base = getenv("XDG_RUNTIME_DIR");
-	char *abs = realpath(mountpoint, NULL);
-	const char *mp = abs ? abs : mountpoint;
-	/* The mount point's id: its last component (readable) and a hash
-	 * of the whole path (unique). */
-	unsigned long long h = 1469598103934665603ULL;     /* FNV-1a */
-	for (const char *p = mp; *p; p++)
-		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
-	const char *last = strrchr(mp, '/');
-	last = last && last[1] ? last + 1 : "root";
-	char *dir;
-	if (asprintf(&dir, "%s/emufs-%u/%.32s-%08llx",
-		     base && *base ? base : "/tmp", (unsigned)getuid(), last,
-		     h & 0xffffffffULL) < 0)
-		dir = NULL;
-	free(abs);
-	return dir;
-}
-
-static int make_private_dir(const char *dir, char *err, size_t errlen)
-{
-	struct stat st;
-
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (lstat(dir, &st) < 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	if (!S_ISDIR(st.st_mode) || st.st_uid != getuid()) {
-		snprintf(err, errlen, "%s: not a directory owned by uid %u",
-			 dir, (unsigned)getuid());
-		return -1;
-	}
-	if ((st.st_mode & 0777) != 0700 && chmod(dir, 0700) < 0) {
-		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-#define STATE_DIR_DEPTH 4
-
-/* Remove what a killed emufs left: sockets, logs, overlays, and the
- * instance directories (with a Renode instance's temporary directory a few
- * levels down), never following links. */
-static void clear_dir(const char *dir, int depth)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		char *p;
-		if (asprintf(&p, "%s/%s", dir, e->d_name) < 0)
-			continue;
-		struct stat st;
-		if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if (depth > 0) {
-				clear_dir(p, depth - 1);
-				rmdir(p);
-			}
-		} else {
-			unlink(p);
-		}
-		free(p);
-	}
-	closedir(d);
-}
-
-void core_remove_state_dir(const char *dir)
-{
-	clear_dir(dir, STATE_DIR_DEPTH);
-	rmdir(dir);
-}
-
-int core_prepare_state_dir(const char *dir, bool own_parent, char *err,
-			   size_t errlen)
-{
-	int rc = 0;
-	if (own_parent) {
-		char *parent = strdup(dir);
-		if (!parent) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		char *slash = strrchr(parent, '/');
-		if (slash && slash != parent) {
-			*slash = '\0';
-			rc = make_private_dir(parent, err, errlen);
-		}
-		free(parent);
-	}
-	if (rc == 0)
-		rc = make_private_dir(dir, err, errlen);
-	if (rc == 0)
-		clear_dir(dir, STATE_DIR_DEPTH);
-	return rc;
-}
+#include "statedir.h"
 
 static int add_instance(struct core *core, struct instance *inst)
 {
@@ -235,7 +129,7 @@ void core_free(struct core *core)
 	free(core->inst);
 	ioloop_free(core->loop);
 	if (core->state_dir)
-		core_remove_state_dir(core->state_dir);
+		statedir_remove(core->state_dir);
 	free(core->state_dir);
 	config_free(core->cfg);
 	pthread_mutex_destroy(&core->lock);

@@ -48,19 +48,6 @@ struct core {
 	struct pinwatch pinwatch;
 };
 
-/* The default state directory for a mount point:
- * ${XDG_RUNTIME_DIR:-/tmp}/emufs-$UID/<mount point's id>. */
-char *core_default_state_dir(const char *mountpoint);
-/* Create dir with mode 0700 (and its parent too when own_parent: the
- * default's emufs-$UID), refusing one that is not ours. Clears what an
- * earlier emufs left in it. */
-int core_prepare_state_dir(const char *dir, bool own_parent, char *err,
-			   size_t errlen);
-
-/* Remove the state directory and what is in it (one level of
- * instance directories), never following links. */
-void core_remove_state_dir(const char *dir);
-
 /* Takes ownership of cfg; hooks may be NULL. */
 int core_new(struct emufs_config *cfg, const char *state_dir,
 	     const struct core_hooks *hooks, struct core **out,

@@ -28,6 +28,7 @@
 #include "connector.h"
 #include "core.h"
 #include "ioloop.h"
+#include "statedir.h"
 
 /* The stop sequence of interface.md 3.1: quit, SIGTERM, SIGKILL at 5 s. */
 #define STOP_QUIT_MS 2500
@@ -397,10 +398,8 @@ struct instance *instance_new(struct core *core, const char *name,
 	if (!inst->name || asprintf(&inst->dir, "%s/%s", core->state_dir,
 				    name) < 0)
 		goto fail;
-	if (mkdir(inst->dir, 0700) < 0 && errno != EEXIST) {
-		rc = -errno;
+	if ((rc = statedir_make_instance(inst->dir)))
 		goto fail;
-	}
 	long long cap = core->cfg->log_cap;
 	if (asprintf(&path, "%s/log", inst->dir) < 0)
 		goto fail;
@@ -438,18 +437,8 @@ void instance_free(struct instance *inst)
 	logfile_close(&inst->events);
 	pthread_rwlock_destroy(&inst->tlock);
 	pthread_mutex_destroy(&inst->lock);
-	if (inst->dir) {
-		char *p;
-		if (asprintf(&p, "%s/log", inst->dir) >= 0) {
-			unlink(p);
-			free(p);
-		}
-		if (asprintf(&p, "%s/events", inst->dir) >= 0) {
-			unlink(p);
-			free(p);
-		}
-		rmdir(inst->dir);
-	}
+	if (inst->dir)
+		statedir_remove_instance(inst->dir);
 	free(inst->dir);
 	free(inst->name);
 	free(inst);

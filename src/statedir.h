@@ -1,0 +1,33 @@
+/* statedir.h - the state directory: where sockets, on-disk logs and disk
+ * overlays live (interface.md 1, --state-dir).
+ *
+ * It is private (0700, owned by the user). emufs removes only what it
+ * made: each instance has a directory there marked with a file
+ * STATEDIR_MARK, and cleaning up (at start, at exit, and by the janitor
+ * after emufs was killed) removes marked directories and nothing else, so
+ * `--state-dir` may point at a directory that holds other files.
+ */
+#ifndef EMUFS_STATEDIR_H
+#define EMUFS_STATEDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define STATEDIR_MARK ".emufs-instance"
+
+/* ${XDG_RUNTIME_DIR:-/tmp}/emufs-$UID/<last component>-<hash of path>. */
+char *statedir_default(const char *mountpoint);
+/* Create dir with mode 0700 (and its parent too when own_parent: the
+ * default's emufs-$UID), refusing one that is not the user's; remove the
+ * instance directories an earlier emufs left. 0, or -1 with err. */
+int statedir_prepare(const char *dir, bool own_parent, char *err,
+		     size_t errlen);
+/* Remove every marked instance directory, then dir if that empties it. */
+void statedir_remove(const char *dir);
+
+/* Make (or empty, if an earlier emufs left it) the marked directory of
+ * one instance. -EEXIST when a directory of that name is not emufs's. */
+int statedir_make_instance(const char *instdir);
+void statedir_remove_instance(const char *instdir);
+
+#endif
