@@ -121,7 +121,12 @@ struct pin *instance_lock_pin(struct instance *inst, const char *name)
 
 void pin_update(struct instance *inst, struct pin *p, int level)
 {
-	if (atomic_exchange(&p->level, level) == level)
+	int old = atomic_exchange(&p->level, level);
+	/* Learning the level is no change: a qom pin's first sample is what
+	 * it always was; a shim pin read as 0 until the guest spoke. */
+	if (old < 0)
+		old = p->cfg->backend == PIN_SHIM ? 0 : level;
+	if (old == level)
 		return;
 	atomic_fetch_add(&p->gen, 1);
 	const struct core_hooks *h = &inst->core->hooks;

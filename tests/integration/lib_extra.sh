@@ -1,0 +1,108 @@
+# lib_extra.sh - helpers shared by test_serial.sh, test_props.sh,
+# test_gpio.sh and test_extras.sh, on top of lib.sh (which the runner has
+# already sourced). Sourced by those files: `. "$TESTS_DIR/lib_extra.sh"`.
+#
+# Configs here are written with absolute paths except where a test checks
+# that a path is relative to the config file's directory.
+
+SHIM_BANNER='emufs-shim-firmware ready'
+# tests/firmware (check_burst.py), found from this file's own place
+FIRMWARE_SRC=$(cd "$(dirname "$(realpath "${BASH_SOURCE[0]}")")/../firmware" && pwd)
+CHECK_BURST=$FIRMWARE_SRC/check_burst.py
+
+# ast_target_json NAME [EXTRA_QEMU_KEYS] [EXTRA_TARGET_KEYS]: one target
+# running the test firmware on ast2500-evb, serial0 = UART index 0.
+# EXTRA_QEMU_KEYS are JSON members added to the "qemu" object (with a
+# leading comma), EXTRA_TARGET_KEYS members added to the target.
+ast_target_json() {
+	cat <<EOF
+    "$1": {
+      "emulator": "qemu",
+      "qemu": { "binary": "$QEMU_ARM", "machine": "ast2500-evb",
+                "kernel": "$FIRMWARE_DIR/ast2500-test.elf",
+                "args": ["-nic", "none"]${2-} },
+      "serial": { "serial0": 0 }${3-}
+    }
+EOF
+}
+
+# The two QOM pins of the test firmware: A0 in (button), A1 out (led).
+AST_GPIO_JSON=',
+      "gpio": {
+        "button": { "qom": "/machine/soc/gpio", "property": "gpioA0", "direction": "in" },
+        "led":    { "qom": "/machine/soc/gpio", "property": "gpioA1", "direction": "out" }
+      }'
+
+# write_ast_config [EXTRA_QEMU_KEYS] [EXTRA_TARGET_KEYS] [SETTINGS_JSON]:
+# instance board0 of target ast (see ast_target_json), not autostarted.
+write_ast_config() {
+	{
+		echo '{ "targets": {'
+		ast_target_json ast "${1-}" "${2-}"
+		echo '  },'
+		echo '  "instances": { "board0": { "target": "ast" } }'
+		[ -n "${3-}" ] && echo "  , \"settings\": $3"
+		echo '}'
+	} >"$SCRATCH/cfg.json"
+	CONFIG=$SCRATCH/cfg.json
+}
+
+# write_shim_config: instance lm of the lm3s-shim firmware: channels
+# console (UART0) and shim (UART1); pins in2 (shim pin 2, in) and out6
+# (shim pin 6, out).
+write_shim_config() {
+	cat >"$SCRATCH/cfg.json" <<EOF
+{
+  "targets": {
+    "lm3s": {
+      "emulator": "qemu",
+      "qemu": { "binary": "$QEMU_ARM", "machine": "lm3s6965evb",
+                "kernel": "$FIRMWARE_DIR/lm3s-shim.elf",
+                "args": ["-nic", "none"] },
+      "serial": { "console": 0, "shim": 1 },
+      "gpio": {
+        "in2":  { "shim": "shim", "pin": 2, "direction": "in" },
+        "out6": { "shim": "shim", "pin": 6, "direction": "out" }
+      }
+    }
+  },
+  "instances": { "lm": { "target": "lm3s" } }
+}
+EOF
+	CONFIG=$SCRATCH/cfg.json
+}
+
+require_shim_firmware() {
+	command -v "$QEMU_ARM" >/dev/null 2>&1 || skip "$QEMU_ARM not installed"
+	[ -r "$FIRMWARE_DIR/lm3s-shim.elf" ] ||
+		skip "no $FIRMWARE_DIR/lm3s-shim.elf (make firmware)"
+}
+
+# wait_text FILE TEXT [TIMEOUT_S]: FILE contains TEXT (fixed string)
+# within the deadline, else the test fails showing the file's end.
+wait_text() {
+	wait_for "grep -qF -- $(printf %q "$2") $(printf %q "$1")" "${3:-2}" ||
+		fail "no \"$2\" in ${1#"$SCRATCH"/} within ${3:-2}s; it has: $(tail -c 300 "$1" 2>&1 | cat -v | tr '\n' '|')"
+}
+
+# wait_banner INSTANCE [CHANNEL] [TIMEOUT_S]
+wait_banner() {
+	wait_text "$MNT/$1/${2:-serial0}" "$BANNER" "${3:-2}"
+}
+
+# start_running INSTANCE: `echo start > ctl`, then the banner.
+start_running() {
+	ctl "$1" start
+	wait_banner "$1"
+}
+
+# size_of FILE: st_size as stat(1) reports it
+size_of() { stat -c %s -- "$1"; }
+
+# assert_match REGEX VALUE WHAT: VALUE matches the extended REGEX (whole).
+assert_match() {
+	[[ $2 =~ ^$1$ ]] || fail "${3:-value}: \"$2\" does not match /^$1\$/"
+}
+
+# log_mentions INSTANCE TEXT: the instance's log contains TEXT.
+log_mentions() { grep -qF -- "$2" "$MNT/$1/log"; }
