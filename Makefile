@@ -77,8 +77,9 @@ firmware:
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
-integration: $(BUILD)/emufs firmware
+integration: $(BUILD)/emufs firmware demo-firmware
 	@EMUFS=$(abspath $(BUILD))/emufs FIRMWARE_DIR=$(abspath $(BUILD))/firmware \
+		DEMO_FIRMWARE=$(abspath $(BUILD))/examples/demo.elf \
 		tests/run-integration.sh $(INTEGRATION_FILTER)
 
 test: deps

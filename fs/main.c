@@ -107,8 +107,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 static int janitor_fd = -1;
 
-/* mountpoint: absolute (fuse_daemonize() changed to /). */
-static void janitor_start(const char *state_dir, const char *mountpoint)
+/* mountpoint: absolute (fuse_daemonize() changed to /). The janitor keeps
+ * the state directory's lock (lock_fd) until it has cleaned up. */
+static void janitor_start(const char *state_dir, const char *mountpoint,
+			  int lock_fd)
 {
 	int p[2];
 	if (pipe(p) < 0)
@@ -131,7 +133,7 @@ static void janitor_start(const char *state_dir, const char *mountpoint)
 	/* The janitor: no FUSE fd, no terminal signals. */
 	close(p[1]);
 	for (int fd = 3; fd < 1024; fd++)
-		if (fd != p[0])
+		if (fd != p[0] && fd != lock_fd)
 			close(fd);
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
@@ -202,8 +204,9 @@ int main(int argc, char **argv)
 	}
 	char *state_dir = o.state_dir ? absolute(o.state_dir)
 				      : statedir_default(mountpoint);
-	if (!state_dir || statedir_prepare(state_dir, !o.state_dir, err,
-					   sizeof err)) {
+	int lock_fd = state_dir ? statedir_prepare(state_dir, !o.state_dir,
+						   err, sizeof err) : -1;
+	if (lock_fd < 0) {
 		fprintf(stderr, "emufs: state directory: %s\n",
 			state_dir ? err : "out of memory");
 		config_free(cfg);
@@ -224,6 +227,7 @@ int main(int argc, char **argv)
 		fuse_opt_add_arg(&args, "-d");
 
 	struct emufs_fs fs = { 0 };
+	bool core_made = false;
 	pthread_mutex_init(&fs.poll_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &fs.mounted_at);
 	struct fuse *f = fuse_new(&args, &emufs_ops, sizeof emufs_ops, &fs);
@@ -242,8 +246,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "emufs: cannot daemonize\n");
 		goto out_unmount;
 	}
-	janitor_start(state_dir, mountpoint);
+	janitor_start(state_dir, mountpoint, lock_fd);
 	struct core_hooks hooks = { fs_log_grew, fs_pin_changed, &fs };
+	core_made = true;   /* from here the core removes the state dir */
 	if (core_new(cfg, state_dir, &hooks, &fs.core, err, sizeof err)) {
 		cfg = NULL;     /* core_new took it */
 		fprintf(stderr, "emufs: %s\n", err);
@@ -275,13 +280,15 @@ out_core:
 	fuse_unmount(f);
 	core_free(fs.core);         /* stops every emulator */
 	fs.core = NULL;
-	janitor_dismiss();
 	goto out_destroy;
 out_unmount:
 	fuse_unmount(f);
 out_destroy:
 	fuse_destroy(f);
 out_cfg:
+	if (!core_made)
+		statedir_remove(state_dir);
+	janitor_dismiss();
 	fuse_opt_free_args(&args);
 	config_free(cfg);
 	free(state_dir);

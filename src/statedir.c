@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* An instance directory holds sockets, logs, overlays and a Renode
@@ -125,7 +127,67 @@ static void remove_instances(const char *dir)
 void statedir_remove(const char *dir)
 {
 	remove_instances(dir);
+	char *lock;
+	if (asprintf(&lock, "%s/%s", dir, STATEDIR_LOCK) >= 0) {
+		unlink(lock);
+		free(lock);
+	}
 	rmdir(dir);       /* fails, harmlessly, if it holds other files */
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Take the lock of dir. The holder may remove the whole directory when it
+ * is done, lock file included: a lock won on a file that is no longer
+ * linked there is worth nothing, so check, and start over. */
+static int take_lock(const char *dir, char *err, size_t errlen)
+{
+	long long deadline = now_ms() + STATEDIR_LOCK_WAIT_MS;
+	char *path;
+	if (asprintf(&path, "%s/%s", dir, STATEDIR_LOCK) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (;;) {
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			break;
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			      0600);
+		if (fd < 0)
+			break;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			struct stat a, b;
+			if (fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+			    a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+				char pid[32];
+				int n = snprintf(pid, sizeof pid, "%d\n",
+						 (int)getpid());
+				(void)!ftruncate(fd, 0);
+				(void)!pwrite(fd, pid, n, 0);
+				free(path);
+				return fd;
+			}
+		} else if (errno != EWOULDBLOCK) {
+			close(fd);
+			break;
+		}
+		close(fd);
+		if (now_ms() > deadline) {
+			snprintf(err, errlen, "%s: in use by another emufs "
+				 "(see %s)", dir, path);
+			free(path);
+			return -1;
+		}
+		usleep(50 * 1000);
+	}
+	snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	free(path);
+	return -1;
 }
 
 int statedir_prepare(const char *dir, bool own_parent, char *err,
@@ -147,9 +209,14 @@ int statedir_prepare(const char *dir, bool own_parent, char *err,
 	}
 	if (rc == 0)
 		rc = make_private_dir(dir, err, errlen);
-	if (rc == 0)
+	int fd = rc == 0 ? take_lock(dir, err, errlen) : -1;
+	if (fd >= 0 && make_private_dir(dir, err, errlen) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0)
 		remove_instances(dir);
-	return rc;
+	return fd;
 }
 
 int statedir_make_instance(const char *instdir)

@@ -6,6 +6,12 @@
  * STATEDIR_MARK, and cleaning up (at start, at exit, and by the janitor
  * after emufs was killed) removes marked directories and nothing else, so
  * `--state-dir` may point at a directory that holds other files.
+ *
+ * One emufs at a time: an flock on STATEDIR_LOCK, held for emufs's life
+ * (and inherited by its janitor, so a cleanup after SIGKILL finishes
+ * first). A new emufs on the same directory, e.g. a remount right after
+ * `fusermount3 -u` while the old one still stops its emulators, waits
+ * for it instead of racing its cleanup.
  */
 #ifndef EMUFS_STATEDIR_H
 #define EMUFS_STATEDIR_H
@@ -14,15 +20,20 @@
 #include <stddef.h>
 
 #define STATEDIR_MARK ".emufs-instance"
+#define STATEDIR_LOCK ".emufs-lock"
+#define STATEDIR_LOCK_WAIT_MS 20000
 
 /* ${XDG_RUNTIME_DIR:-/tmp}/emufs-$UID/<last component>-<hash of path>. */
 char *statedir_default(const char *mountpoint);
 /* Create dir with mode 0700 (and its parent too when own_parent: the
- * default's emufs-$UID), refusing one that is not the user's; remove the
- * instance directories an earlier emufs left. 0, or -1 with err. */
+ * default's emufs-$UID), refusing one that is not the user's; take its
+ * lock (waiting for an emufs that still has it); remove the instance
+ * directories an earlier emufs left. Returns the lock's fd (keep it open),
+ * or -1 with err. */
 int statedir_prepare(const char *dir, bool own_parent, char *err,
 		     size_t errlen);
-/* Remove every marked instance directory, then dir if that empties it. */
+/* Remove every marked instance directory and the lock file, then dir if
+ * that empties it. */
 void statedir_remove(const char *dir);
 
 /* Make (or empty, if an earlier emufs left it) the marked directory of
