@@ -344,6 +344,11 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		return size;
 	}
 	case N_PIN: {
+		/* The level is taken by the read at offset 0; the reads that
+		 * follow (cat's, up to EOF) serve that same line. */
+		if (off > 0)
+			return fh->text ? read_text(fh->text, buf, size, off)
+					: 0;
 		struct pin *p = instance_lock_pin(n->inst, n->name);
 		if (!p)
 			return -ENOENT;
@@ -353,8 +358,12 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		instance_unlock_target(n->inst);
 		if (level < 0)
 			return level;
-		snprintf(text, sizeof text, "%d\n", level);
-		return read_text(text, buf, size, off);
+		free(fh->text);
+		if (asprintf(&fh->text, "%d\n", level) < 0) {
+			fh->text = NULL;
+			return -ENOMEM;
+		}
+		return read_text(fh->text, buf, size, off);
 	}
 	case N_LOG:
 	case N_EVENTS:

@@ -42,6 +42,14 @@ void channel_new_run(struct channel *ch)
 	logfile_reset(&ch->log);
 }
 
+/* The events the channel's socket is watched for; ch->lock held. */
+static void watch_events_locked(struct channel *ch)
+{
+	if (ch->watch)
+		ioloop_modify(ch->watch, (ch->resting ? 0 : EPOLLIN) |
+			      EPOLLRDHUP | (ch->outlen ? EPOLLOUT : 0));
+}
+
 /* Hand queued input to the emulator; ch->lock held. */
 static void flush_locked(struct channel *ch)
 {
@@ -58,9 +66,7 @@ static void flush_locked(struct channel *ch)
 	}
 	if (ch->outoff == ch->outlen)
 		ch->outoff = ch->outlen = 0;
-	if (ch->watch)
-		ioloop_modify(ch->watch, EPOLLIN | EPOLLRDHUP |
-			      (ch->outlen ? EPOLLOUT : 0));
+	watch_events_locked(ch);
 }
 
 /* Guest output to the pty, never blocking: what its reader has not taken
@@ -68,10 +74,17 @@ static void flush_locked(struct channel *ch)
 static void copy_to_pty(struct channel *ch, const char *buf, size_t n)
 {
 	pthread_mutex_lock(&ch->lock);
-	if (ch->pty_master >= 0) {
+	if (ch->pty_master >= 0 && ch->pty_full) {
+		ch->pty_dropped += n;
+	} else if (ch->pty_master >= 0) {
 		ssize_t w = write(ch->pty_master, buf, n);
-		if (w < (ssize_t)n)
+		if (w < (ssize_t)n) {
 			ch->pty_dropped += n - (w > 0 ? w : 0);
+			/* Full: wait for its reader instead of trying (one
+			 * failing syscall) with every chunk. */
+			ch->pty_full = 1;
+			ioloop_modify(ch->pty_watch, EPOLLIN | EPOLLOUT);
+		}
 	}
 	pthread_mutex_unlock(&ch->lock);
 }
@@ -83,12 +96,37 @@ static void on_pty(void *opaque, uint32_t events)
 	char buf[4096];
 	pthread_mutex_lock(&ch->lock);
 	int fd = ch->pty_master;
+	if (fd >= 0 && (events & EPOLLOUT) && ch->pty_full) {
+		ch->pty_full = 0;
+		ioloop_modify(ch->pty_watch, EPOLLIN);
+	}
 	pthread_mutex_unlock(&ch->lock);
-	if (fd < 0)
+	if (fd < 0 || !(events & EPOLLIN))
 		return;
 	ssize_t n = read(fd, buf, sizeof buf);
 	if (n > 0)
 		channel_write(ch, buf, n);
+}
+
+/* Stop reading for CHANNEL_COALESCE_MS (see channel.h). */
+static void rest(struct channel *ch)
+{
+	pthread_mutex_lock(&ch->lock);
+	if (ch->rest_timer && ch->watch) {
+		ch->resting = 1;
+		watch_events_locked(ch);
+		ioloop_timer_arm(ch->rest_timer, CHANNEL_COALESCE_MS);
+	}
+	pthread_mutex_unlock(&ch->lock);
+}
+
+static void on_rest_over(void *opaque, uint32_t events)
+{
+	struct channel *ch = opaque;
+	pthread_mutex_lock(&ch->lock);
+	ch->resting = 0;
+	watch_events_locked(ch);
+	pthread_mutex_unlock(&ch->lock);
 }
 
 static void on_io(void *opaque, uint32_t events)
@@ -105,6 +143,7 @@ static void on_io(void *opaque, uint32_t events)
 		return;
 	/* fd stays open until channel_detach() removed this watch, which
 	 * waits for this callback to return. */
+	size_t got = 0;
 	for (int i = 0; i < CHANNEL_READS_PER_WAKE; i++) {
 		ssize_t n = read(fd, buf, sizeof buf);
 		if (n > 0) {
@@ -112,10 +151,14 @@ static void on_io(void *opaque, uint32_t events)
 			copy_to_pty(ch, buf, n);
 			if (ch->shim)
 				shim_feed(&ch->shim->parser, buf, n);
+			got += n;
 			continue;
 		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			if (got && got < CHANNEL_COALESCE_BYTES)
+				rest(ch);
 			return;
+		}
 		/* EOF or error: the emulator closed its end. Stop watching;
 		 * the run's end detaches the channel for good. */
 		pthread_mutex_lock(&ch->lock);
@@ -174,6 +217,9 @@ int channel_attach(struct channel *ch, struct ioloop *loop, int fd)
 	ch->fd = fd;
 	ch->loop = loop;
 	ch->outoff = ch->outlen = 0;
+	ch->resting = 0;
+	ch->pty_full = 0;
+	ch->rest_timer = ioloop_add_timer(loop, -1, 0, on_rest_over, ch);
 	ch->watch = ioloop_add(loop, fd, EPOLLIN | EPOLLRDHUP, on_io, ch);
 	int rc = ch->watch ? 0 : -errno;
 	if (rc)
@@ -186,8 +232,9 @@ void channel_detach(struct channel *ch)
 {
 	pthread_mutex_lock(&ch->lock);
 	struct io_watch *w = ch->watch, *pw = ch->pty_watch;
+	struct io_watch *tw = ch->rest_timer;
 	int fd = ch->fd;
-	ch->watch = ch->pty_watch = NULL;
+	ch->watch = ch->pty_watch = ch->rest_timer = NULL;
 	ch->fd = -1;
 	ch->outoff = ch->outlen = 0;
 	pthread_mutex_unlock(&ch->lock);
@@ -195,6 +242,7 @@ void channel_detach(struct channel *ch)
 	 * for a running callback. */
 	ioloop_remove(w);
 	ioloop_remove(pw);
+	ioloop_remove(tw);
 	if (fd >= 0)
 		close(fd);
 	pthread_mutex_lock(&ch->lock);

@@ -24,15 +24,26 @@ struct shim_binding;
  * exceed it fails with EAGAIN (nothing of it is queued). */
 #define CHANNEL_MAX_BACKLOG (16u * 1024 * 1024)
 
+/* A guest UART trickles: QEMU hands its socket a byte or a few at a time.
+ * After a wake-up that brought less than CHANNEL_COALESCE_BYTES, the
+ * channel rests CHANNEL_COALESCE_MS before it reads again, so the next
+ * read takes hundreds of bytes at once instead of one syscall (and one
+ * log append) per few bytes. Interactive echo gains at most that delay. */
+#define CHANNEL_COALESCE_BYTES 4096
+#define CHANNEL_COALESCE_MS 1
+
 typedef void (*channel_notify_fn)(void *opaque);
 
 struct channel {
 	const struct cfg_channel *cfg;
 	struct logfile log;           /* everything the guest sent this run */
 
-	pthread_mutex_t lock;         /* protects fd, watch, out* */
+	pthread_mutex_t lock;         /* protects fd, watch, out*, resting,
+				       * and the pty fields */
 	int fd;                       /* the emulator's socket, or -1 */
 	struct io_watch *watch;
+	struct io_watch *rest_timer;  /* ends a rest (coalescing) */
+	int resting;                  /* not reading until rest_timer */
 	struct ioloop *loop;
 	char *out;                    /* queued input, out[outoff..outlen) */
 	size_t outlen, outoff, outcap;
@@ -43,8 +54,9 @@ struct channel {
 	 * pty's reader falls behind); what is typed on the pty is queued
 	 * like a write. emufs keeps the slave open itself, in raw mode, so
 	 * the master never sees a hangup while no client is attached. */
-	int pty_master, pty_slave;    /* protected by lock */
+	int pty_master, pty_slave;
 	struct io_watch *pty_watch;
+	int pty_full;                 /* skip copies until EPOLLOUT */
 	char pty_path[64];
 	unsigned long long pty_dropped;
 

@@ -250,8 +250,10 @@ struct io_watch *ioloop_add_timer(struct ioloop *loop, int first_ms,
 		.it_interval = { period_ms / 1000,
 				 (period_ms % 1000) * 1000000L },
 	};
-	if (first_ms <= 0)
+	if (first_ms == 0)
 		its.it_value.tv_nsec = 1;
+	if (first_ms < 0)
+		its.it_value = (struct timespec){ 0, 0 };
 	if (timerfd_settime(fd, 0, &its, NULL) < 0) {
 		close(fd);
 		return NULL;
@@ -278,4 +280,12 @@ void ioloop_call(struct ioloop *loop, void (*fn)(void *), void *opaque)
 	while (!c.done)
 		pthread_cond_wait(&loop->call_done, &loop->call_lock);
 	pthread_mutex_unlock(&loop->call_lock);
+}
+
+int ioloop_timer_arm(struct io_watch *w, int ms)
+{
+	struct itimerspec its = {
+		.it_value = { ms / 1000, (ms % 1000) * 1000000L + (ms ? 0 : 1) },
+	};
+	return timerfd_settime(w->fd, 0, &its, NULL) < 0 ? -errno : 0;
 }

@@ -30,9 +30,12 @@ int ioloop_modify(struct io_watch *w, uint32_t events);
  * again; safe from the loop thread (inside a callback) and from others. */
 void ioloop_remove(struct io_watch *w);
 
-/* A periodic timer (period_ms > 0) or a one-shot (period_ms == 0). */
+/* A periodic timer (period_ms > 0) or a one-shot (period_ms == 0);
+ * first_ms < 0 leaves it disarmed. */
 struct io_watch *ioloop_add_timer(struct ioloop *loop, int first_ms,
 				  int period_ms, io_fn fn, void *opaque);
+/* (Re-)arm a timer as a one-shot in ms milliseconds. */
+int ioloop_timer_arm(struct io_watch *w, int ms);
 
 /* Run fn(opaque) on the loop thread and wait until it returned. Used to
  * fork emulators from a thread that lives as long as emufs (the

@@ -6,7 +6,9 @@
  * all instances polls every PINWATCH_INTERVAL_MS while any qom/renode pin
  * file is open (each poll of a pin is one QMP round trip, ~0.3 ms) and
  * sleeps on a condition variable otherwise: no load when nobody watches.
- * 20 ms keeps a change's wake-up well inside the contract's 50 ms.
+ * Every 15 ms keeps a change's wake-up near 8 ms on average and under
+ * 20 ms nearly always, well inside the contract's 50 ms, for about 2% of
+ * a core per watched pin.
  */
 #include "pin.h"
 
@@ -248,31 +250,48 @@ static void poll_all(struct core *core)
 	free(v);
 }
 
+static void advance(struct timespec *t, int ms)
+{
+	t->tv_nsec += ms * 1000000L;
+	while (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
+}
+
 static void *pinwatch_main(void *arg)
 {
 	struct core *core = arg;
 	struct pinwatch *w = &core->pinwatch;
 
+	/* A fixed rate: the next poll is due one interval after the last
+	 * was due, not after it ended, so a slow round trip does not
+	 * stretch the period. The first poll waits one interval too: the
+	 * file that woke us has just read the level itself. */
+	struct timespec due;
+	clock_gettime(CLOCK_MONOTONIC, &due);
+	advance(&due, PINWATCH_INTERVAL_MS);
 	pthread_mutex_lock(&w->lock);
 	while (!w->stop) {
 		if (w->active <= 0) {
 			pthread_cond_wait(&w->cond, &w->lock);
+			clock_gettime(CLOCK_MONOTONIC, &due);
+			advance(&due, PINWATCH_INTERVAL_MS);
 			continue;
 		}
+		while (!w->stop && w->active > 0 &&
+		       pthread_cond_timedwait(&w->cond, &w->lock, &due) == 0)
+			;
+		if (w->stop || w->active <= 0)
+			continue;
 		pthread_mutex_unlock(&w->lock);
 		poll_all(core);
 		pthread_mutex_lock(&w->lock);
-		struct timespec dl;
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_nsec += PINWATCH_INTERVAL_MS * 1000000L;
-		if (dl.tv_nsec >= 1000000000L) {
-			dl.tv_sec++;
-			dl.tv_nsec -= 1000000000L;
-		}
-		while (!w->stop &&
-		       pthread_cond_timedwait(&w->cond, &w->lock, &dl) == 0)
-			if (w->active <= 0)
-				break;
+		advance(&due, PINWATCH_INTERVAL_MS);
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec > due.tv_sec + 1)      /* far behind: catch up */
+			due = now;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;

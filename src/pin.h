@@ -56,7 +56,7 @@ void pin_watch(struct instance *inst, struct pin *p, int delta);
 
 /* The pin watcher: one thread for the whole core that polls the levels
  * of watched qom/renode pins, and sleeps while none is watched. */
-#define PINWATCH_INTERVAL_MS 20
+#define PINWATCH_INTERVAL_MS 15
 int pinwatch_start(struct core *core);
 void pinwatch_stop(struct core *core);
 

@@ -365,8 +365,9 @@ static void remove_overlays(struct qemu_run *qr)
 }
 
 /* Where QEMU's gdb stub listens: the "gdb" chardev of query-chardev,
- * "disconnected:tcp:127.0.0.1:PORT,server=on". */
-static void find_gdb(struct run *r)
+ * "disconnected:tcp:127.0.0.1:PORT,server=on". Asked at start (one round
+ * trip), so reading `gdb` never waits on the emulator. */
+static void find_gdb(struct run *r, char *out, size_t len)
 {
 	struct qemu_run *qr = r->priv;
 	json_t *ret = NULL;
@@ -383,9 +384,7 @@ static void find_gdb(struct run *r)
 		const char *tcp = fn ? strstr(fn, "tcp:") : NULL;
 		if (!label || strcmp(label, "gdb") || !tcp)
 			continue;
-		snprintf(qr->gdb, sizeof qr->gdb, "%.*s", (int)strcspn(tcp + 4,
-									  ","),
-			 tcp + 4);
+		snprintf(out, len, "%.*s", (int)strcspn(tcp + 4, ","), tcp + 4);
 	}
 	json_decref(ret);
 }
@@ -470,7 +469,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		rc = -EIO;
 		goto out;
 	}
-	find_gdb(r);
+	find_gdb(r, q->gdb, sizeof q->gdb);
 	pthread_rwlock_rdlock(&r->inst->tlock);
 	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
 		int cfd = accept_by(r, lfds[i + 1], deadline);
@@ -587,7 +586,7 @@ static int qemu_gdb_address(struct run *r, char *buf, size_t len)
 	struct qemu_run *q = r->priv;
 	if (!q || !q->gdb[0])
 		return -ENOENT;
-	snprintf(buf, len, "%s", q->gdb);
+	snprintf(buf, len, "%s", q->gdb);     /* set before the run began */
 	return 0;
 }
 

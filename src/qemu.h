@@ -19,7 +19,7 @@ struct qemu_run {
 	struct qom_cache *qom;     /* qom-list results of this run */
 	char **overlays;           /* per drive: its overlay, or NULL */
 	size_t ndrives;
-	char gdb[64];              /* "127.0.0.1:PORT", "" until known */
+	char gdb[64];              /* "127.0.0.1:PORT", set at launch */
 };
 
 /* qemu.c */

@@ -31,6 +31,11 @@ struct qom_listing {
 	char *path;                /* QOM path, "/machine/soc" */
 	struct prop_entry *ents;   /* immutable once built */
 	size_t n;
+	/* Where each link property points, learnt on first lookup and kept
+	 * as long as the listing: an `ls -l` asks once per link, not once
+	 * per stat. NULL until known; "" for an unset link. Protected by
+	 * the cache's lock. */
+	char **links;
 	long long fetched_ms;
 	struct qom_listing *next;
 };
@@ -60,6 +65,9 @@ static void listing_put(struct qom_listing *l)
 {
 	if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
 		return;
+	for (size_t i = 0; l->links && i < l->n; i++)
+		free(l->links[i]);
+	free(l->links);
 	prop_entries_free(l->ents, l->n);
 	free(l->path);
 	free(l);
@@ -182,6 +190,10 @@ static int listing_get(struct run *r, const char *path,
 		return -ENOMEM;
 	}
 	int rc = fetch_listing(r, path, &l->ents, &l->n);
+	if (rc == 0 && !(l->links = calloc(l->n + 1, sizeof *l->links))) {
+		prop_entries_free(l->ents, l->n);
+		rc = -ENOMEM;
+	}
 	if (rc) {
 		free(l->path);
 		free(l);
@@ -278,6 +290,33 @@ static int depth_of(const char *rel)
 	return d;      /* the link's directory is rel less its last name */
 }
 
+/* Where link i of listing l (of QOM path parent) points: malloc'd, ""
+ * when unset or unreadable. */
+static char *resolve_link(struct run *r, struct qom_listing *l, size_t i,
+			  const char *parent)
+{
+	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
+	pthread_mutex_lock(&c->lock);
+	char *known = l->links[i] ? strdup(l->links[i]) : NULL;
+	pthread_mutex_unlock(&c->lock);
+	if (known)
+		return known;
+
+	json_t *v = NULL;
+	struct qmp_error err;
+	const char *s = "";
+	if (qom_get(r, parent, l->ents[i].name, &v, &err) == 0 &&
+	    json_string_value(v))
+		s = json_string_value(v);
+	char *target = strdup(s);
+	json_decref(v);
+	pthread_mutex_lock(&c->lock);
+	if (target && !l->links[i])
+		l->links[i] = strdup(target);
+	pthread_mutex_unlock(&c->lock);
+	return target;
+}
+
 int qemu_prop_lookup(struct run *r, const char *rel, struct prop_info *info)
 {
 	memset(info, 0, sizeof *info);
@@ -287,24 +326,32 @@ int qemu_prop_lookup(struct run *r, const char *rel, struct prop_info *info)
 	}
 	char *parent;
 	const char *name;
+	struct qom_listing *l;
 	if (split(rel, &parent, &name))
 		return -ENOMEM;
-	enum prop_kind kind;
-	int rc = find_entry(r, parent, name, &kind, NULL);
-	if (rc == 0 && kind == PROP_LINK) {
-		json_t *v = NULL;
-		struct qmp_error err;
-		kind = PROP_FILE;     /* unless it resolves */
-		if (qom_get(r, parent, name, &v, &err) == 0) {
-			info->link = link_target(json_string_value(v),
-						 depth_of(rel));
-			if (info->link)
-				kind = PROP_LINK;
-		}
-		json_decref(v);
+	int rc = listing_get(r, parent, &l);
+	if (rc) {
+		free(parent);
+		return rc;
 	}
+	rc = -ENOENT;
+	for (size_t i = 0; i < l->n; i++) {
+		if (strcmp(l->ents[i].name, name))
+			continue;
+		rc = 0;
+		info->kind = l->ents[i].kind;
+		if (info->kind != PROP_LINK)
+			break;
+		/* A link that resolves is a symlink; else a file. */
+		char *target = resolve_link(r, l, i, parent);
+		info->link = link_target(target, depth_of(rel));
+		if (!info->link)
+			info->kind = PROP_FILE;
+		free(target);
+		break;
+	}
+	listing_put(l);
 	free(parent);
-	info->kind = kind;
 	return rc;
 }
 
