@@ -108,14 +108,14 @@ static void on_pty(void *opaque, uint32_t events)
 		channel_write(ch, buf, n);
 }
 
-/* Stop reading for CHANNEL_COALESCE_MS (see channel.h). */
+/* Stop reading for CHANNEL_COALESCE_US (see channel.h). */
 static void rest(struct channel *ch)
 {
 	pthread_mutex_lock(&ch->lock);
 	if (ch->rest_timer && ch->watch) {
 		ch->resting = 1;
 		watch_events_locked(ch);
-		ioloop_timer_arm(ch->rest_timer, CHANNEL_COALESCE_MS);
+		ioloop_timer_arm_us(ch->rest_timer, CHANNEL_COALESCE_US);
 	}
 	pthread_mutex_unlock(&ch->lock);
 }

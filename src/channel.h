@@ -26,11 +26,14 @@ struct shim_binding;
 
 /* A guest UART trickles: QEMU hands its socket a byte or a few at a time.
  * After a wake-up that brought less than CHANNEL_COALESCE_BYTES, the
- * channel rests CHANNEL_COALESCE_MS before it reads again, so the next
- * read takes hundreds of bytes at once instead of one syscall (and one
- * log append) per few bytes. Interactive echo gains at most that delay. */
+ * channel rests CHANNEL_COALESCE_US before it reads again, so the next
+ * read takes tens of bytes at once instead of one syscall (and one log
+ * append) per few bytes. The rest must stay short: every byte QEMU writes
+ * is a socket buffer of its own (~768 bytes of QEMU's send buffer), and a
+ * full send buffer stalls the guest's UART. At a busy guest's ~0.5 MB/s,
+ * 200 us queue ~100 writes, well inside QEMU's default 208 KiB. */
 #define CHANNEL_COALESCE_BYTES 4096
-#define CHANNEL_COALESCE_MS 1
+#define CHANNEL_COALESCE_US 200
 
 typedef void (*channel_notify_fn)(void *opaque);
 

@@ -282,10 +282,10 @@ void ioloop_call(struct ioloop *loop, void (*fn)(void *), void *opaque)
 	pthread_mutex_unlock(&loop->call_lock);
 }
 
-int ioloop_timer_arm(struct io_watch *w, int ms)
+int ioloop_timer_arm_us(struct io_watch *w, long us)
 {
 	struct itimerspec its = {
-		.it_value = { ms / 1000, (ms % 1000) * 1000000L + (ms ? 0 : 1) },
+		.it_value = { us / 1000000, (us % 1000000) * 1000L + (us ? 0 : 1) },
 	};
 	return timerfd_settime(w->fd, 0, &its, NULL) < 0 ? -errno : 0;
 }

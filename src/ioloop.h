@@ -34,8 +34,8 @@ void ioloop_remove(struct io_watch *w);
  * first_ms < 0 leaves it disarmed. */
 struct io_watch *ioloop_add_timer(struct ioloop *loop, int first_ms,
 				  int period_ms, io_fn fn, void *opaque);
-/* (Re-)arm a timer as a one-shot in ms milliseconds. */
-int ioloop_timer_arm(struct io_watch *w, int ms);
+/* (Re-)arm a timer as a one-shot in us microseconds. */
+int ioloop_timer_arm_us(struct io_watch *w, long us);
 
 /* Run fn(opaque) on the loop thread and wait until it returned. Used to
  * fork emulators from a thread that lives as long as emufs (the
