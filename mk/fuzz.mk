@@ -33,7 +33,7 @@ FUZZ_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 # The src/ files each target links; ctl's instance_* are stubs in its
 # fuzz_ctl.c.
-FUZZ_SRC_config    := src/config.c
+FUZZ_SRC_config    := src/config.c src/config_read.c
 FUZZ_SRC_qmp       := src/qmp.c
 FUZZ_SRC_ctl       := src/ctl.c
 FUZZ_SRC_propval   := src/propval.c

@@ -14,6 +14,7 @@
  * now that may change before they are used.
  */
 #include "config.h"
+#include "config_read.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -31,348 +32,107 @@
 #define TIMEOUT_MAX_MS 600000
 #define LOG_CAP_MIN 4096
 
-/* State of one parse: where we are in the JSON (for messages) and where
- * the message goes. */
-struct ctx {
-	const char *file;    /* the config file, as given, for messages */
-	const char *dir;     /* absolute; anchors relative paths */
-	char *err;
-	size_t errlen;
-	char path[512];      /* JSON path of the object being read */
-	size_t plen;
-};
-
-/* Copies S into BUF for a message: control bytes become \xNN, so the
- * message stays one line whatever a key holds; long text is cut. */
-static const char *esc(const char *s, char *buf, size_t n)
-{
-	size_t o = 0;
-
-	for (; *s && o + 8 < n; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch < 0x20 || ch == 0x7f)
-			o += (size_t)snprintf(buf + o, n - o, "\\x%02x", ch);
-		else
-			buf[o++] = (char)ch;
-	}
-	if (*s)
-		o += (size_t)snprintf(buf + o, n - o, "...");
-	buf[o] = '\0';
-	return buf;
-}
-
-static size_t path_push(struct ctx *c, const char *key)
-{
-	size_t saved = c->plen;
-	char e[96];
-
-	snprintf(c->path + c->plen, sizeof c->path - c->plen, "%s%s",
-		 c->plen ? "." : "", esc(key, e, sizeof e));
-	c->plen += strlen(c->path + c->plen);
-	return saved;
-}
-
-static size_t path_push_index(struct ctx *c, size_t i)
-{
-	size_t saved = c->plen;
-
-	snprintf(c->path + c->plen, sizeof c->path - c->plen, "[%zu]", i);
-	c->plen += strlen(c->path + c->plen);
-	return saved;
-}
-
-static void path_pop(struct ctx *c, size_t saved)
-{
-	c->plen = saved;
-	c->path[saved] = '\0';
-}
-
-/* "<file>: <path>[.<key>]: <message>"; always returns -1. */
-static int __attribute__((format(printf, 3, 4)))
-fail_at(struct ctx *c, const char *key, const char *fmt, ...)
-{
-	va_list ap;
-	char e[96];
-	int n;
-
-	if (!c->err || !c->errlen)
-		return -1;
-	if (key)
-		n = snprintf(c->err, c->errlen, "%s: %s%s%s: ", c->file,
-			     c->path, c->plen ? "." : "", esc(key, e, sizeof e));
-	else if (c->plen)
-		n = snprintf(c->err, c->errlen, "%s: %s: ", c->file, c->path);
-	else
-		n = snprintf(c->err, c->errlen, "%s: ", c->file);
-	if (n < 0 || (size_t)n >= c->errlen)
-		return -1;
-	va_start(ap, fmt);
-	vsnprintf(c->err + n, c->errlen - (size_t)n, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-static const char *type_name(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:  return "an object";
-	case JSON_ARRAY:   return "an array";
-	case JSON_STRING:  return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL:    return "a real number";
-	case JSON_TRUE:
-	case JSON_FALSE:   return "a boolean";
-	default:           return "null";
-	}
-}
-
-static bool is_type(const json_t *v, json_type t)
-{
-	if (t == JSON_TRUE || t == JSON_FALSE)
-		return json_is_boolean(v);
-	return json_typeof(v) == t;
-}
-
-/* *v = OBJ[KEY] if it has type T (WHAT names it for messages), NULL if
- * absent and optional; fails if absent and required, or of another type. */
-static int field(struct ctx *c, json_t *obj, const char *key, json_type t,
-		 const char *what, bool required, json_t **v)
-{
-	*v = json_object_get(obj, key);
-	if (!*v)
-		return required ? fail_at(c, key, "expected %s (required key missing)",
-					  what) : 0;
-	if (!is_type(*v, t))
-		return fail_at(c, key, "expected %s, got %s", what, type_name(*v));
-	return 0;
-}
-
-/* Refuses any key of OBJ not in ALLOWED (NULL-terminated). */
-static int check_keys(struct ctx *c, json_t *obj, const char *const *allowed)
-{
-	const char *key;
-	json_t *v;
-
-	json_object_foreach(obj, key, v) {
-		size_t i;
-		char list[256] = "", e[96];
-
-		for (i = 0; allowed[i] && strcmp(allowed[i], key); i++)
-			;
-		if (allowed[i])
-			continue;
-		for (i = 0; allowed[i]; i++) {
-			size_t l = strlen(list);
-			snprintf(list + l, sizeof list - l, "%s%s",
-				 i ? ", " : "", allowed[i]);
-		}
-		return fail_at(c, NULL, "unknown key \"%s\" (expected one of: %s)",
-			       esc(key, e, sizeof e), list);
-	}
-	return 0;
-}
-
-static int dup_str(struct ctx *c, const char *s, char **out)
-{
-	*out = strdup(s);
-	return *out ? 0 : fail_at(c, NULL, "out of memory");
-}
-
-/* A non-empty string at KEY, copied to *out (left NULL when absent). */
-static int get_str(struct ctx *c, json_t *obj, const char *key, bool required,
-		   char **out)
-{
-	json_t *v;
-
-	if (field(c, obj, key, JSON_STRING, "a string", required, &v))
-		return -1;
-	if (!v)
-		return 0;
-	if (!*json_string_value(v))
-		return fail_at(c, key, "expected a non-empty string");
-	return dup_str(c, json_string_value(v), out);
-}
-
-static char *join_dir(const char *dir, const char *p)
-{
-	char *s;
-	size_t l = strlen(dir);
-
-	while (p[0] == '.' && p[1] == '/')
-		for (p += 2; *p == '/'; p++)
-			;
-	if (asprintf(&s, "%s%s%s", dir, l && dir[l - 1] == '/' ? "" : "/", p) < 0)
-		return NULL;
-	return s;
-}
-
-/* A file path at KEY, made absolute against the config's directory. */
-static int get_path(struct ctx *c, json_t *obj, const char *key, bool required,
-		    char **out)
-{
-	char *p = NULL;
-
-	if (get_str(c, obj, key, required, &p))
-		return -1;
-	if (!p)
-		return 0;
-	if (p[0] == '/') {
-		*out = p;
-		return 0;
-	}
-	*out = join_dir(c->dir, p);
-	free(p);
-	return *out ? 0 : fail_at(c, key, "out of memory");
-}
-
-/* An optional array of strings at KEY (entries may be empty). */
-static int get_strv(struct ctx *c, json_t *obj, const char *key,
-		    char ***out, size_t *n)
-{
-	json_t *arr, *v;
-	size_t i, saved;
-
-	if (field(c, obj, key, JSON_ARRAY, "an array of strings", false, &arr))
-		return -1;
-	if (!arr || !json_array_size(arr))
-		return 0;
-	*out = calloc(json_array_size(arr), sizeof **out);
-	if (!*out)
-		return fail_at(c, key, "out of memory");
-	*n = json_array_size(arr);
-	saved = path_push(c, key);
-	json_array_foreach(arr, i, v) {
-		size_t s2 = path_push_index(c, i);
-		if (!json_is_string(v))
-			return fail_at(c, NULL, "expected a string, got %s",
-				       type_name(v));
-		if (dup_str(c, json_string_value(v), &(*out)[i]))
-			return -1;
-		path_pop(c, s2);
-	}
-	path_pop(c, saved);
-	return 0;
-}
-
-static int get_int(struct ctx *c, json_t *obj, const char *key, bool required,
-		   long long lo, long long hi, const char *what, long long *out)
-{
-	json_t *v;
-
-	if (field(c, obj, key, JSON_INTEGER, what, required, &v))
-		return -1;
-	if (!v)
-		return 0;
-	if (json_integer_value(v) < lo || json_integer_value(v) > hi)
-		return fail_at(c, key, "expected %s, got %" JSON_INTEGER_FORMAT,
-			       what, json_integer_value(v));
-	*out = json_integer_value(v);
-	return 0;
-}
-
-/* NAME is a key of the object at the current path; CHILD: it names a file
- * inside an instance (a channel or a pin). */
-static int check_name(struct ctx *c, const char *name, bool child)
+static int check_name(struct cfg_ctx *c, const char *name, bool child)
 {
 	char e[96];
 
 	if (!config_name_valid(name))
-		return fail_at(c, NULL, "invalid name \"%s\": expected "
+		return cfg_fail_at(c, NULL, "invalid name \"%s\": expected "
 			       "[A-Za-z0-9][A-Za-z0-9_.-]*, at most %d bytes",
-			       esc(name, e, sizeof e), NAME_MAX_BYTES);
+			       cfg_esc(name, e, sizeof e), NAME_MAX_BYTES);
 	if (child && config_name_reserved(name))
-		return fail_at(c, NULL, "reserved name \"%s\": expected a name "
+		return cfg_fail_at(c, NULL, "reserved name \"%s\": expected a name "
 			       "other than ctl, state, target, log, events, props, "
 			       "gpio, qmp, monitor, gdb or *.pty",
-			       esc(name, e, sizeof e));
+			       cfg_esc(name, e, sizeof e));
 	return 0;
 }
 
-static int parse_drives(struct ctx *c, json_t *q, struct cfg_qemu *qm)
+static int parse_drives(struct cfg_ctx *c, json_t *q, struct cfg_qemu *qm)
 {
 	static const char *const keys[] = { "file", "format", "if", "overlay", NULL };
 	json_t *arr, *d, *ov;
 	size_t i, saved;
 
-	if (field(c, q, "drives", JSON_ARRAY, "an array of objects", false, &arr))
+	if (cfg_field(c, q, "drives", JSON_ARRAY, "an array of objects", false, &arr))
 		return -1;
 	if (!arr || !json_array_size(arr))
 		return 0;
 	qm->drives = calloc(json_array_size(arr), sizeof *qm->drives);
 	if (!qm->drives)
-		return fail_at(c, "drives", "out of memory");
+		return cfg_fail_at(c, "drives", "out of memory");
 	qm->ndrives = json_array_size(arr);
-	saved = path_push(c, "drives");
+	saved = cfg_path_push(c, "drives");
 	json_array_foreach(arr, i, d) {
 		struct cfg_drive *dr = &qm->drives[i];
-		size_t s2 = path_push_index(c, i);
+		size_t s2 = cfg_path_push_index(c, i);
 
 		if (!json_is_object(d))
-			return fail_at(c, NULL, "expected an object, got %s",
-				       type_name(d));
-		if (check_keys(c, d, keys) ||
-		    get_path(c, d, "file", true, &dr->file) ||
-		    get_str(c, d, "format", false, &dr->format) ||
-		    get_str(c, d, "if", false, &dr->iface) ||
-		    field(c, d, "overlay", JSON_TRUE, "a boolean", false, &ov))
+			return cfg_fail_at(c, NULL, "expected an object, got %s",
+				       cfg_type_name(d));
+		if (cfg_check_keys(c, d, keys) ||
+		    cfg_get_path(c, d, "file", true, &dr->file) ||
+		    cfg_get_str(c, d, "format", false, &dr->format) ||
+		    cfg_get_str(c, d, "if", false, &dr->iface) ||
+		    cfg_field(c, d, "overlay", JSON_TRUE, "a boolean", false, &ov))
 			return -1;
-		if (!dr->format && dup_str(c, "raw", &dr->format))
+		if (!dr->format && cfg_dup_str(c, "raw", &dr->format))
 			return -1;
 		dr->overlay = ov && json_is_true(ov);
-		path_pop(c, s2);
+		cfg_path_pop(c, s2);
 	}
-	path_pop(c, saved);
+	cfg_path_pop(c, saved);
 	return 0;
 }
 
 /* A binary with a '/' in it is a path (relative to the config like every
  * other path); without one it is looked up in PATH at start. */
-static int get_binary(struct ctx *c, json_t *obj, char **out)
+static int get_binary(struct cfg_ctx *c, json_t *obj, char **out)
 {
-	if (get_str(c, obj, "binary", true, out))
+	if (cfg_get_str(c, obj, "binary", true, out))
 		return -1;
 	if (!strchr(*out, '/'))
 		return 0;
 	free(*out);
 	*out = NULL;
-	return get_path(c, obj, "binary", true, out);
+	return cfg_get_path(c, obj, "binary", true, out);
 }
 
-static int parse_qemu(struct ctx *c, json_t *q, struct cfg_qemu *qm)
+static int parse_qemu(struct cfg_ctx *c, json_t *q, struct cfg_qemu *qm)
 {
 	static const char *const keys[] = { "binary", "machine", "kernel", "args",
 					    "preconfig", "drives", NULL };
 
-	return check_keys(c, q, keys) ||
+	return cfg_check_keys(c, q, keys) ||
 	       get_binary(c, q, &qm->binary) ||
-	       get_str(c, q, "machine", true, &qm->machine) ||
-	       get_path(c, q, "kernel", false, &qm->kernel) ||
-	       get_strv(c, q, "args", &qm->args, &qm->nargs) ||
-	       get_path(c, q, "preconfig", false, &qm->preconfig) ||
+	       cfg_get_str(c, q, "machine", true, &qm->machine) ||
+	       cfg_get_path(c, q, "kernel", false, &qm->kernel) ||
+	       cfg_get_strv(c, q, "args", &qm->args, &qm->nargs) ||
+	       cfg_get_path(c, q, "preconfig", false, &qm->preconfig) ||
 	       parse_drives(c, q, qm) ? -1 : 0;
 }
 
-static int parse_renode(struct ctx *c, json_t *r, struct cfg_renode *rn)
+static int parse_renode(struct cfg_ctx *c, json_t *r, struct cfg_renode *rn)
 {
 	static const char *const keys[] = { "binary", "platform", "script",
 					    "firmware", "commands", NULL };
 
-	if (check_keys(c, r, keys) ||
+	if (cfg_check_keys(c, r, keys) ||
 	    get_binary(c, r, &rn->binary) ||
-	    get_str(c, r, "platform", false, &rn->platform) ||
-	    get_path(c, r, "script", false, &rn->script) ||
-	    get_path(c, r, "firmware", false, &rn->firmware) ||
-	    get_strv(c, r, "commands", &rn->commands, &rn->ncommands))
+	    cfg_get_str(c, r, "platform", false, &rn->platform) ||
+	    cfg_get_path(c, r, "script", false, &rn->script) ||
+	    cfg_get_path(c, r, "firmware", false, &rn->firmware) ||
+	    cfg_get_strv(c, r, "commands", &rn->commands, &rn->ncommands))
 		return -1;
 	if (!rn->platform && !rn->script)
-		return fail_at(c, NULL, "expected \"platform\" or \"script\" "
+		return cfg_fail_at(c, NULL, "expected \"platform\" or \"script\" "
 			       "(required key missing)");
 	/* A platform is usually one of Renode's own (platforms/boards/...),
 	 * resolved against its installation; a file next to the config wins. */
 	if (rn->platform && rn->platform[0] != '/') {
-		char *p = join_dir(c->dir, rn->platform);
+		char *p = cfg_join_dir(c->dir, rn->platform);
 		if (!p)
-			return fail_at(c, "platform", "out of memory");
+			return cfg_fail_at(c, "platform", "out of memory");
 		if (access(p, F_OK) == 0) {
 			free(rn->platform);
 			rn->platform = p;
@@ -383,54 +143,54 @@ static int parse_renode(struct ctx *c, json_t *r, struct cfg_renode *rn)
 	return 0;
 }
 
-static int parse_serial(struct ctx *c, json_t *obj, struct cfg_target *t)
+static int parse_serial(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 {
 	json_t *ser, *v;
 	const char *name;
 	size_t i = 0, saved;
 
-	if (field(c, obj, "serial", JSON_OBJECT, "an object", false, &ser))
+	if (cfg_field(c, obj, "serial", JSON_OBJECT, "an object", false, &ser))
 		return -1;
 	if (!ser || !json_object_size(ser))
 		return 0;
 	t->channels = calloc(json_object_size(ser), sizeof *t->channels);
 	if (!t->channels)
-		return fail_at(c, "serial", "out of memory");
+		return cfg_fail_at(c, "serial", "out of memory");
 	t->nchannels = json_object_size(ser);
-	saved = path_push(c, "serial");
+	saved = cfg_path_push(c, "serial");
 	json_object_foreach(ser, name, v) {
 		struct cfg_channel *ch = &t->channels[i++];
 
-		if (check_name(c, name, true) || dup_str(c, name, &ch->name))
+		if (check_name(c, name, true) || cfg_dup_str(c, name, &ch->name))
 			return -1;
 		ch->qemu_index = -1;
 		if (t->emulator == EMU_RENODE) {
 			if (!json_is_string(v) || !*json_string_value(v))
-				return fail_at(c, name, "expected a peripheral path "
+				return cfg_fail_at(c, name, "expected a peripheral path "
 					       "string, got %s", json_is_string(v) ?
-					       "an empty string" : type_name(v));
-			if (dup_str(c, json_string_value(v), &ch->renode_uart))
+					       "an empty string" : cfg_type_name(v));
+			if (cfg_dup_str(c, json_string_value(v), &ch->renode_uart))
 				return -1;
 			continue;
 		}
 		if (!json_is_integer(v))
-			return fail_at(c, name, "expected a UART index (an integer "
+			return cfg_fail_at(c, name, "expected a UART index (an integer "
 				       "from 0 to %d), got %s", QEMU_SERIAL_MAX - 1,
-				       type_name(v));
+				       cfg_type_name(v));
 		if (json_integer_value(v) < 0 ||
 		    json_integer_value(v) >= QEMU_SERIAL_MAX)
-			return fail_at(c, name, "expected a UART index from 0 to %d, "
+			return cfg_fail_at(c, name, "expected a UART index from 0 to %d, "
 				       "got %" JSON_INTEGER_FORMAT,
 				       QEMU_SERIAL_MAX - 1, json_integer_value(v));
 		ch->qemu_index = (int)json_integer_value(v);
 		for (size_t j = 0; j + 1 < i; j++)
 			if (t->channels[j].qemu_index == ch->qemu_index)
-				return fail_at(c, name, "expected a UART index not "
+				return cfg_fail_at(c, name, "expected a UART index not "
 					       "used by another channel, got %d "
 					       "(already channel \"%s\")",
 					       ch->qemu_index, t->channels[j].name);
 	}
-	path_pop(c, saved);
+	cfg_path_pop(c, saved);
 	return 0;
 }
 
@@ -443,7 +203,7 @@ static const struct cfg_channel *find_channel(const struct cfg_target *t,
 	return NULL;
 }
 
-static int parse_pin(struct ctx *c, json_t *p, const struct cfg_target *t,
+static int parse_pin(struct cfg_ctx *c, json_t *p, const struct cfg_target *t,
 		     struct cfg_pin *pin)
 {
 	static const char *const all[] = { "qom", "property", "shim", "renode",
@@ -459,44 +219,44 @@ static int parse_pin(struct ctx *c, json_t *p, const struct cfg_target *t,
 	long long num = -1;
 	char e[96];
 
-	if (check_keys(c, p, all))
+	if (cfg_check_keys(c, p, all))
 		return -1;
 	if (qemu && has_renode)
-		return fail_at(c, "renode", "not for a qemu target; expected %s", want);
+		return cfg_fail_at(c, "renode", "not for a qemu target; expected %s", want);
 	if (!qemu && (has_qom || has_shim))
-		return fail_at(c, has_qom ? "qom" : "shim",
+		return cfg_fail_at(c, has_qom ? "qom" : "shim",
 			       "not for a renode target; expected %s", want);
 	if (has_qom + has_shim + has_renode == 0)
-		return fail_at(c, NULL, "expected %s (required key missing)", want);
+		return cfg_fail_at(c, NULL, "expected %s (required key missing)", want);
 	if (has_qom && has_shim)
-		return fail_at(c, NULL, "expected only one of \"qom\" or \"shim\"");
+		return cfg_fail_at(c, NULL, "expected only one of \"qom\" or \"shim\"");
 
 	pin->pin = -1;
 	if (has_qom) {
 		pin->backend = PIN_QOM;
-		if (check_keys(c, p, k_qom) ||
-		    get_str(c, p, "qom", true, &pin->object) ||
-		    get_str(c, p, "property", true, &pin->property))
+		if (cfg_check_keys(c, p, k_qom) ||
+		    cfg_get_str(c, p, "qom", true, &pin->object) ||
+		    cfg_get_str(c, p, "property", true, &pin->property))
 			return -1;
 	} else {
 		pin->backend = has_shim ? PIN_SHIM : PIN_RENODE;
-		if (check_keys(c, p, has_shim ? k_shim : k_renode) ||
-		    get_str(c, p, has_shim ? "shim" : "renode", true,
+		if (cfg_check_keys(c, p, has_shim ? k_shim : k_renode) ||
+		    cfg_get_str(c, p, has_shim ? "shim" : "renode", true,
 			    has_shim ? &pin->channel : &pin->object) ||
-		    get_int(c, p, "pin", true, 0, INT_MAX,
+		    cfg_get_int(c, p, "pin", true, 0, INT_MAX,
 			    "a pin number (an integer >= 0)", &num))
 			return -1;
 		pin->pin = (int)num;
 		if (has_shim && !find_channel(t, pin->channel))
-			return fail_at(c, "shim", "unknown channel \"%s\" (expected "
+			return cfg_fail_at(c, "shim", "unknown channel \"%s\" (expected "
 				       "one of the target's serial channels)",
-				       esc(pin->channel, e, sizeof e));
+				       cfg_esc(pin->channel, e, sizeof e));
 	}
-	if (get_str(c, p, "direction", true, &dir))
+	if (cfg_get_str(c, p, "direction", true, &dir))
 		return -1;
 	if (strcmp(dir, "in") && strcmp(dir, "out")) {
-		fail_at(c, "direction", "expected \"in\" or \"out\", got \"%s\"",
-			esc(dir, e, sizeof e));
+		cfg_fail_at(c, "direction", "expected \"in\" or \"out\", got \"%s\"",
+			cfg_esc(dir, e, sizeof e));
 		free(dir);
 		return -1;
 	}
@@ -505,43 +265,43 @@ static int parse_pin(struct ctx *c, json_t *p, const struct cfg_target *t,
 	return 0;
 }
 
-static int parse_gpio(struct ctx *c, json_t *obj, struct cfg_target *t)
+static int parse_gpio(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 {
 	json_t *gpio, *v;
 	const char *name;
 	size_t i = 0, saved;
 
-	if (field(c, obj, "gpio", JSON_OBJECT, "an object", false, &gpio))
+	if (cfg_field(c, obj, "gpio", JSON_OBJECT, "an object", false, &gpio))
 		return -1;
 	if (!gpio || !json_object_size(gpio))
 		return 0;
 	t->pins = calloc(json_object_size(gpio), sizeof *t->pins);
 	if (!t->pins)
-		return fail_at(c, "gpio", "out of memory");
+		return cfg_fail_at(c, "gpio", "out of memory");
 	t->npins = json_object_size(gpio);
-	saved = path_push(c, "gpio");
+	saved = cfg_path_push(c, "gpio");
 	json_object_foreach(gpio, name, v) {
 		struct cfg_pin *pin = &t->pins[i++];
 		size_t s2;
 
-		if (check_name(c, name, true) || dup_str(c, name, &pin->name))
+		if (check_name(c, name, true) || cfg_dup_str(c, name, &pin->name))
 			return -1;
 		if (find_channel(t, name))
-			return fail_at(c, NULL, "pin name \"%s\" is already a serial "
+			return cfg_fail_at(c, NULL, "pin name \"%s\" is already a serial "
 				       "channel: expected a name of its own", name);
 		if (!json_is_object(v))
-			return fail_at(c, name, "expected an object, got %s",
-				       type_name(v));
-		s2 = path_push(c, name);
+			return cfg_fail_at(c, name, "expected an object, got %s",
+				       cfg_type_name(v));
+		s2 = cfg_path_push(c, name);
 		if (parse_pin(c, v, t, pin))
 			return -1;
-		path_pop(c, s2);
+		cfg_path_pop(c, s2);
 	}
-	path_pop(c, saved);
+	cfg_path_pop(c, saved);
 	return 0;
 }
 
-static int parse_target(struct ctx *c, json_t *obj, struct cfg_target *t)
+static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 {
 	static const char *const keys[] = { "emulator", "qemu", "renode",
 					    "serial", "gpio", NULL };
@@ -551,73 +311,73 @@ static int parse_target(struct ctx *c, json_t *obj, struct cfg_target *t)
 	json_t *v, *sub;
 	char e[96];
 
-	if (check_keys(c, obj, keys))
+	if (cfg_check_keys(c, obj, keys))
 		return -1;
 	v = json_object_get(obj, "emulator");
 	if (!v)
-		return fail_at(c, "emulator", "expected \"qemu\" or \"renode\" "
+		return cfg_fail_at(c, "emulator", "expected \"qemu\" or \"renode\" "
 			       "(required key missing)");
 	if (!json_is_string(v))
-		return fail_at(c, "emulator", "expected \"qemu\" or \"renode\", "
-			       "got %s", type_name(v));
+		return cfg_fail_at(c, "emulator", "expected \"qemu\" or \"renode\", "
+			       "got %s", cfg_type_name(v));
 	emu = json_string_value(v);
 	if (!strcmp(emu, "qemu"))
 		t->emulator = EMU_QEMU;
 	else if (!strcmp(emu, "renode"))
 		t->emulator = EMU_RENODE;
 	else
-		return fail_at(c, "emulator", "expected \"qemu\" or \"renode\", "
-			       "got \"%s\"", esc(emu, e, sizeof e));
+		return cfg_fail_at(c, "emulator", "expected \"qemu\" or \"renode\", "
+			       "got \"%s\"", cfg_esc(emu, e, sizeof e));
 	emu = kind[t->emulator];
 	if (json_object_get(obj, kind[!t->emulator]))
-		return fail_at(c, kind[!t->emulator], "not allowed: the target's "
+		return cfg_fail_at(c, kind[!t->emulator], "not allowed: the target's "
 			       "emulator is \"%s\"", emu);
-	if (field(c, obj, emu, JSON_OBJECT, "an object", true, &sub))
+	if (cfg_field(c, obj, emu, JSON_OBJECT, "an object", true, &sub))
 		return -1;
 
-	size_t saved = path_push(c, emu);
+	size_t saved = cfg_path_push(c, emu);
 	if (t->emulator == EMU_QEMU ? parse_qemu(c, sub, &t->qemu)
 				    : parse_renode(c, sub, &t->renode))
 		return -1;
-	path_pop(c, saved);
+	cfg_path_pop(c, saved);
 	/* Channels first: a shim pin names one of them. */
 	return parse_serial(c, obj, t) || parse_gpio(c, obj, t) ? -1 : 0;
 }
 
-static int parse_targets(struct ctx *c, json_t *root, struct emufs_config *cfg)
+static int parse_targets(struct cfg_ctx *c, json_t *root, struct emufs_config *cfg)
 {
 	json_t *targets, *v;
 	const char *name;
 	size_t i = 0, saved;
 
-	if (field(c, root, "targets", JSON_OBJECT, "an object", true, &targets))
+	if (cfg_field(c, root, "targets", JSON_OBJECT, "an object", true, &targets))
 		return -1;
 	if (!json_object_size(targets))
 		return 0;
 	cfg->targets = calloc(json_object_size(targets), sizeof *cfg->targets);
 	if (!cfg->targets)
-		return fail_at(c, "targets", "out of memory");
+		return cfg_fail_at(c, "targets", "out of memory");
 	cfg->ntargets = json_object_size(targets);
-	saved = path_push(c, "targets");
+	saved = cfg_path_push(c, "targets");
 	json_object_foreach(targets, name, v) {
 		struct cfg_target *t = &cfg->targets[i++];
 		size_t s2;
 
-		if (check_name(c, name, false) || dup_str(c, name, &t->name))
+		if (check_name(c, name, false) || cfg_dup_str(c, name, &t->name))
 			return -1;
 		if (!json_is_object(v))
-			return fail_at(c, name, "expected an object, got %s",
-				       type_name(v));
-		s2 = path_push(c, name);
+			return cfg_fail_at(c, name, "expected an object, got %s",
+				       cfg_type_name(v));
+		s2 = cfg_path_push(c, name);
 		if (parse_target(c, v, t))
 			return -1;
-		path_pop(c, s2);
+		cfg_path_pop(c, s2);
 	}
-	path_pop(c, saved);
+	cfg_path_pop(c, saved);
 	return 0;
 }
 
-static int parse_instances(struct ctx *c, json_t *root, struct emufs_config *cfg)
+static int parse_instances(struct cfg_ctx *c, json_t *root, struct emufs_config *cfg)
 {
 	static const char *const keys[] = { "target", "autostart", NULL };
 	json_t *insts, *v, *as;
@@ -625,7 +385,7 @@ static int parse_instances(struct ctx *c, json_t *root, struct emufs_config *cfg
 	size_t i = 0, saved;
 	char e[96];
 
-	if (field(c, root, "instances", JSON_OBJECT, "an object", false, &insts))
+	if (cfg_field(c, root, "instances", JSON_OBJECT, "an object", false, &insts))
 		return -1;
 	if (!insts) {
 		/* One stopped instance per target, named as the target. */
@@ -633,11 +393,11 @@ static int parse_instances(struct ctx *c, json_t *root, struct emufs_config *cfg
 			return 0;
 		cfg->instances = calloc(cfg->ntargets, sizeof *cfg->instances);
 		if (!cfg->instances)
-			return fail_at(c, NULL, "out of memory");
+			return cfg_fail_at(c, NULL, "out of memory");
 		cfg->ninstances = cfg->ntargets;
 		for (i = 0; i < cfg->ntargets; i++)
-			if (dup_str(c, cfg->targets[i].name, &cfg->instances[i].name) ||
-			    dup_str(c, cfg->targets[i].name, &cfg->instances[i].target))
+			if (cfg_dup_str(c, cfg->targets[i].name, &cfg->instances[i].name) ||
+			    cfg_dup_str(c, cfg->targets[i].name, &cfg->instances[i].target))
 				return -1;
 		return 0;
 	}
@@ -645,34 +405,34 @@ static int parse_instances(struct ctx *c, json_t *root, struct emufs_config *cfg
 		return 0;
 	cfg->instances = calloc(json_object_size(insts), sizeof *cfg->instances);
 	if (!cfg->instances)
-		return fail_at(c, "instances", "out of memory");
+		return cfg_fail_at(c, "instances", "out of memory");
 	cfg->ninstances = json_object_size(insts);
-	saved = path_push(c, "instances");
+	saved = cfg_path_push(c, "instances");
 	json_object_foreach(insts, name, v) {
 		struct cfg_instance *in = &cfg->instances[i++];
 		size_t s2;
 
-		if (check_name(c, name, false) || dup_str(c, name, &in->name))
+		if (check_name(c, name, false) || cfg_dup_str(c, name, &in->name))
 			return -1;
 		if (!json_is_object(v))
-			return fail_at(c, name, "expected an object, got %s",
-				       type_name(v));
-		s2 = path_push(c, name);
-		if (check_keys(c, v, keys) ||
-		    get_str(c, v, "target", true, &in->target) ||
-		    field(c, v, "autostart", JSON_TRUE, "a boolean", false, &as))
+			return cfg_fail_at(c, name, "expected an object, got %s",
+				       cfg_type_name(v));
+		s2 = cfg_path_push(c, name);
+		if (cfg_check_keys(c, v, keys) ||
+		    cfg_get_str(c, v, "target", true, &in->target) ||
+		    cfg_field(c, v, "autostart", JSON_TRUE, "a boolean", false, &as))
 			return -1;
 		if (!config_find_target(cfg, in->target))
-			return fail_at(c, "target", "unknown target \"%s\"",
-				       esc(in->target, e, sizeof e));
+			return cfg_fail_at(c, "target", "unknown target \"%s\"",
+				       cfg_esc(in->target, e, sizeof e));
 		in->autostart = as && json_is_true(as);
-		path_pop(c, s2);
+		cfg_path_pop(c, s2);
 	}
-	path_pop(c, saved);
+	cfg_path_pop(c, saved);
 	return 0;
 }
 
-static int parse_settings(struct ctx *c, json_t *root, struct emufs_config *cfg)
+static int parse_settings(struct cfg_ctx *c, json_t *root, struct emufs_config *cfg)
 {
 	static const char *const keys[] = { "request_timeout_ms", "log_cap_bytes",
 					    NULL };
@@ -680,30 +440,30 @@ static int parse_settings(struct ctx *c, json_t *root, struct emufs_config *cfg)
 	long long timeout = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
 	size_t saved;
 
-	if (field(c, root, "settings", JSON_OBJECT, "an object", false, &s))
+	if (cfg_field(c, root, "settings", JSON_OBJECT, "an object", false, &s))
 		return -1;
 	if (!s)
 		return 0;
-	saved = path_push(c, "settings");
-	if (check_keys(c, s, keys) ||
-	    get_int(c, s, "request_timeout_ms", false, TIMEOUT_MIN_MS,
+	saved = cfg_path_push(c, "settings");
+	if (cfg_check_keys(c, s, keys) ||
+	    cfg_get_int(c, s, "request_timeout_ms", false, TIMEOUT_MIN_MS,
 		    TIMEOUT_MAX_MS, "an integer from 100 to 600000", &timeout) ||
-	    get_int(c, s, "log_cap_bytes", false, LOG_CAP_MIN, LLONG_MAX,
+	    cfg_get_int(c, s, "log_cap_bytes", false, LOG_CAP_MIN, LLONG_MAX,
 		    "an integer >= 4096", &cfg->log_cap))
 		return -1;
 	cfg->request_timeout_ms = (int)timeout;
-	path_pop(c, saved);
+	cfg_path_pop(c, saved);
 	return 0;
 }
 
-static int parse_root(struct ctx *c, json_t *root, struct emufs_config *cfg)
+static int parse_root(struct cfg_ctx *c, json_t *root, struct emufs_config *cfg)
 {
 	static const char *const keys[] = { "targets", "instances", "settings", NULL };
 
 	if (!json_is_object(root))
-		return fail_at(c, NULL, "expected an object at the top level, got %s",
-			       type_name(root));
-	return check_keys(c, root, keys) || parse_settings(c, root, cfg) ||
+		return cfg_fail_at(c, NULL, "expected an object at the top level, got %s",
+			       cfg_type_name(root));
+	return cfg_check_keys(c, root, keys) || parse_settings(c, root, cfg) ||
 	       parse_targets(c, root, cfg) || parse_instances(c, root, cfg) ? -1 : 0;
 }
 
@@ -747,7 +507,7 @@ static char *dir_of(const char *path, bool resolve)
 	while (rel[0] == '.' && (rel[1] == '/' || rel[1] == '\0'))
 		for (rel++; *rel == '/'; rel++)
 			;
-	abs = !cwd ? NULL : !*rel ? strdup(cwd) : join_dir(cwd, rel);
+	abs = !cwd ? NULL : !*rel ? strdup(cwd) : cfg_join_dir(cwd, rel);
 	free(cwd);
 	free(d);
 	return abs;
@@ -757,7 +517,7 @@ static int parse_text(const char *text, size_t len, const char *file,
 		      const char *dir, struct emufs_config **out,
 		      char *err, size_t errlen)
 {
-	struct ctx c = { .file = file, .dir = dir, .err = err, .errlen = errlen };
+	struct cfg_ctx c = { .file = file, .dir = dir, .err = err, .errlen = errlen };
 	struct emufs_config *cfg;
 	json_error_t je;
 	json_t *root;
@@ -767,7 +527,7 @@ static int parse_text(const char *text, size_t len, const char *file,
 	if (!root) {
 		/* jansson quotes the bad token raw, control bytes and all. */
 		char t[4 * JSON_ERROR_TEXT_LENGTH];
-		esc(je.text, t, sizeof t);
+		cfg_esc(je.text, t, sizeof t);
 		if (je.line > 0)
 			set_err(err, errlen, "%s: line %d column %d: %s", file,
 				je.line, je.column, t);
@@ -776,8 +536,8 @@ static int parse_text(const char *text, size_t len, const char *file,
 		return -1;
 	}
 	cfg = calloc(1, sizeof *cfg);
-	rc = !cfg ? fail_at(&c, NULL, "out of memory") :
-	     dup_str(&c, file, &cfg->path) || dup_str(&c, dir, &cfg->dir) ? -1 : 0;
+	rc = !cfg ? cfg_fail_at(&c, NULL, "out of memory") :
+	     cfg_dup_str(&c, file, &cfg->path) || cfg_dup_str(&c, dir, &cfg->dir) ? -1 : 0;
 	if (!rc) {
 		cfg->request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
 		cfg->log_cap = CONFIG_DEFAULT_LOG_CAP;
