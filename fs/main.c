@@ -215,6 +215,26 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	/* A configured instance whose directory name is taken by something
+	 * emufs did not make is refused now, not after the mount is live. */
+	for (size_t i = 0; i < cfg->ninstances; i++) {
+		char *d;
+		if (asprintf(&d, "%s/%s", state_dir, cfg->instances[i].name) < 0)
+			continue;
+		bool ok = statedir_instance_free(d);
+		if (!ok)
+			fprintf(stderr, "emufs: state directory: %s exists and "
+				"is not an emufs instance directory\n", d);
+		free(d);
+		if (!ok) {
+			statedir_remove(state_dir);
+			config_free(cfg);
+			free(state_dir);
+			free(mountpoint);
+			return 1;
+		}
+	}
+
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	fuse_opt_add_arg(&args, argv[0]);
 	fuse_opt_add_arg(&args, "-o");

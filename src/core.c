@@ -212,12 +212,10 @@ int core_rmdir(struct core *core, const char *name)
 		return -ENOENT;
 	}
 	struct instance *inst = core->inst[i];
-	enum inst_state st = instance_state(inst);
-	if (st != ST_STOPPED && st != ST_EXITED && st != ST_CRASHED) {
+	int rc = instance_retire(inst);
+	if (rc) {
 		pthread_mutex_unlock(&core->lock);
-		instance_log(inst, "rmdir refused: the instance is %s",
-			     inst_state_name(st));
-		return -EBUSY;
+		return rc;
 	}
 	memmove(&core->inst[i], &core->inst[i + 1],
 		(core->ninst - i - 1) * sizeof *core->inst);

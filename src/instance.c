@@ -444,6 +444,32 @@ void instance_free(struct instance *inst)
 	free(inst);
 }
 
+static bool is_stopped(enum inst_state st)
+{
+	return st == ST_STOPPED || st == ST_EXITED || st == ST_CRASHED;
+}
+
+int instance_retire(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->lock);
+	enum inst_state st = inst->state;
+	if (inst->busy || !is_stopped(st)) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "rmdir refused: the instance is %s",
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	inst->busy = true;       /* for good: nothing runs it again */
+	inst->retired = true;
+	pthread_mutex_unlock(&inst->lock);
+	char *aside = statedir_retire_instance(inst->dir);
+	if (aside) {
+		free(inst->dir);
+		inst->dir = aside;
+	}
+	return 0;
+}
+
 enum inst_state instance_state(struct instance *inst)
 {
 	pthread_mutex_lock(&inst->lock);
@@ -457,11 +483,6 @@ void instance_target_name(struct instance *inst, char *buf, size_t len)
 	pthread_rwlock_rdlock(&inst->tlock);
 	snprintf(buf, len, "%s", inst->target ? inst->target->name : "");
 	pthread_rwlock_unlock(&inst->tlock);
-}
-
-static bool is_stopped(enum inst_state st)
-{
-	return st == ST_STOPPED || st == ST_EXITED || st == ST_CRASHED;
 }
 
 int instance_set_target(struct instance *inst, const char *buf, size_t len)
@@ -527,6 +548,11 @@ int instance_start(struct instance *inst, bool paused)
 
 	pthread_mutex_lock(&inst->lock);
 	enum inst_state st = inst->state;
+	if (inst->retired) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "start refused: the instance was removed");
+		return -ENOENT;
+	}
 	if (inst->busy || !is_stopped(st)) {
 		pthread_mutex_unlock(&inst->lock);
 		instance_log(inst, "start refused: the instance is %s",

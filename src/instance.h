@@ -74,6 +74,7 @@ struct instance {
 	enum inst_state state;
 	struct run *run;               /* current run, or NULL */
 	bool busy;                     /* a lifecycle command is running */
+	bool retired;                  /* removed by rmdir; files still open */
 
 	struct logfile log;            /* `log` */
 	struct logfile events;         /* `events` */
@@ -92,6 +93,12 @@ int instance_kill(struct instance *inst);
 int instance_pause(struct instance *inst);
 int instance_resume(struct instance *inst);
 int instance_reset(struct instance *inst);
+
+/* rmdir: a stopped instance leaves the tree. Its state directory moves
+ * aside at once (a new instance of the same name gets a fresh one even
+ * while files of the old are open), and it never runs again. -EBUSY
+ * while it runs. */
+int instance_retire(struct instance *inst);
 
 enum inst_state instance_state(struct instance *inst);
 /* Name of the target, "" when none. */

@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,4 +239,28 @@ int statedir_make_instance(const char *instdir)
 		return -errno;
 	close(fd);
 	return 0;
+}
+
+char *statedir_retire_instance(const char *instdir)
+{
+	static atomic_uint counter;
+	const char *slash = strrchr(instdir, '/');
+	if (!slash)
+		return NULL;
+	/* '~' starts no instance name (config_name_valid). */
+	char *aside;
+	if (asprintf(&aside, "%.*s/~retired-%u-%s", (int)(slash - instdir),
+		     instdir, atomic_fetch_add(&counter, 1), slash + 1) < 0)
+		return NULL;
+	if (rename(instdir, aside) < 0) {
+		free(aside);
+		return NULL;
+	}
+	return aside;
+}
+
+bool statedir_instance_free(const char *instdir)
+{
+	struct stat st;
+	return lstat(instdir, &st) < 0 ? errno == ENOENT : is_ours(instdir);
 }

@@ -40,5 +40,11 @@ void statedir_remove(const char *dir);
  * one instance. -EEXIST when a directory of that name is not emufs's. */
 int statedir_make_instance(const char *instdir);
 void statedir_remove_instance(const char *instdir);
+/* Move an instance directory aside (rmdir while its files are open), to
+ * a name no instance can have; returns the new path, or NULL. */
+char *statedir_retire_instance(const char *instdir);
+/* Whether instdir can be an instance's: absent, or emufs's own (checked
+ * before mounting, so a clash is refused before anything is live). */
+bool statedir_instance_free(const char *instdir);
 
 #endif

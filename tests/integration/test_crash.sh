@@ -306,3 +306,34 @@ test_mkdir_with_bad_name_is_refused() {
 	assert_eq "board0" "$(ls -A "$MNT" | tr '\n' ' ' | sed 's/ $//')" "ls -A after refused mkdirs"
 	unmount_emufs
 }
+
+test_rmdir_with_open_files_then_mkdir_gives_a_working_instance() {
+	require_fuse
+	write_std_config board0
+	mount_emufs
+	mkdir "$MNT/x" && echo ast > "$MNT/x/target" || fail "mkdir x failed"
+	exec 4<"$MNT/x/log"            # a file of the old x stays open
+	rmdir "$MNT/x" || fail "rmdir x failed"
+	mkdir "$MNT/x" && echo ast > "$MNT/x/target" || fail "second mkdir x failed"
+	exec 4<&-                       # the old x goes away now
+	wait_for '! ls "$STATE_DIR" | grep -q "^~retired"' 3 ||
+		fail "the old instance's directory was not removed"
+	echo start > "$MNT/x/ctl" || fail "start of the new x failed: $(tail -2 "$MNT/x/log")"
+	assert_state x running
+	echo kill > "$MNT/x/ctl"
+	unmount_emufs
+}
+
+test_instance_clashing_with_a_foreign_state_dir_entry_is_refused_before_mounting() {
+	require_fuse
+	write_std_config board0
+	mkdir -p "$STATE_DIR/board0"
+	echo precious > "$STATE_DIR/board0/file"
+	mkdir -p "$MNT"
+	"$EMUFS" -c "$CONFIG" --state-dir "$STATE_DIR" "$MNT" 2>"$SCRATCH/err"
+	assert_eq 1 "$?" "exit status"
+	grep -q "board0 exists and is not an emufs instance directory" "$SCRATCH/err" ||
+		fail "no clear message: $(cat "$SCRATCH/err")"
+	! is_mounted "$MNT" || fail "mounted anyway"
+	assert_eq precious "$(cat "$STATE_DIR/board0/file")" "the foreign file"
+}
