@@ -21,6 +21,11 @@ struct emufs_fs {
 	pthread_mutex_t poll_lock;     /* protects the pollers list and
 					* every fh's ph and poll links */
 	struct fh *pollers;            /* open files with a poll pending */
+	pthread_mutex_t files_lock;    /* protects files and each fh's
+					* file links */
+	struct fh *files;              /* every open file: after a lazy
+					* unmount the kernel releases not
+					* all of them, emufs frees the rest */
 };
 
 /* An open file: what it names, resolved once at open. */
@@ -42,9 +47,13 @@ struct fh {
 	struct fuse_pollhandle *ph;
 	const void *watched;
 	struct fh *poll_next, **poll_prev;
+	struct fh *file_next, **file_prev;
 };
 
 extern const struct fuse_operations emufs_ops;
+
+/* ops.c: free what the kernel did not release (after the loop). */
+void fs_free_open_files(struct emufs_fs *fs);
 
 /* poll.c */
 void fs_poll_arm(struct emufs_fs *fs, struct fh *fh, const void *what,

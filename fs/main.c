@@ -249,6 +249,7 @@ int main(int argc, char **argv)
 	struct emufs_fs fs = { 0 };
 	bool core_made = false;
 	pthread_mutex_init(&fs.poll_lock, NULL);
+	pthread_mutex_init(&fs.files_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &fs.mounted_at);
 	struct fuse *f = fuse_new(&args, &emufs_ops, sizeof emufs_ops, &fs);
 	if (!f) {
@@ -296,6 +297,7 @@ int main(int argc, char **argv)
 	if (autostarted)
 		pthread_join(autostart, NULL);
 	fuse_remove_signal_handlers(se);
+	fs_free_open_files(&fs);
 out_core:
 	fuse_unmount(f);
 	core_free(fs.core);         /* stops every emulator */

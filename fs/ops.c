@@ -279,19 +279,42 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 	fi->direct_io = 1;
 	if (fh->node.kind == N_QMP || fh->node.kind == N_MONITOR)
 		fi->nonseekable = 1;
+	struct emufs_fs *fs = fs_of_ctx();
+	pthread_mutex_lock(&fs->files_lock);
+	fh->file_next = fs->files;
+	if (fs->files)
+		fs->files->file_prev = &fh->file_next;
+	fs->files = fh;
+	fh->file_prev = &fs->files;
+	pthread_mutex_unlock(&fs->files_lock);
 	fi->fh = (uintptr_t)fh;
 	return 0;
 }
 
-static int op_release(const char *path, struct fuse_file_info *fi)
+static void fh_free(struct emufs_fs *fs, struct fh *fh)
 {
-	struct fh *fh = (struct fh *)fi->fh;
-	fs_poll_forget(fs_of_ctx(), fh);
+	pthread_mutex_lock(&fs->files_lock);
+	*fh->file_prev = fh->file_next;
+	if (fh->file_next)
+		fh->file_next->file_prev = fh->file_prev;
+	pthread_mutex_unlock(&fs->files_lock);
+	fs_poll_forget(fs, fh);
 	if (fh->node.kind == N_PIN)
 		pin_file_watch(fh, -1);
 	node_release(&fh->node);
 	free(fh->text);
 	free(fh);
+}
+
+void fs_free_open_files(struct emufs_fs *fs)
+{
+	while (fs->files)
+		fh_free(fs, fs->files);
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	fh_free(fs_of_ctx(), (struct fh *)fi->fh);
 	return 0;
 }
 
@@ -339,7 +362,8 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		size_t have = fh->text ? strlen(fh->text) - fh->text_off : 0;
 		if (size > have)
 			size = have;
-		memcpy(buf, fh->text + fh->text_off, size);
+		if (size)
+			memcpy(buf, fh->text + fh->text_off, size);
 		fh->text_off += size;
 		return size;
 	}

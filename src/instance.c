@@ -214,10 +214,11 @@ int run_wait_exit(struct run *r, int timeout_ms)
 static void run_finish(struct run *r)
 {
 	struct instance *inst = r->inst;
-	pthread_rwlock_rdlock(&inst->tlock);
+	/* No tlock: the channels cannot change under us, a target change
+	 * waits while inst->finishing counts this run (and taking tlock here,
+	 * on the I/O loop, would order it after the loop's dispatch lock). */
 	for (size_t i = 0; i < inst->nchannels; i++)
 		channel_detach(&inst->channels[i]);
-	pthread_rwlock_unlock(&inst->tlock);
 	if (r->conn->shutdown)
 		r->conn->shutdown(r);
 	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
@@ -234,6 +235,33 @@ static void log_exit(struct instance *inst, struct run *r, const char *how)
 
 /* Clear busy; if the process ended meanwhile, finish the run as the
  * exit handler would have. */
+/* Take the run down while commands wait (see wait_finished_locked):
+ * run_finish detaches channels under tlock, and a target change
+ * (tlock for writing, freeing channels) must not slip in between. When
+ * this runs on the I/O loop, that would deadlock: the loop holds its
+ * dispatch lock, the target change waits for it to remove a watch. */
+static void finish_run(struct instance *inst, struct run *r)
+{
+	run_finish(r);
+	pthread_mutex_lock(&inst->lock);
+	inst->finishing--;
+	pthread_cond_broadcast(&inst->finished);
+	pthread_mutex_unlock(&inst->lock);
+	run_put(r);      /* the instance's reference */
+}
+
+/* Before a command looks at the state: let a run being taken down go
+ * first (bounded; inst->lock held). */
+static void wait_finished_locked(struct instance *inst)
+{
+	struct timespec dl;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += KILL_WAIT_MS / 1000;
+	while (inst->finishing &&
+	       pthread_cond_timedwait(&inst->finished, &inst->lock, &dl) == 0)
+		;
+}
+
 static void release_busy(struct instance *inst, struct run *r)
 {
 	bool finish = false;
@@ -244,13 +272,13 @@ static void release_busy(struct instance *inst, struct run *r)
 		set_state_locked(inst, WIFEXITED(r->wstatus) &&
 				 WEXITSTATUS(r->wstatus) == 0 ? ST_EXITED
 							      : ST_CRASHED);
+		inst->finishing++;
 		finish = true;
 	}
 	pthread_mutex_unlock(&inst->lock);
 	if (finish) {
 		log_exit(inst, r, "ended by itself");
-		run_finish(r);
-		run_put(r);      /* the instance's reference */
+		finish_run(inst, r);
 	}
 }
 
@@ -262,13 +290,12 @@ static void finish_stopped(struct instance *inst, struct run *r)
 	if (mine) {
 		inst->run = NULL;
 		set_state_locked(inst, ST_STOPPED);
+		inst->finishing++;
 	}
 	inst->busy = false;
 	pthread_mutex_unlock(&inst->lock);
-	if (mine) {
-		run_finish(r);
-		run_put(r);
-	}
+	if (mine)
+		finish_run(inst, r);
 }
 
 static void on_exit_cb(void *opaque, uint32_t events)
@@ -393,6 +420,11 @@ struct instance *instance_new(struct core *core, const char *name,
 	inst->core = core;
 	pthread_rwlock_init(&inst->tlock, NULL);
 	pthread_mutex_init(&inst->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&inst->finished, &ca);
+	pthread_condattr_destroy(&ca);
 	inst->log.fd = inst->events.fd = -1;
 	inst->name = strdup(name);
 	if (!inst->name || asprintf(&inst->dir, "%s/%s", core->state_dir,
@@ -437,6 +469,7 @@ void instance_free(struct instance *inst)
 	logfile_close(&inst->events);
 	pthread_rwlock_destroy(&inst->tlock);
 	pthread_mutex_destroy(&inst->lock);
+	pthread_cond_destroy(&inst->finished);
 	if (inst->dir)
 		statedir_remove_instance(inst->dir);
 	free(inst->dir);
@@ -452,6 +485,7 @@ static bool is_stopped(enum inst_state st)
 int instance_retire(struct instance *inst)
 {
 	pthread_mutex_lock(&inst->lock);
+	wait_finished_locked(inst);
 	enum inst_state st = inst->state;
 	if (inst->busy || !is_stopped(st)) {
 		pthread_mutex_unlock(&inst->lock);
@@ -503,6 +537,7 @@ int instance_set_target(struct instance *inst, const char *buf, size_t len)
 		return -EINVAL;
 	}
 	pthread_mutex_lock(&inst->lock);
+	wait_finished_locked(inst);
 	if (inst->busy || !is_stopped(inst->state)) {
 		enum inst_state st = inst->state;
 		pthread_mutex_unlock(&inst->lock);
@@ -547,6 +582,7 @@ int instance_start(struct instance *inst, bool paused)
 	char why[512] = "";
 
 	pthread_mutex_lock(&inst->lock);
+	wait_finished_locked(inst);
 	enum inst_state st = inst->state;
 	if (inst->retired) {
 		pthread_mutex_unlock(&inst->lock);
@@ -611,6 +647,7 @@ int instance_start(struct instance *inst, bool paused)
 int instance_stop(struct instance *inst)
 {
 	pthread_mutex_lock(&inst->lock);
+	wait_finished_locked(inst);
 	enum inst_state st = inst->state;
 	struct run *r = inst->run;
 	if (inst->busy || !r || (st != ST_RUNNING && st != ST_PAUSED)) {
@@ -653,6 +690,7 @@ int instance_stop(struct instance *inst)
 int instance_kill(struct instance *inst)
 {
 	pthread_mutex_lock(&inst->lock);
+	wait_finished_locked(inst);
 	struct run *r = inst->run;
 	if (!r) {
 		enum inst_state st = inst->state;
@@ -694,6 +732,7 @@ static int simple_command(struct instance *inst, enum simple_op op)
 	const struct simple_cmd *c = &simple_cmds[op];
 
 	pthread_mutex_lock(&inst->lock);
+	wait_finished_locked(inst);
 	enum inst_state st = inst->state;
 	struct run *r = inst->run;
 	if (inst->busy || !r || (st != c->need1 && st != c->need2)) {

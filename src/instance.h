@@ -70,10 +70,14 @@ struct instance {
 	size_t npins;
 	unsigned bind_gen;             /* bumped when the target changes */
 
-	pthread_mutex_t lock;          /* protects state, run, busy */
+	pthread_mutex_t lock;          /* protects state, run, busy,
+					* finishing, retired */
 	enum inst_state state;
 	struct run *run;               /* current run, or NULL */
 	bool busy;                     /* a lifecycle command is running */
+	int finishing;                 /* runs being taken down (run_finish
+					* is detaching their channels) */
+	pthread_cond_t finished;       /* signalled when finishing drops */
 	bool retired;                  /* removed by rmdir; files still open */
 
 	struct logfile log;            /* `log` */

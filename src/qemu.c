@@ -575,7 +575,8 @@ static int qemu_raw(struct run *r, const char *cmd, size_t len, char **reply)
 	json_decref(obj);
 	if (rc == -EINVAL)
 		instance_log(r->inst, "write to qmp refused: expected an "
-			     "object with a string \"execute\"");
+			     "object with a string \"execute\", and no Unicode "
+			     "noncharacters (QEMU refuses them)");
 	else if (rc)
 		instance_log(r->inst, "qmp: %s", strerror(-rc));
 	return rc;

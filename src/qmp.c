@@ -421,6 +421,28 @@ static char *dump_line(const json_t *v, size_t *len)
 	return line;
 }
 
+/* QEMU's JSON parser refuses Unicode noncharacters (U+FDD0..U+FDEF and
+ * U+xFFFE, U+xFFFF of every plane) with an error that carries no id, so
+ * no request could ever match it and the caller would wait out its whole
+ * timeout. Find them before sending (the line is UTF-8, unescaped). */
+static bool has_noncharacter(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0; i + 2 < n; i++) {
+		if (u[i] == 0xEF && u[i + 1] == 0xB7 && u[i + 2] >= 0x90 &&
+		    u[i + 2] <= 0xAF)
+			return true;             /* U+FDD0..U+FDEF */
+		if (u[i] == 0xEF && u[i + 1] == 0xBF &&
+		    (u[i + 2] == 0xBE || u[i + 2] == 0xBF))
+			return true;             /* U+FFFE, U+FFFF */
+		if (u[i] >= 0xF0 && u[i] <= 0xF4 && i + 3 < n &&
+		    (u[i + 1] & 0x0F) == 0x0F && u[i + 2] == 0xBF &&
+		    (u[i + 3] == 0xBE || u[i + 3] == 0xBF))
+			return true;             /* U+xFFFE, U+xFFFF */
+	}
+	return false;
+}
+
 /* Write all of line, waiting for POLLOUT until dl. *sent tells how much
  * went out, so the caller knows whether the stream was left mid-line. */
 static int write_line(struct qmp *q, const char *line, size_t len,
@@ -491,6 +513,10 @@ static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 	text = dump_line(msg, &len);
 	if (!text)
 		return -ENOMEM;
+	if (has_noncharacter(text, len)) {
+		free(text);
+		return -EILSEQ;
+	}
 
 	/* Register before writing: the reply may come before we wait. */
 	pthread_mutex_lock(&q->lock);
@@ -593,6 +619,11 @@ static int execute_until(struct qmp *q, const char *cmd, json_t *args,
 	json_decref(msg);
 	if (rc == -EIO && final && died)
 		return 0;
+	if (rc == -EILSEQ) {
+		set_err(err, "GenericError", "QEMU refuses Unicode "
+			"noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF)");
+		return -EINVAL;
+	}
 	if (rc < 0) {
 		set_local_err(err, rc);
 		return rc;
@@ -652,7 +683,7 @@ int qmp_execute_raw(struct qmp *q, json_t *cmd, int timeout_ms,
 	rc = round_trip(q, msg, &dl, &reply, NULL);
 	json_decref(msg);
 	if (rc < 0)
-		return rc;
+		return rc == -EILSEQ ? -EINVAL : rc;   /* noncharacters */
 
 	if (client_id)
 		rc = json_object_set(reply, "id", client_id);
