@@ -117,11 +117,15 @@ static void put(int fd, const char *s)
 
 /* ---- watches ----------------------------------------------------------- */
 
+/* What a callback shares with the test thread. The test sets w and
+ * read_it while the loop may run the callback, with only the kernel (an
+ * fd becoming ready) in between, which ThreadSanitizer cannot see: they
+ * are atomics. */
 struct probe {
 	struct ioloop *loop;
-	struct io_watch *w;
+	struct io_watch *_Atomic w;
 	int fd;
-	bool read_it;             /* consume one byte per call */
+	atomic_bool read_it;      /* consume one byte per call */
 	atomic_int calls;
 	atomic_int in_loop;       /* calls that saw ioloop_in_loop() */
 	atomic_uint events;       /* union of the events delivered */
@@ -141,7 +145,7 @@ static void probe_cb(void *opaque, uint32_t events)
 	atomic_fetch_or(&p->events, events);
 	if (ioloop_in_loop(p->loop))
 		atomic_fetch_add(&p->in_loop, 1);
-	if (p->read_it)
+	if (atomic_load(&p->read_it))
 		(void)!read(p->fd, &c, 1);
 	int ms = atomic_load(&p->sleep_ms);
 	if (ms)
@@ -188,7 +192,7 @@ static void stop_on_hup(void *opaque, uint32_t events)
 
 	atomic_fetch_or(&p->events, events);
 	if (events & EPOLLHUP)
-		ioloop_modify(p->w, 0);
+		ioloop_modify(atomic_load(&p->w), 0);
 	atomic_fetch_add(&p->calls, 1);
 }
 
@@ -235,7 +239,7 @@ static void test_modify_changes_the_events(void **state)
 	assert_int_equal(ioloop_modify(p.w, 0), 0);
 	int before = atomic_load(&p.calls);
 	atomic_store(&p.events, 0);
-	p.read_it = false;
+	atomic_store(&p.read_it, false);
 	/* Writable at once. Not read_it: EPOLLOUT stays true, so stop it
 	 * from the test thread. */
 	assert_int_equal(ioloop_modify(p.w, EPOLLOUT), 0);
@@ -545,7 +549,7 @@ static void test_call_on_the_same_thread_as_watches(void **state)
 
 struct nested {
 	struct ioloop *loop;
-	struct io_watch *w;
+	struct io_watch *_Atomic w;   /* set by the test, read by the loop */
 	struct call_probe c;
 	atomic_int ran_inline;
 	atomic_int calls;
@@ -555,7 +559,7 @@ static void call_from_callback(void *opaque, uint32_t events)
 {
 	struct nested *n = opaque;
 
-	ioloop_modify(n->w, 0);
+	ioloop_modify(atomic_load(&n->w), 0);
 	/* On the loop thread: runs at once instead of deadlocking. */
 	ioloop_call(n->loop, call_fn, &n->c);
 	if (atomic_load(&n->c.runs) == 1)
