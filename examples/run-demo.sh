@@ -45,6 +45,11 @@ Try, in another terminal:
   tail -f $mnt/board0/serial0
   echo help > $mnt/board0/serial0
   echo 'blink 3' > $mnt/board0/serial0
+  echo 1 > $mnt/board0/gpio/button; cat $mnt/board0/gpio/led
+  examples/press-button.sh $mnt/board0
+  examples/watch-led.py $mnt/board0/gpio/led
+  ls $mnt/board0/props/machine/soc/gpio
+  examples/board-test.sh $mnt
   echo pause > $mnt/board0/ctl; cat $mnt/board0/state
   echo resume > $mnt/board0/ctl
   echo reset > $mnt/board0/ctl
