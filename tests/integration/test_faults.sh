@@ -10,64 +10,6 @@
 # again, and no QEMU is left. emufs's stderr (where ASan, UBSan and TSan
 # report) must hold no sanitizer report.
 
-# ft_config INSTANCE...: targets "ast" and "ast2" (both the test firmware,
-# serial0, pins button = gpioA0 (in), led = gpioA1 (out)), request timeout
-# 2000 ms (a hang shows sooner), one instance of "ast" per argument.
-ft_config() {
-	local inst sep="" t
-	{
-		printf '{\n  "settings": { "request_timeout_ms": 2000 },\n  "targets": {\n'
-		for t in ast ast2; do
-			cat <<EOF
-    "$t": {
-      "emulator": "qemu",
-      "qemu": { "binary": "$QEMU_ARM", "machine": "ast2500-evb",
-                "kernel": "$FIRMWARE_DIR/ast2500-test.elf", "args": ["-nic", "none"] },
-      "serial": { "serial0": 0 },
-      "gpio": {
-        "button": { "qom": "/machine/soc/gpio", "property": "gpioA0", "direction": "in" },
-        "led":    { "qom": "/machine/soc/gpio", "property": "gpioA1", "direction": "out" }
-      }
-    }$([ "$t" = ast ] && echo ,)
-EOF
-		done
-		printf '  },\n  "instances": {\n'
-		for inst in "$@"; do
-			printf '%s    "%s": { "target": "ast" }' "$sep" "$inst"
-			sep=$',\n'
-		done
-		printf '\n  }\n}\n'
-	} >"$SCRATCH/cfg.json"
-	CONFIG=$SCRATCH/cfg.json
-}
-
-qemu_of() {
-	pgrep -f -- "qemu-system[^ ]* .*$(_re_escape "$STATE_DIR/$1/")"
-}
-
-the_qemu_of() {
-	local pids
-	pids=$(qemu_of "$1")
-	[ -n "$pids" ] && [ "$(wc -l <<<"$pids")" -eq 1 ] ||
-		fail "expected one QEMU for $1, found: $(tr '\n' ' ' <<<"$pids")"
-	echo "$pids"
-}
-
-wait_banner() {
-	wait_for "grep -qF '$BANNER' '$MNT/$1/serial0'" "${2:-3}" ||
-		fail "no banner in $1/serial0: $(cat -v "$MNT/$1/serial0" | head -c 200)"
-}
-
-SAN_RE='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer'
-
-assert_no_sanitizer_report() {
-	local f=$SCRATCH/emufs.out
-	if grep -qE "$SAN_RE" "$f" 2>/dev/null; then
-		grep -m 1 -A 12 -E "$SAN_RE" "$f" >&2
-		fail "sanitizer report in emufs's output: $(grep -m 1 -E "$SAN_RE" "$f")"
-	fi
-}
-
 # start_works INSTANCE: `start` succeeds, the banner comes, props answer.
 start_works() {
 	ctl "$1" start
@@ -76,7 +18,7 @@ start_works() {
 	assert_content "$MNT/$1/props/machine/type" $'ast2500-evb-machine\n'
 }
 
-. "$TESTS_DIR/lib_hang.sh"
+. "$TESTS_DIR/lib_faults.sh"
 
 # READER_PY STOPFILE ALLOWED THREADS SPEC...: THREADS threads, each
 # running the SPECs (read:PATH, ls:PATH, stat:PATH, qmp:PATH) in random
@@ -196,7 +138,7 @@ sys.exit(1)
 # EMUFS_STATE crashed event and a log line naming signal 9 each time.
 test_kill9_right_after_start_and_while_running_is_crashed() {
 	require_qemu
-	ft_config a
+	fault_config 2000 a
 	mount_emufs
 	local i
 	for i in 1 2 3; do
@@ -228,7 +170,7 @@ test_kill9_right_after_start_and_while_running_is_crashed() {
 # hang, never another state, and `start` works again.
 test_kill9_during_start_fails_eio_or_crashes() {
 	require_qemu
-	ft_config a
+	fault_config 2000 a
 	mount_emufs
 	local delay killer got st outcomes=""
 	for delay in 0 0 0.005 0.01 0.02 0.04 0.08 0.15; do
@@ -267,7 +209,7 @@ test_kill9_during_start_fails_eio_or_crashes() {
 # every failure is EIO, ESRCH, ENOENT or ETIMEDOUT, nothing hangs.
 test_kill9_during_props_reads_gives_only_contract_errors() {
 	require_qemu
-	ft_config a
+	fault_config 2000 a
 	mount_emufs
 	start_works a
 	local p=$MNT/a/props
@@ -296,7 +238,7 @@ test_kill9_during_props_reads_gives_only_contract_errors() {
 # was seen before the kill), and its size never shrinks afterwards.
 test_kill9_during_serial_burst_keeps_received_bytes() {
 	require_qemu
-	ft_config a
+	fault_config 2000 a
 	mount_emufs
 	ctl a start
 	wait_banner a
@@ -433,7 +375,7 @@ os._exit(res[0])
 
 test_kill9_while_target_changes_does_not_deadlock() {
 	require_qemu
-	ft_config a
+	fault_config 2000 a
 	mount_emufs
 	local out rc=0
 	out=$(EMUFS_HANG_PID=$EMUFS_PID EMUFS_HANG_STACKS=$SCRATCH/hang-stacks.txt \
@@ -458,7 +400,7 @@ test_kill9_while_target_changes_does_not_deadlock() {
 # mount and the state directory, and no reader hangs on the dead mount.
 test_kill9_of_emufs_under_load_leaves_nothing() {
 	require_qemu
-	ft_config a b c
+	fault_config 2000 a b c
 	mount_emufs
 	ctl a start
 	ctl b start paused
@@ -492,7 +434,7 @@ test_kill9_of_emufs_under_load_leaves_nothing() {
 # once and lets emufs end when the last open file closes.
 test_unmount_under_load_exits_0_and_leaves_no_qemu() {
 	require_qemu
-	ft_config a b
+	fault_config 2000 a b
 	mount_emufs
 	ctl a start
 	ctl b start

@@ -15,40 +15,7 @@
 # (default 20) for the whole run. The request timeout is 2000 ms, so that
 # a write that waits it out (reported) costs little.
 
-fz_config() {
-	local t
-	{
-		printf '{\n  "settings": { "request_timeout_ms": 2000 },\n  "targets": {\n'
-		for t in ast ast2; do
-			cat <<EOF
-    "$t": {
-      "emulator": "qemu",
-      "qemu": { "binary": "$QEMU_ARM", "machine": "ast2500-evb",
-                "kernel": "$FIRMWARE_DIR/ast2500-test.elf", "args": ["-nic", "none"] },
-      "serial": { "serial0": 0 },
-      "gpio": {
-        "button": { "qom": "/machine/soc/gpio", "property": "gpioA0", "direction": "in" },
-        "led":    { "qom": "/machine/soc/gpio", "property": "gpioA1", "direction": "out" }
-      }
-    }$([ "$t" = ast ] && echo ,)
-EOF
-		done
-		printf '  },\n  "instances": { "a": { "target": "ast" } }\n}\n'
-	} >"$SCRATCH/cfg.json"
-	CONFIG=$SCRATCH/cfg.json
-}
-
-SAN_RE='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer'
-
-assert_no_sanitizer_report() {
-	local f=$SCRATCH/emufs.out
-	if grep -qE "$SAN_RE" "$f" 2>/dev/null; then
-		grep -m 1 -A 12 -E "$SAN_RE" "$f" >&2
-		fail "sanitizer report in emufs's output: $(grep -m 1 -E "$SAN_RE" "$f")"
-	fi
-}
-
-. "$TESTS_DIR/lib_hang.sh"
+. "$TESTS_DIR/lib_faults.sh"
 
 FUZZ_PY='
 import collections, errno, os, random, sys, threading, time
@@ -172,7 +139,7 @@ sys.exit(1 if bad else 0)
 
 test_random_writes_to_every_writable_file_keep_the_mount_healthy() {
 	require_qemu
-	fz_config
+	fault_config 2000 a
 	mount_emufs
 	ctl a start
 	wait_for "grep -qF '$BANNER' '$MNT/a/serial0'" 3 || fail "no banner"

@@ -23,41 +23,10 @@
 # descriptors and the same files in b's state directory as before the
 # load, the unmount is clean (exit status 0) and no QEMU is left.
 
-ld_config() {
-	cat >"$SCRATCH/cfg.json" <<EOF
-{
-  "targets": {
-    "ast": {
-      "emulator": "qemu",
-      "qemu": { "binary": "$QEMU_ARM", "machine": "ast2500-evb",
-                "kernel": "$FIRMWARE_DIR/ast2500-test.elf", "args": ["-nic", "none"] },
-      "serial": { "serial0": 0 },
-      "gpio": {
-        "button": { "qom": "/machine/soc/gpio", "property": "gpioA0", "direction": "in" },
-        "led":    { "qom": "/machine/soc/gpio", "property": "gpioA1", "direction": "out" }
-      }
-    }
-  },
-  "instances": { "a": { "target": "ast" }, "b": { "target": "ast" } }
-}
-EOF
-	CONFIG=$SCRATCH/cfg.json
-}
-
-SAN_RE='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer'
-
-assert_no_sanitizer_report() {
-	local f=$SCRATCH/emufs.out
-	if grep -qE "$SAN_RE" "$f" 2>/dev/null; then
-		grep -m 1 -A 16 -E "$SAN_RE" "$f" >&2
-		fail "sanitizer report in emufs's output: $(grep -m 1 -E "$SAN_RE" "$f")"
-	fi
-}
-
 # emufs_fds: open file descriptors of the emufs process
 emufs_fds() { ls "/proc/$EMUFS_PID/fd" | wc -l; }
 
-. "$TESTS_DIR/lib_hang.sh"
+. "$TESTS_DIR/lib_faults.sh"
 
 LOAD_PY='
 import collections, errno, os, random, sys, threading, time
@@ -221,7 +190,7 @@ sys.exit(1 if bad or cyc["errors"] or cyc["done"] < cycles else 0)
 
 test_eight_readers_while_another_instance_cycles_50_times() {
 	require_qemu
-	ld_config
+	fault_config "" a b
 	mount_emufs
 	ctl a start
 	wait_for "grep -qF '$BANNER' '$MNT/a/serial0'" 3 || fail "no banner in a/serial0"

@@ -8,68 +8,6 @@
 # answering at once. SIGCONT brings it back; `stop` of a frozen QEMU ends
 # it with SIGKILL at 5 s.
 
-# to_config TIMEOUT_MS INSTANCE...: target "ast" (the test firmware,
-# serial0, pins button = gpioA0 (in), led = gpioA1 (out)) and one instance
-# per argument; TIMEOUT_MS empty: no settings (the default timeout).
-to_config() {
-	local timeout=$1 inst sep="" settings=""
-	shift
-	[ -n "$timeout" ] && settings="\"settings\": { \"request_timeout_ms\": $timeout },"
-	{
-		cat <<EOF
-{
-  $settings
-  "targets": {
-    "ast": {
-      "emulator": "qemu",
-      "qemu": { "binary": "$QEMU_ARM", "machine": "ast2500-evb",
-                "kernel": "$FIRMWARE_DIR/ast2500-test.elf", "args": ["-nic", "none"] },
-      "serial": { "serial0": 0 },
-      "gpio": {
-        "button": { "qom": "/machine/soc/gpio", "property": "gpioA0", "direction": "in" },
-        "led":    { "qom": "/machine/soc/gpio", "property": "gpioA1", "direction": "out" }
-      }
-    }
-  },
-  "instances": {
-EOF
-		for inst in "$@"; do
-			printf '%s    "%s": { "target": "ast" }' "$sep" "$inst"
-			sep=$',\n'
-		done
-		printf '\n  }\n}\n'
-	} >"$SCRATCH/cfg.json"
-	CONFIG=$SCRATCH/cfg.json
-}
-
-# qemu_of INSTANCE: the pid of the QEMU of INSTANCE (its sockets are in
-# the instance's state directory, which its command line names).
-qemu_of() {
-	pgrep -f -- "qemu-system[^ ]* .*$(_re_escape "$STATE_DIR/$1/")"
-}
-
-the_qemu_of() {
-	local pids
-	pids=$(qemu_of "$1")
-	[ -n "$pids" ] && [ "$(wc -l <<<"$pids")" -eq 1 ] ||
-		fail "expected one QEMU for $1, found: $(tr '\n' ' ' <<<"$pids")"
-	echo "$pids"
-}
-
-wait_banner() {
-	wait_for "grep -qF '$BANNER' '$MNT/$1/serial0'" "${2:-3}" ||
-		fail "no banner in $1/serial0: $(cat -v "$MNT/$1/serial0" | head -c 200)"
-}
-
-# no sanitizer report in what emufs printed (ASan, UBSan, LSan, TSan)
-assert_no_sanitizer_report() {
-	local f=$SCRATCH/emufs.out
-	if grep -qE 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' "$f" 2>/dev/null; then
-		grep -m 1 -A 12 -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' "$f" >&2
-		fail "sanitizer report in emufs's output: $(grep -m 1 -E 'ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|WARNING: ThreadSanitizer' "$f")"
-	fi
-}
-
 # timed OP PATH [DATA]: one call as fsop does it (OP: read write qmp),
 # prints "RESULT SECONDS", RESULT being OK or the errno's name.
 TIMED_PY='
@@ -117,7 +55,7 @@ expect_timeout_in() {
 		fail "$1 ${2#"$MNT"/}: ETIMEDOUT after ${s}s; expected between ${lo}s and ${hi}s"
 }
 
-. "$TESTS_DIR/lib_hang.sh"
+. "$TESTS_DIR/lib_faults.sh"
 
 # While a's QEMU is frozen, python threads keep requests to it pending the
 # whole time, and the main thread checks that what does not need that QEMU
@@ -232,7 +170,7 @@ sys.exit(1 if bad or rounds < 3 else 0)
 
 test_frozen_emulator_times_out_while_the_rest_answers() {
 	require_qemu
-	to_config 1000 a b
+	fault_config 1000 a b
 	mount_emufs
 	ctl a start
 	ctl b start
@@ -291,7 +229,7 @@ test_frozen_emulator_times_out_while_the_rest_answers() {
 # does not act on it), SIGKILL at 5 s: done in about 5 s, no process left.
 test_stop_of_frozen_emulator_kills_it_within_6s() {
 	require_qemu
-	to_config 1000 a b
+	fault_config 1000 a b
 	mount_emufs
 	ctl a start
 	ctl b start paused
@@ -330,7 +268,7 @@ test_stop_of_frozen_emulator_kills_it_within_6s() {
 # (SIGKILL at 5 s) and exits 0.
 test_unmount_with_frozen_emulator_exits_0() {
 	require_qemu
-	to_config 1000 a
+	fault_config 1000 a
 	mount_emufs
 	ctl a start
 	local qa
@@ -355,7 +293,7 @@ test_default_timeout_is_documented_and_applied() {
 			fail "docs/$f does not document the default request timeout (5000 ms)"
 	done
 	require_qemu
-	to_config "" a
+	fault_config "" a
 	mount_emufs
 	ctl a start
 	local qa
