@@ -35,11 +35,13 @@ CFLAGS  += $(TSAN_FLAGS)
 LDFLAGS += $(TSAN_FLAGS)
 endif
 
-CORE_SRC := $(wildcard src/*.c)
+# Every folder of src/ is part of the core library: a new emulator is a new
+# folder, with no list here to maintain.
+CORE_SRC := $(wildcard src/*.c src/*/*.c)
 FS_SRC   := $(wildcard fs/*.c)
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 FS_OBJ   := $(FS_SRC:%.c=$(BUILD)/%.o)
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FIRMWARE := $(BUILD)/firmware/ast2500-test.elf
 
@@ -107,7 +109,7 @@ install: $(BUILD)/emufs
 	install -m 0644 docs/emufs.1 $(DESTDIR)$(PREFIX)/share/man/man1/emufs.1
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)
 	@$(MAKE) -s -C tests/firmware clean OUT=$(abspath build)/firmware
 	@$(MAKE) -s -C examples/firmware clean OUT=$(abspath build)/examples
 

@@ -22,11 +22,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "core.h"
+#include "core/config.h"
+#include "core/core.h"
 #include "fs.h"
-#include "process.h"
-#include "statedir.h"
+#include "core/process.h"
+#include "core/statedir.h"
 
 #define EMUFS_VERSION "0.1.0"
 #define MAX_FUSE_THREADS 64

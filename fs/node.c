@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "channel.h"
-#include "connector.h"
-#include "core.h"
-#include "instance.h"
+#include "core/channel.h"
+#include "core/connector.h"
+#include "core/core.h"
+#include "core/instance.h"
 
 const struct fixed_file node_fixed_files[] = {
 	{ "ctl", N_CTL, S_IFREG | 0644, -1 },

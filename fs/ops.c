@@ -18,14 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "channel.h"
-#include "core.h"
-#include "connector.h"
-#include "ctl.h"
+#include "core/channel.h"
+#include "core/core.h"
+#include "core/connector.h"
+#include "core/ctl.h"
 #include "fs.h"
-#include "instance.h"
+#include "core/instance.h"
 #include "node.h"
-#include "pin.h"
+#include "core/pin.h"
 
 static struct core *core_of_ctx(void)
 {

@@ -33,19 +33,19 @@ FUZZ_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 # The src/ files each target links; ctl's instance_* are stubs in its
 # fuzz_ctl.c.
-FUZZ_SRC_config    := src/config.c src/config_read.c
-FUZZ_SRC_qmp       := src/qmp.c
-FUZZ_SRC_ctl       := src/ctl.c
-FUZZ_SRC_propval   := src/propval.c
-FUZZ_SRC_shim      := src/shim.c
-FUZZ_SRC_preconfig := src/preconfig.c
-FUZZ_SRC_robot     := src/robot.c
+FUZZ_SRC_config    := src/core/config.c src/core/config_read.c
+FUZZ_SRC_qmp       := src/qemu/qmp.c
+FUZZ_SRC_ctl       := src/core/ctl.c
+FUZZ_SRC_propval   := src/core/propval.c
+FUZZ_SRC_shim      := src/core/shim.c
+FUZZ_SRC_preconfig := src/qemu/preconfig.c
+FUZZ_SRC_robot     := src/renode/robot.c
 # Libraries beyond jansson, per target (robot: as mk/renode.mk links it).
 FUZZ_LIBS_robot    := -lxmlrpc -lxmlrpc_util \
                       $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 
 FUZZ_ALL_TARGETS := config qmp ctl propval shim preconfig \
-                    $(if $(and $(wildcard tests/fuzz/fuzz_robot.c),$(wildcard src/robot.c)),robot)
+                    $(if $(and $(wildcard tests/fuzz/fuzz_robot.c),$(wildcard src/renode/robot.c)),robot)
 FUZZ_TARGETS     ?= $(FUZZ_ALL_TARGETS)
 FUZZ_BINS        := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
 
@@ -57,7 +57,7 @@ fuzz-build: $(FUZZ_BINS)
 # compiles, and no stale binary after someone edits a header.
 $(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c \
 		$(wildcard $(foreach t,$(FUZZ_ALL_TARGETS),$(FUZZ_SRC_$(t)))) \
-		$(wildcard src/*.h)
+		$(wildcard src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(FUZZ_LIBS) $(FUZZ_LIBS_$*)
 

@@ -1,6 +1,6 @@
 # renode.mk - what the Renode connector adds to the build.
 #
-# src/robot.c speaks XML-RPC with two Debian libraries: xmlrpc-c's core
+# src/renode/robot.c speaks XML-RPC with two Debian libraries: xmlrpc-c's core
 # (libxmlrpc-core-c3-dev; no pkg-config file, headers in /usr/include) for
 # the documents and libcurl (libcurl4-openssl-dev) for the HTTP. Recipes
 # expand PKG_LIBS when they run, after this fragment was read; robot.o
@@ -8,11 +8,11 @@
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 PKG_LIBS += -lxmlrpc -lxmlrpc_util $(CURL_LIBS)
-$(BUILD)/src/robot.o: CFLAGS += $(CURL_CFLAGS)
+$(BUILD)/src/renode/robot.o: CFLAGS += $(CURL_CFLAGS)
 
 .PHONY: renode-unit
 # Just the Renode connector's unit tests.
-renode-unit: $(BUILD)/tests/test_robot $(BUILD)/tests/test_renode_parse
+renode-unit: $(BUILD)/tests/renode/test_robot $(BUILD)/tests/renode/test_renode_parse
 	@tests/run-unit.sh $^
 
 # The firmware of the Renode tests on real Renode (stm32f4_discovery-kit);

@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
-#include "instance.h"
+#include "core/ctl.h"
+#include "core/instance.h"
 
 #define CHECK(cond)                                                        \
 	do {                                                               \

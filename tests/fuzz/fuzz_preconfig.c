@@ -23,7 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "preconfig.h"
+#include "qemu/preconfig.h"
 
 #define CHECK(cond)                                                        \
 	do {                                                               \

@@ -35,7 +35,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "propval.h"
+#include "core/propval.h"
 
 #define CHECK(cond)                                                        \
 	do {                                                               \

@@ -34,7 +34,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "qmp.h"
+#include "qemu/qmp.h"
 
 #define BYTEWISE_MAX 512
 

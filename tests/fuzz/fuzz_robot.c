@@ -40,7 +40,7 @@
 
 #include <xmlrpc-c/base.h>
 
-#include "robot.h"
+#include "renode/robot.h"
 
 #define CHECK(cond)                                                        \
 	do {                                                               \

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shim.h"
+#include "core/shim.h"
 
 #define CHECK(cond)                                                        \
 	do {                                                               \

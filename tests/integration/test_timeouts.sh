@@ -283,8 +283,8 @@ test_unmount_with_frozen_emulator_exits_0() {
 # so, and a frozen QEMU's request fails after about that long.
 test_default_timeout_is_documented_and_applied() {
 	local root=$TESTS_DIR/../.. f
-	grep -qE 'CONFIG_DEFAULT_REQUEST_TIMEOUT_MS[[:space:]]+5000\b' "$root/src/config.h" ||
-		fail "src/config.h: the default request timeout is not 5000: $(grep -h DEFAULT_REQUEST_TIMEOUT "$root/src/config.h")"
+	grep -qE 'CONFIG_DEFAULT_REQUEST_TIMEOUT_MS[[:space:]]+5000\b' "$root/src/core/config.h" ||
+		fail "src/config.h: the default request timeout is not 5000: $(grep -h DEFAULT_REQUEST_TIMEOUT "$root/src/core/config.h")"
 	grep -q 'request_timeout_ms' "$root/docs/emufs.1" || fail "emufs(1) does not name settings.request_timeout_ms"
 	sed -n '/request_timeout_ms/,/^\.TP/p' "$root/docs/emufs.1" | grep -q 'Default 5000' ||
 		fail "emufs(1) does not give the default of settings.request_timeout_ms as 5000"

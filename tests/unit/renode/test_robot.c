@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "robot.h"
+#include "renode/robot.h"
 
 #define TIMEOUT_MS 400
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "core/ctl.h"
 
 /* LEN bytes of LINE parse to OP (and PAUSED). */
 static void parses_n(const char *line, size_t len, enum ctl_op op,

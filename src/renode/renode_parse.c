@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "propval.h"
+#include "core/propval.h"
 
 /* ---- small helpers ------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "instance.h"
+#include "core/instance.h"
 #include "renode.h"
 
 /* What a pin's peripheral is, from its type's name in `peripherals`. */

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "process.h"
+#include "core/process.h"
 
 int overlay_create(const char *qemu_img, const char *base, const char *fmt,
 		   const char *overlay, int timeout_ms, char *why,

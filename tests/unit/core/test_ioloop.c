@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ioloop.h"
+#include "core/ioloop.h"
 
 /* Bound for things that should happen at once: generous, for ASan and
  * loaded machines; the tests only wait this long when they fail. */

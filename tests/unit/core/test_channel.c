@@ -27,8 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "channel.h"
-#include "ioloop.h"
+#include "core/channel.h"
+#include "core/ioloop.h"
 
 /* Bound for things that should happen at once: generous, for ASan and
  * loaded machines; the tests only wait this long when they fail. */

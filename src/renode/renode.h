@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "connector.h"
+#include "core/connector.h"
 #include "robot.h"
 
 struct renode_cache;
@@ -112,5 +112,8 @@ char *renode_path_token(const char *path);
 /* A peripheral path the monitor reads as one literal: [A-Za-z0-9_.-]+,
  * no empty component. */
 bool renode_path_ok(const char *path);
+
+/* The connector, for the table of emulators (src/emulators.c). */
+extern const struct connector_ops renode_connector;
 
 #endif

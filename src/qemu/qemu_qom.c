@@ -18,8 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "instance.h"
-#include "propval.h"
+#include "core/instance.h"
+#include "core/propval.h"
 #include "qemu.h"
 #include "qmp.h"
 

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "core/config.h"
 
 /* TEXT with every ' turned into ". */
 static char *dq(const char *text)

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "propval.h"
+#include "core/propval.h"
 
 /* ---- helpers ------------------------------------------------------- */
 

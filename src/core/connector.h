@@ -3,7 +3,8 @@
  * A connector launches its emulator for a run (argv, sockets, control
  * connection, channels) and then talks to it: lifecycle commands,
  * properties, pins and a raw command channel. Adding an emulator means one
- * new file implementing these operations and one entry in connector.c.
+ * new folder implementing these operations and one entry in the table of
+ * src/emulators.c.
  *
  * All operations are called from FUSE workers or the lifecycle code with a
  * reference on the run held; each waits at most the instance's request
@@ -76,10 +77,10 @@ struct connector_ops {
 	int (*gdb_address)(struct run *r, char *buf, size_t len);
 };
 
+/* The connector of an emulator kind, or NULL. Defined by the table of
+ * emulators (src/emulators.c), the one place that names them all: the
+ * core reaches an emulator only through it. */
 const struct connector_ops *connector_for(enum emu_kind kind);
 void prop_entries_free(struct prop_entry *ents, size_t n);
-
-extern const struct connector_ops qemu_connector;
-extern const struct connector_ops renode_connector;
 
 #endif

@@ -7,7 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "connector.h"
+#include "core/connector.h"
 
 struct qmp;
 struct io_watch;
@@ -36,5 +36,8 @@ int qemu_prop_set(struct run *r, const char *rel, const char *text,
 		  size_t len);
 int qemu_pin_get(struct run *r, const struct cfg_pin *pin, int *level);
 int qemu_pin_set(struct run *r, const struct cfg_pin *pin, int level);
+
+/* The connector, for the table of emulators (src/emulators.c). */
+extern const struct connector_ops qemu_connector;
 
 #endif

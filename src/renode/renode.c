@@ -37,9 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "connector.h"
-#include "core.h"
-#include "instance.h"
+#include "core/connector.h"
+#include "core/core.h"
+#include "core/instance.h"
 #include "renode.h"
 
 /* Renode (.NET) takes seconds to start, load a platform and compile; every

@@ -1,7 +1,7 @@
 /* test_qmp.c - the QMP client against a scripted QEMU on a socketpair.
  *
  * The test plays QEMU: it writes server lines recorded from a real QEMU 7.2
- * (tests/unit/data/qmp/qemu-7.2-ast2500.txt, CRLF line ends, ids replaced
+ * (tests/unit/qemu/data/qmp/qemu-7.2-ast2500.txt, CRLF line ends, ids replaced
  * by the ones the client chose) and reads back what the client sent. A
  * pump thread plays emufs's I/O loop: poll() the client fd, call
  * qmp_on_readable() until it reports the connection dead.
@@ -23,7 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qmp.h"
+#include "qemu/qmp.h"
 
 #define GREETING \
 	"{\"QMP\": {\"version\": {\"qemu\": {\"micro\": 22, \"minor\": 2, " \

@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "logfile.h"
+#include "core/logfile.h"
 
 struct fixture {
 	char dir[64];

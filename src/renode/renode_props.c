@@ -23,7 +23,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "instance.h"
+#include "core/instance.h"
 #include "renode.h"
 
 #define TREE_TTL_MS 1000

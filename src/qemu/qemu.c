@@ -22,10 +22,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "connector.h"
-#include "core.h"
-#include "instance.h"
-#include "ioloop.h"
+#include "core/connector.h"
+#include "core/core.h"
+#include "core/instance.h"
+#include "core/ioloop.h"
 #include "overlay.h"
 #include "preconfig.h"
 #include "qemu.h"
