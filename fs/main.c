@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/config_load.h"
 #include "core/core.h"
 #include "fs.h"
 #include "core/process.h"

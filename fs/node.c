@@ -9,28 +9,30 @@
 #include "core/channel.h"
 #include "core/connector.h"
 #include "core/core.h"
+#include "core/emulator.h"
 #include "core/instance.h"
 
 const struct fixed_file node_fixed_files[] = {
-	{ "ctl", N_CTL, S_IFREG | 0644, -1 },
-	{ "state", N_STATE, S_IFREG | 0444, -1 },
-	{ "target", N_TARGET, S_IFREG | 0644, -1 },
-	{ "log", N_LOG, S_IFREG | 0444, -1 },
-	{ "events", N_EVENTS, S_IFREG | 0444, -1 },
-	{ "props", N_PROPS, S_IFDIR | 0755, -1 },
-	{ "gpio", N_GPIO, S_IFDIR | 0755, -1 },
-	{ "qmp", N_QMP, S_IFREG | 0644, EMU_QEMU },
-	{ "monitor", N_MONITOR, S_IFREG | 0644, EMU_RENODE },
-	{ "gdb", N_GDB, S_IFREG | 0444, -1 },
-	{ NULL, 0, 0, 0 },
+	{ "ctl", N_CTL, S_IFREG | 0644, NULL },
+	{ "state", N_STATE, S_IFREG | 0444, NULL },
+	{ "target", N_TARGET, S_IFREG | 0644, NULL },
+	{ "log", N_LOG, S_IFREG | 0444, NULL },
+	{ "events", N_EVENTS, S_IFREG | 0444, NULL },
+	{ "props", N_PROPS, S_IFDIR | 0755, NULL },
+	{ "gpio", N_GPIO, S_IFDIR | 0755, NULL },
+	{ "qmp", N_QMP, S_IFREG | 0644, "qemu" },
+	{ "monitor", N_MONITOR, S_IFREG | 0644, "renode" },
+	{ "gdb", N_GDB, S_IFREG | 0444, NULL },
+	{ NULL, 0, 0, NULL },
 };
 
 bool node_fixed_present(const struct fixed_file *f, struct instance *inst)
 {
-	if (f->emulator < 0)
+	if (!f->emulator)
 		return true;
 	pthread_rwlock_rdlock(&inst->tlock);
-	bool yes = inst->target && (int)inst->target->emulator == f->emulator;
+	bool yes = inst->target &&
+		   !strcmp(inst->target->emulator->name, f->emulator);
 	pthread_rwlock_unlock(&inst->tlock);
 	return yes;
 }

@@ -48,7 +48,8 @@ struct fixed_file {
 	const char *name;
 	enum node_kind kind;
 	mode_t mode;
-	int emulator;      /* only for this enum emu_kind, or -1 */
+	const char *emulator;  /* only for the emulator of this name, or
+			       * NULL for all */
 };
 extern const struct fixed_file node_fixed_files[];
 

@@ -1,19 +1,30 @@
 /* emulators.c - the table of emulators: the one place that names every
- * emulator folder. The core reaches an emulator only through
- * connector_for(); adding one is a new folder under src/ and a line here.
+ * emulator folder. The core finds an emulator here by its name in the
+ * configuration (emulator.h) and reaches it only through what it brings:
+ * its part of the schema and its connector. Adding an emulator is a new
+ * folder under src/ and one line here.
  */
-#include "core/connector.h"
+#include <string.h>
+
+#include "core/emulator.h"
 #include "qemu/qemu.h"
 #include "renode/renode.h"
 
-static const struct connector_ops *const connectors[] = {
-	[EMU_QEMU] = &qemu_connector,
-	[EMU_RENODE] = &renode_connector,
+static const struct emulator *const emulators[] = {
+	&qemu_emulator,
+	&renode_emulator,
+	NULL,
 };
 
-const struct connector_ops *connector_for(enum emu_kind kind)
+const struct emulator *emulator_find(const char *name)
 {
-	if ((size_t)kind >= sizeof connectors / sizeof connectors[0])
-		return NULL;
-	return connectors[kind];
+	for (size_t i = 0; name && emulators[i]; i++)
+		if (!strcmp(emulators[i]->name, name))
+			return emulators[i];
+	return NULL;
+}
+
+const struct emulator *const *emulator_all(void)
+{
+	return emulators;
 }

@@ -7,6 +7,11 @@
  *   emufs.json: targets.demo.qemu.machine: expected a string
  * Relative file paths (kernel, preconfig, drives, renode files) are made
  * absolute against the config file's own directory.
+ *
+ * config_load.c reads the file and its top level (settings, instances),
+ * config_target.c a target's common part (serial, gpio), and each
+ * emulator its own section (emulator.h); config.c has the structs'
+ * look-ups and their freeing.
  */
 #ifndef EMUFS_CONFIG_H
 #define EMUFS_CONFIG_H
@@ -14,58 +19,36 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-enum emu_kind { EMU_QEMU, EMU_RENODE };
-enum pin_backend { PIN_QOM, PIN_SHIM, PIN_RENODE };
+struct emulator;
+
+enum pin_backend {
+	PIN_SHIM,            /* the line protocol on a serial channel */
+	PIN_EMULATOR,        /* the emulator's own (QOM, a Renode port) */
+};
 enum pin_dir { PIN_IN, PIN_OUT };
-
-struct cfg_drive {
-	char *file;          /* absolute */
-	char *format;        /* default "raw" */
-	char *iface;         /* JSON "if"; NULL: QEMU's default */
-	bool overlay;
-};
-
-struct cfg_qemu {
-	char *binary;        /* required; looked up in PATH if no '/' */
-	char *machine;       /* required */
-	char *kernel;        /* absolute or NULL */
-	char *preconfig;     /* absolute or NULL */
-	char **args;         /* extra argv, passed as is */
-	size_t nargs;
-	struct cfg_drive *drives;
-	size_t ndrives;
-};
-
-struct cfg_renode {
-	char *binary;        /* required */
-	char *platform;      /* one of platform/script is required */
-	char *script;
-	char *firmware;
-	char **commands;     /* monitor lines run after loading */
-	size_t ncommands;
-};
 
 struct cfg_channel {
 	char *name;          /* file name, e.g. "serial0" */
-	int qemu_index;      /* QEMU: n-th -serial; -1 for Renode */
-	char *renode_uart;   /* Renode: peripheral path, e.g. sysbus.usart2 */
+	/* The UART behind it, as its emulator identifies UARTs: */
+	int index;           /* by number (QEMU: the n-th -serial), or -1 */
+	char *path;          /* by name (Renode: sysbus.usart2), or NULL */
 };
 
 struct cfg_pin {
 	char *name;
 	enum pin_backend backend;
 	enum pin_dir dir;
-	char *object;        /* qom: QOM path; renode: peripheral path */
-	char *property;      /* qom: property name */
+	char *object;        /* emulator: its object (QOM path, peripheral) */
+	char *property;      /* emulator: a property of it (QOM), or NULL */
 	char *channel;       /* shim: channel name (one of the target's) */
-	int pin;             /* shim, renode: pin number */
+	int pin;             /* shim, emulator: pin number, or -1 */
 };
 
 struct cfg_target {
 	char *name;
-	enum emu_kind emulator;
-	struct cfg_qemu qemu;      /* valid when emulator == EMU_QEMU */
-	struct cfg_renode renode;  /* valid when emulator == EMU_RENODE */
+	const struct emulator *emulator;   /* from the table of emulators */
+	void *emu;           /* its section (targets.*.<emulator>), in the
+			      * emulator's own struct (qemu_config.h, ...) */
 	struct cfg_channel *channels;
 	size_t nchannels;
 	struct cfg_pin *pins;
@@ -93,14 +76,6 @@ struct emufs_config {
 	size_t ninstances;
 };
 
-/* Load and validate PATH. On error returns -1 and writes one line (no
- * trailing newline) to err. */
-int config_load(const char *path, struct emufs_config **out,
-		char *err, size_t errlen);
-/* Same, from text in memory; path names the file in messages and its
- * directory anchors relative paths. */
-int config_parse(const char *text, size_t len, const char *path,
-		 struct emufs_config **out, char *err, size_t errlen);
 /* An empty configuration (no targets, no instances) with defaults. */
 struct emufs_config *config_empty(void);
 void config_free(struct emufs_config *cfg);
@@ -110,7 +85,12 @@ const struct cfg_target *config_find_target(const struct emufs_config *cfg,
 
 /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 bytes. */
 bool config_name_valid(const char *name);
-/* ctl state target log events props gpio qmp monitor gdb, or *.pty */
+/* A name an instance's own files use (docs/reference.md section 3: ctl,
+ * state, ..., every emulator's raw file, *.pty), so no channel or pin may
+ * take it. */
 bool config_name_reserved(const char *name);
+/* The fixed names of an instance directory, NULL-terminated (the FUSE
+ * adapter's table of file kinds is checked against it). */
+extern const char *const config_reserved_names[];
 
 #endif

@@ -236,3 +236,16 @@ int cfg_get_int(struct cfg_ctx *c, json_t *obj, const char *key, bool required,
 
 /* NAME is a key of the object at the current path; CHILD: it names a file
  * inside an instance (a channel or a pin). */
+
+/* A binary with a '/' in it is a path (relative to the config like every
+ * other path); without one it is looked up in PATH at start. */
+int cfg_get_binary(struct cfg_ctx *c, json_t *obj, char **out)
+{
+	if (cfg_get_str(c, obj, "binary", true, out))
+		return -1;
+	if (!strchr(*out, '/'))
+		return 0;
+	free(*out);
+	*out = NULL;
+	return cfg_get_path(c, obj, "binary", true, out);
+}

@@ -1,7 +1,7 @@
 /* config_read.h - reading JSON with the path of every value at hand, for
  * messages that say exactly where a config went wrong. The schema itself
- * (which keys, which types) is config.c's; this is the reading. Internal
- * to the config parser. */
+ * (which keys, which types) is config.c's, config_target.c's and each
+ * emulator's (emulator.h); this is the reading they share. */
 #ifndef EMUFS_CONFIG_READ_H
 #define EMUFS_CONFIG_READ_H
 
@@ -41,5 +41,8 @@ int cfg_get_strv(struct cfg_ctx *c, json_t *obj, const char *key,
 		 char ***out, size_t *n);
 int cfg_get_int(struct cfg_ctx *c, json_t *obj, const char *key, bool required,
 		long long lo, long long hi, const char *what, long long *out);
+/* "binary": a name looked up in PATH at start, or a path (with a '/')
+ * made absolute like every other. */
+int cfg_get_binary(struct cfg_ctx *c, json_t *obj, char **out);
 
 #endif

@@ -2,8 +2,8 @@
  *
  * A connector launches its emulator for a run (argv, sockets, control
  * connection, channels) and then talks to it: lifecycle commands,
- * properties, pins and a raw command channel. Adding an emulator means one
- * new folder implementing these operations and one entry in the table of
+ * properties, pins and a raw command channel. An emulator brings one (core/emulator.h):
+ * adding an emulator means one new folder and one entry in the table of
  * src/emulators.c.
  *
  * All operations are called from FUSE workers or the lifecycle code with a
@@ -38,8 +38,6 @@ struct prop_info {
 };
 
 struct connector_ops {
-	const char *name;
-	enum emu_kind kind;
 
 	/* Spawn the emulator (through run_spawn()), connect its control
 	 * connection and every channel, and let the CPUs run unless paused.
@@ -77,10 +75,6 @@ struct connector_ops {
 	int (*gdb_address)(struct run *r, char *buf, size_t len);
 };
 
-/* The connector of an emulator kind, or NULL. Defined by the table of
- * emulators (src/emulators.c), the one place that names them all: the
- * core reaches an emulator only through it. */
-const struct connector_ops *connector_for(enum emu_kind kind);
 void prop_entries_free(struct prop_entry *ents, size_t n);
 
 #endif

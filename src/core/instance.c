@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "connector.h"
+#include "emulator.h"
 #include "core.h"
 #include "ioloop.h"
 #include "statedir.h"
@@ -603,13 +604,10 @@ int instance_start(struct instance *inst, bool paused)
 			     "(write a target's name to target first)");
 		return -EINVAL;
 	}
-	const struct connector_ops *conn = connector_for(t->emulator);
-	struct run *r = conn ? run_new(inst, t, conn) : NULL;
+	struct run *r = run_new(inst, t, t->emulator->conn);
 	if (!r) {
 		pthread_mutex_unlock(&inst->lock);
-		instance_log(inst, "start failed: %s", conn
-			     ? "out of memory"
-			     : "this emulator has no connector yet");
+		instance_log(inst, "start failed: out of memory");
 		return -EIO;
 	}
 	inst->busy = true;
@@ -622,7 +620,7 @@ int instance_start(struct instance *inst, bool paused)
 	pins_new_run(inst);
 	instance_log(inst, "starting target %s%s", t->name,
 		     paused ? " paused" : "");
-	int rc = conn->launch(r, paused, why, sizeof why);
+	int rc = r->conn->launch(r, paused, why, sizeof why);
 	if (rc) {
 		instance_log(inst, "start failed: %s", why[0] ? why
 			     : strerror(-rc));

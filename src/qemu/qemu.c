@@ -29,6 +29,7 @@
 #include "overlay.h"
 #include "preconfig.h"
 #include "qemu.h"
+#include "qemu_config.h"
 #include "qmp.h"
 
 struct qmp *qemu_qmp(struct run *r)
@@ -118,7 +119,7 @@ static void add_chardev(struct argv *a, const char *id, const char *path)
 static int build_argv(struct run *r, const char *binary, struct argv *a)
 {
 	const struct cfg_target *t = r->target;
-	const struct cfg_qemu *q = &t->qemu;
+	const struct qemu_config *q = qemu_config_of(t);
 	struct qemu_run *qr = r->priv;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
@@ -146,8 +147,8 @@ static int build_argv(struct run *r, const char *binary, struct argv *a)
 	/* One -serial per UART index up to the highest configured. */
 	int top = -1;
 	for (size_t i = 0; i < t->nchannels; i++)
-		if (t->channels[i].qemu_index > top)
-			top = t->channels[i].qemu_index;
+		if (t->channels[i].index > top)
+			top = t->channels[i].index;
 	if (top < 0) {
 		argv_add(a, "-serial");
 		argv_add(a, "null");
@@ -155,7 +156,7 @@ static int build_argv(struct run *r, const char *binary, struct argv *a)
 	for (int idx = 0; idx <= top; idx++) {
 		const struct cfg_channel *c = NULL;
 		for (size_t i = 0; i < t->nchannels; i++)
-			if (t->channels[i].qemu_index == idx)
+			if (t->channels[i].index == idx)
 				c = &t->channels[i];
 		argv_add(a, "-serial");
 		if (!c) {
@@ -174,7 +175,7 @@ static int build_argv(struct run *r, const char *binary, struct argv *a)
 		argv_add(a, "%s", q->kernel);
 	}
 	for (size_t i = 0; i < q->ndrives; i++) {
-		const struct cfg_drive *d = &q->drives[i];
+		const struct qemu_drive *d = &q->drives[i];
 		const char *file = qr->overlays[i] ? qr->overlays[i] : d->file;
 		char *f = opt_escape(file);
 		char *fmt = opt_escape(qr->overlays[i] ? "qcow2" : d->format);
@@ -334,7 +335,7 @@ static int run_preconfig(struct run *r, const char *file, char *why,
 
 static int make_overlays(struct run *r, char *why, size_t wl)
 {
-	const struct cfg_qemu *q = &r->target->qemu;
+	const struct qemu_config *q = qemu_config_of(r->target);
 	struct qemu_run *qr = r->priv;
 	qr->overlays = calloc(q->ndrives + 1, sizeof *qr->overlays);
 	if (!qr->overlays)
@@ -408,9 +409,9 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	}
 	for (size_t i = 0; i <= t->nchannels; i++)
 		lfds[i] = -1;
-	binary = process_find_binary(t->qemu.binary);
+	binary = process_find_binary(qemu_config_of(t)->binary);
 	if (!binary) {
-		snprintf(why, wl, "%s: %s", t->qemu.binary, strerror(errno));
+		snprintf(why, wl, "%s: %s", qemu_config_of(t)->binary, strerror(errno));
 		rc = -EIO;
 		goto out;
 	}
@@ -459,8 +460,8 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		rc = rc ? rc : -EIO;
 		goto out;
 	}
-	if (t->qemu.preconfig &&
-	    ((rc = run_preconfig(r, t->qemu.preconfig, why, wl)) ||
+	if (qemu_config_of(t)->preconfig &&
+	    ((rc = run_preconfig(r, qemu_config_of(t)->preconfig, why, wl)) ||
 	     (rc = qmp_execute(q->qmp, "x-exit-preconfig", NULL,
 			       r->timeout_ms, NULL, &err)))) {
 		if (!why[0])
@@ -591,9 +592,7 @@ static int qemu_gdb_address(struct run *r, char *buf, size_t len)
 	return 0;
 }
 
-const struct connector_ops qemu_connector = {
-	.name = "qemu",
-	.kind = EMU_QEMU,
+static const struct connector_ops qemu_connector = {
 	.launch = qemu_launch,
 	.quit = qemu_quit,
 	.reset = qemu_reset,
@@ -609,4 +608,17 @@ const struct connector_ops qemu_connector = {
 	.pin_set = qemu_pin_set,
 	.raw = qemu_raw,
 	.gdb_address = qemu_gdb_address,
+};
+
+const struct emulator qemu_emulator = {
+	.name = "qemu",
+	.conn = &qemu_connector,
+	.raw_file = "qmp",
+	.parse = qemu_config_parse,
+	.free = qemu_config_free,
+	.parse_channel = qemu_config_channel,
+	.pin_key = "qom",
+	.pin_keys = qemu_config_pin_keys,
+	.parse_pin = qemu_config_pin,
+	.shim_pins = true,
 };

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 
 #include "core/connector.h"
+#include "core/emulator.h"
 
 struct qmp;
 struct io_watch;
@@ -37,7 +38,7 @@ int qemu_prop_set(struct run *r, const char *rel, const char *text,
 int qemu_pin_get(struct run *r, const struct cfg_pin *pin, int *level);
 int qemu_pin_set(struct run *r, const struct cfg_pin *pin, int level);
 
-/* The connector, for the table of emulators (src/emulators.c). */
-extern const struct connector_ops qemu_connector;
+/* The emulator, for the table of emulators (src/emulators.c). */
+extern const struct emulator qemu_emulator;
 
 #endif

@@ -41,6 +41,7 @@
 #include "core/core.h"
 #include "core/instance.h"
 #include "renode.h"
+#include "renode_config.h"
 
 /* Renode (.NET) takes seconds to start, load a platform and compile; every
  * launch step shares this deadline rather than the request timeout. */
@@ -304,7 +305,7 @@ static int wait_ready(struct boot *b, long long deadline)
  * and the configured commands. */
 static int boot_machine(struct boot *b)
 {
-	const struct cfg_renode *c = &b->r->target->renode;
+	const struct renode_config *c = renode_config_of(b->r->target);
 	const char *path = NULL;        /* one the monitor cannot express */
 	char *tok = NULL;
 	int rc = 0;
@@ -387,9 +388,9 @@ static int boot_uarts(struct boot *b, long long deadline)
 		char term[32];
 		int port = 0;
 		snprintf(term, sizeof term, "emufs_uart%zu", i);
-		if (!renode_path_ok(ch->renode_uart)) {
+		if (!renode_path_ok(ch->path)) {
 			snprintf(b->why, b->wl, "channel %s: \"%s\" is not a "
-				 "peripheral path", ch->name, ch->renode_uart);
+				 "peripheral path", ch->name, ch->path);
 			rc = -EIO;
 			break;
 		}
@@ -412,7 +413,7 @@ static int boot_uarts(struct boot *b, long long deadline)
 				 strerror(-rc));
 			break;
 		}
-		rc = boot_execf(b, "connector Connect %s %s", ch->renode_uart,
+		rc = boot_execf(b, "connector Connect %s %s", ch->path,
 				term);
 	}
 	pthread_rwlock_unlock(&r->inst->tlock);
@@ -439,9 +440,9 @@ static int renode_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto nomem;
 	}
 	rc = -EIO;
-	if (!(binary = process_find_binary(t->renode.binary)) ||
+	if (!(binary = process_find_binary(renode_config_of(t)->binary)) ||
 	    !(env = process_find_binary("env"))) {
-		snprintf(why, wl, "%s: %s", binary ? "env" : t->renode.binary,
+		snprintf(why, wl, "%s: %s", binary ? "env" : renode_config_of(t)->binary,
 			 strerror(errno));
 		goto out;
 	}
@@ -604,9 +605,7 @@ static int renode_gdb_address(struct run *r, char *buf, size_t len)
 	return 0;
 }
 
-const struct connector_ops renode_connector = {
-	.name = "renode",
-	.kind = EMU_RENODE,
+static const struct connector_ops renode_connector = {
 	.launch = renode_launch,
 	.quit = renode_quit,
 	.reset = renode_reset,
@@ -622,4 +621,17 @@ const struct connector_ops renode_connector = {
 	.pin_set = renode_pin_set,
 	.raw = renode_raw,
 	.gdb_address = renode_gdb_address,
+};
+
+const struct emulator renode_emulator = {
+	.name = "renode",
+	.conn = &renode_connector,
+	.raw_file = "monitor",
+	.parse = renode_config_parse,
+	.free = renode_config_free,
+	.parse_channel = renode_config_channel,
+	.pin_key = "renode",
+	.pin_keys = renode_config_pin_keys,
+	.parse_pin = renode_config_pin,
+	.shim_pins = false,
 };

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "core/connector.h"
+#include "core/emulator.h"
 #include "robot.h"
 
 struct renode_cache;
@@ -113,7 +114,7 @@ char *renode_path_token(const char *path);
  * no empty component. */
 bool renode_path_ok(const char *path);
 
-/* The connector, for the table of emulators (src/emulators.c). */
-extern const struct connector_ops renode_connector;
+/* The emulator, for the table of emulators (src/emulators.c). */
+extern const struct emulator renode_emulator;
 
 #endif

@@ -25,6 +25,42 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/config_load.h"
+#include "core/emulator.h"
+#include "qemu/qemu_config.h"
+#include "renode/renode_config.h"
+
+/* The table of emulators, without their connectors: only the schema is
+ * fuzzed here (src/emulators.c would link every connector). */
+static const struct emulator fuzz_qemu = {
+	.name = "qemu", .raw_file = "qmp",
+	.parse = qemu_config_parse, .free = qemu_config_free,
+	.parse_channel = qemu_config_channel, .pin_key = "qom",
+	.pin_keys = qemu_config_pin_keys, .parse_pin = qemu_config_pin,
+	.shim_pins = true,
+};
+static const struct emulator fuzz_renode = {
+	.name = "renode", .raw_file = "monitor",
+	.parse = renode_config_parse, .free = renode_config_free,
+	.parse_channel = renode_config_channel, .pin_key = "renode",
+	.pin_keys = renode_config_pin_keys, .parse_pin = renode_config_pin,
+};
+static const struct emulator *const fuzz_emulators[] = {
+	&fuzz_qemu, &fuzz_renode, NULL,
+};
+
+const struct emulator *const *emulator_all(void)
+{
+	return fuzz_emulators;
+}
+
+const struct emulator *emulator_find(const char *name)
+{
+	for (size_t i = 0; name && fuzz_emulators[i]; i++)
+		if (!strcmp(fuzz_emulators[i]->name, name))
+			return fuzz_emulators[i];
+	return NULL;
+}
 
 #define CHECK(cond)                                                        \
 	do {                                                               \
@@ -66,8 +102,10 @@ static bool is_channel(const struct cfg_target *t, const char *name)
 static void check_target(const struct cfg_target *t)
 {
 	CHECK(config_name_valid(t->name));
-	if (t->emulator == EMU_QEMU) {
-		const struct cfg_qemu *q = &t->qemu;
+	bool qemu = t->emulator == &fuzz_qemu;
+
+	if (qemu) {
+		const struct qemu_config *q = qemu_config_of(t);
 
 		CHECK(is_set(q->binary) && is_set(q->machine));
 		check_path(q->binary, true);
@@ -83,11 +121,10 @@ static void check_target(const struct cfg_target *t)
 			CHECK(is_set(q->drives[i].format));
 			CHECK(!q->drives[i].iface || q->drives[i].iface[0]);
 		}
-		CHECK(!t->renode.binary);
 	} else {
-		const struct cfg_renode *r = &t->renode;
+		const struct renode_config *r = renode_config_of(t);
 
-		CHECK(t->emulator == EMU_RENODE);
+		CHECK(t->emulator == &fuzz_renode);
 		CHECK(is_set(r->binary));
 		check_path(r->binary, true);
 		CHECK(is_set(r->platform) || is_set(r->script));
@@ -95,19 +132,18 @@ static void check_target(const struct cfg_target *t)
 		check_path(r->firmware, false);
 		for (size_t i = 0; i < r->ncommands; i++)
 			CHECK(r->commands[i]);
-		CHECK(!t->qemu.binary && !t->qemu.machine);
 	}
 	for (size_t i = 0; i < t->nchannels; i++) {
 		const struct cfg_channel *c = &t->channels[i];
 
 		CHECK(config_name_valid(c->name) && !config_name_reserved(c->name));
-		if (t->emulator == EMU_QEMU) {
-			CHECK(c->qemu_index >= 0 && c->qemu_index < 16);
-			CHECK(!c->renode_uart);
+		if (qemu) {
+			CHECK(c->index >= 0 && c->index < 16);
+			CHECK(!c->path);
 			for (size_t j = 0; j < i; j++)
-				CHECK(t->channels[j].qemu_index != c->qemu_index);
+				CHECK(t->channels[j].index != c->index);
 		} else {
-			CHECK(c->qemu_index == -1 && is_set(c->renode_uart));
+			CHECK(c->index == -1 && is_set(c->path));
 		}
 		for (size_t j = 0; j < i; j++)
 			CHECK(strcmp(t->channels[j].name, c->name));
@@ -119,20 +155,19 @@ static void check_target(const struct cfg_target *t)
 		CHECK(!is_channel(t, p->name));
 		CHECK(p->dir == PIN_IN || p->dir == PIN_OUT);
 		switch (p->backend) {
-		case PIN_QOM:
-			CHECK(t->emulator == EMU_QEMU);
-			CHECK(is_set(p->object) && is_set(p->property));
-			CHECK(p->pin == -1 && !p->channel);
+		case PIN_EMULATOR:
+			if (qemu) {
+				CHECK(is_set(p->object) && is_set(p->property));
+				CHECK(p->pin == -1 && !p->channel);
+			} else {
+				CHECK(is_set(p->object) && p->pin >= 0);
+				CHECK(!p->channel && !p->property);
+			}
 			break;
 		case PIN_SHIM:
-			CHECK(t->emulator == EMU_QEMU);
+			CHECK(qemu);
 			CHECK(is_set(p->channel) && is_channel(t, p->channel));
 			CHECK(p->pin >= 0 && !p->object && !p->property);
-			break;
-		case PIN_RENODE:
-			CHECK(t->emulator == EMU_RENODE);
-			CHECK(is_set(p->object) && p->pin >= 0);
-			CHECK(!p->channel && !p->property);
 			break;
 		default:
 			CHECK(!"pin backend out of range");

@@ -16,6 +16,10 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/config_load.h"
+#include "core/emulator.h"
+#include "qemu/qemu_config.h"
+#include "renode/renode_config.h"
 
 /* TEXT with every ' turned into ". */
 static char *dq(const char *text)
@@ -128,26 +132,26 @@ static void test_example_parses_to_structs(void **state)
 
 	t = &cfg->targets[0];
 	assert_string_equal(t->name, "ast-demo");
-	assert_int_equal(t->emulator, EMU_QEMU);
-	assert_string_equal(t->qemu.binary, "qemu-system-arm");
-	assert_string_equal(t->qemu.machine, "ast2500-evb");
-	assert_string_equal(t->qemu.kernel, "/etc/emufs/firmware/demo.elf");
-	assert_string_equal(t->qemu.preconfig, "/etc/emufs/ast-demo.qmp");
-	assert_int_equal(t->qemu.nargs, 2);
-	assert_string_equal(t->qemu.args[0], "-nic");
-	assert_string_equal(t->qemu.args[1], "none");
-	assert_int_equal(t->qemu.ndrives, 1);
-	assert_string_equal(t->qemu.drives[0].file, "/etc/emufs/flash.img");
-	assert_string_equal(t->qemu.drives[0].format, "raw");
-	assert_string_equal(t->qemu.drives[0].iface, "mtd");
-	assert_true(t->qemu.drives[0].overlay);
+	assert_ptr_equal(t->emulator, emulator_find("qemu"));
+	assert_string_equal(qemu_config_of(t)->binary, "qemu-system-arm");
+	assert_string_equal(qemu_config_of(t)->machine, "ast2500-evb");
+	assert_string_equal(qemu_config_of(t)->kernel, "/etc/emufs/firmware/demo.elf");
+	assert_string_equal(qemu_config_of(t)->preconfig, "/etc/emufs/ast-demo.qmp");
+	assert_int_equal(qemu_config_of(t)->nargs, 2);
+	assert_string_equal(qemu_config_of(t)->args[0], "-nic");
+	assert_string_equal(qemu_config_of(t)->args[1], "none");
+	assert_int_equal(qemu_config_of(t)->ndrives, 1);
+	assert_string_equal(qemu_config_of(t)->drives[0].file, "/etc/emufs/flash.img");
+	assert_string_equal(qemu_config_of(t)->drives[0].format, "raw");
+	assert_string_equal(qemu_config_of(t)->drives[0].iface, "mtd");
+	assert_true(qemu_config_of(t)->drives[0].overlay);
 	assert_int_equal(t->nchannels, 1);
 	assert_string_equal(t->channels[0].name, "serial0");
-	assert_int_equal(t->channels[0].qemu_index, 0);
-	assert_null(t->channels[0].renode_uart);
+	assert_int_equal(t->channels[0].index, 0);
+	assert_null(t->channels[0].path);
 	assert_int_equal(t->npins, 2);
 	assert_string_equal(t->pins[0].name, "button");
-	assert_int_equal(t->pins[0].backend, PIN_QOM);
+	assert_int_equal(t->pins[0].backend, PIN_EMULATOR);
 	assert_int_equal(t->pins[0].dir, PIN_IN);
 	assert_string_equal(t->pins[0].object, "/machine/soc/gpio");
 	assert_string_equal(t->pins[0].property, "gpioA0");
@@ -155,31 +159,29 @@ static void test_example_parses_to_structs(void **state)
 	assert_string_equal(t->pins[1].name, "led");
 	assert_int_equal(t->pins[1].dir, PIN_OUT);
 	assert_string_equal(t->pins[1].property, "gpioA1");
-	assert_null(t->renode.binary);
 
 	t = &cfg->targets[1];
 	assert_string_equal(t->name, "stm32");
-	assert_int_equal(t->emulator, EMU_RENODE);
-	assert_string_equal(t->renode.binary, "renode");
+	assert_ptr_equal(t->emulator, emulator_find("renode"));
+	assert_string_equal(renode_config_of(t)->binary, "renode");
 	/* No such file next to the config: left for Renode to resolve. */
-	assert_string_equal(t->renode.platform,
+	assert_string_equal(renode_config_of(t)->platform,
 			    "platforms/boards/stm32f4_discovery-kit.repl");
-	assert_null(t->renode.script);
-	assert_string_equal(t->renode.firmware, "/etc/emufs/firmware/stm32.elf");
-	assert_int_equal(t->renode.ncommands, 0);
+	assert_null(renode_config_of(t)->script);
+	assert_string_equal(renode_config_of(t)->firmware, "/etc/emufs/firmware/stm32.elf");
+	assert_int_equal(renode_config_of(t)->ncommands, 0);
 	assert_int_equal(t->nchannels, 1);
 	assert_string_equal(t->channels[0].name, "serial0");
-	assert_int_equal(t->channels[0].qemu_index, -1);
-	assert_string_equal(t->channels[0].renode_uart, "sysbus.usart2");
+	assert_int_equal(t->channels[0].index, -1);
+	assert_string_equal(t->channels[0].path, "sysbus.usart2");
 	assert_int_equal(t->npins, 2);
-	assert_int_equal(t->pins[0].backend, PIN_RENODE);
+	assert_int_equal(t->pins[0].backend, PIN_EMULATOR);
 	assert_string_equal(t->pins[0].object, "sysbus.gpioPortA");
 	assert_int_equal(t->pins[0].pin, 0);
 	assert_int_equal(t->pins[0].dir, PIN_IN);
 	assert_string_equal(t->pins[1].object, "sysbus.gpioPortD");
 	assert_int_equal(t->pins[1].pin, 12);
 	assert_int_equal(t->pins[1].dir, PIN_OUT);
-	assert_null(t->qemu.binary);
 
 	assert_int_equal(cfg->ninstances, 2);
 	assert_string_equal(cfg->instances[0].name, "board0");
@@ -274,7 +276,7 @@ static void test_insertion_order_kept(void **state)
 	assert_string_equal(cfg->targets[2].name, "a");
 	assert_int_equal(t->nchannels, 3);
 	assert_string_equal(t->channels[0].name, "uart9");
-	assert_int_equal(t->channels[0].qemu_index, 3);
+	assert_int_equal(t->channels[0].index, 3);
 	assert_string_equal(t->channels[1].name, "con");
 	assert_string_equal(t->channels[2].name, "aux");
 	assert_int_equal(t->npins, 3);
@@ -299,7 +301,7 @@ static void test_drive_defaults(void **state)
 		"{'targets': {'t': {'emulator': 'qemu', 'qemu': {'binary': 'q', "
 		"'machine': 'm', 'drives': [{'file': '/abs/a.img'}, "
 		"{'file': 'b.qcow2', 'format': 'qcow2', 'overlay': false}]}}}}");
-	const struct cfg_qemu *q = &cfg->targets[0].qemu;
+	const struct qemu_config *q = qemu_config_of(&cfg->targets[0]);
 
 	assert_int_equal(q->ndrives, 2);
 	assert_string_equal(q->drives[0].file, "/abs/a.img");
@@ -330,12 +332,12 @@ static void test_relative_paths_from_memory(void **state)
 	snprintf(want, sizeof want, "%s/sub", cwd);
 	assert_string_equal(cfg->dir, want);
 	snprintf(want, sizeof want, "%s/sub/k.elf", cwd);
-	assert_string_equal(cfg->targets[0].qemu.kernel, want);
+	assert_string_equal(qemu_config_of(&cfg->targets[0])->kernel, want);
 	/* A binary with a '/' is a path too. */
 	snprintf(want, sizeof want, "%s/sub/bin/qemu", cwd);
-	assert_string_equal(cfg->targets[0].qemu.binary, want);
-	assert_string_equal(cfg->targets[0].qemu.preconfig, "/abs/p.qmp");
-	assert_string_equal(cfg->targets[0].qemu.args[0], "rel/not/a/path");
+	assert_string_equal(qemu_config_of(&cfg->targets[0])->binary, want);
+	assert_string_equal(qemu_config_of(&cfg->targets[0])->preconfig, "/abs/p.qmp");
+	assert_string_equal(qemu_config_of(&cfg->targets[0])->args[0], "rel/not/a/path");
 	config_free(cfg);
 
 	cfg = parse_ok_at(text, "demo.json");
@@ -348,7 +350,7 @@ static void test_relative_paths_from_memory(void **state)
 
 	cfg = parse_ok_at(text, "/demo.json");
 	assert_string_equal(cfg->dir, "/");
-	assert_string_equal(cfg->targets[0].qemu.kernel, "/k.elf");
+	assert_string_equal(qemu_config_of(&cfg->targets[0])->kernel, "/k.elf");
 	config_free(cfg);
 }
 
@@ -356,7 +358,7 @@ static void test_binary_without_slash_kept_for_path_lookup(void **state)
 {
 	struct emufs_config *cfg = parse_ok(QEMU_T(""));
 
-	assert_string_equal(cfg->targets[0].qemu.binary, "qemu-system-arm");
+	assert_string_equal(qemu_config_of(&cfg->targets[0])->binary, "qemu-system-arm");
 	config_free(cfg);
 }
 
@@ -420,17 +422,17 @@ static void test_load_resolves_against_config_dir(void **state)
 	assert_string_equal(cfg->dir, s.real);
 	/* board.repl exists next to the config: made absolute. */
 	snprintf(want, sizeof want, "%s/board.repl", s.real);
-	assert_string_equal(cfg->targets[0].renode.platform, want);
+	assert_string_equal(renode_config_of(&cfg->targets[0])->platform, want);
 	snprintf(want, sizeof want, "%s/run.resc", s.real);
-	assert_string_equal(cfg->targets[0].renode.script, want);
+	assert_string_equal(renode_config_of(&cfg->targets[0])->script, want);
 	snprintf(want, sizeof want, "%s/fw.elf", s.real);
-	assert_string_equal(cfg->targets[0].renode.firmware, want);
-	assert_int_equal(cfg->targets[0].renode.ncommands, 2);
-	assert_string_equal(cfg->targets[0].renode.commands[0],
+	assert_string_equal(renode_config_of(&cfg->targets[0])->firmware, want);
+	assert_int_equal(renode_config_of(&cfg->targets[0])->ncommands, 2);
+	assert_string_equal(renode_config_of(&cfg->targets[0])->commands[0],
 			    "emulation CreateServerSocketTerminal 3456 \"t\"");
-	assert_string_equal(cfg->targets[0].renode.commands[1], "");
+	assert_string_equal(renode_config_of(&cfg->targets[0])->commands[1], "");
 	/* No such file here: one of Renode's own, kept as written. */
-	assert_string_equal(cfg->targets[1].renode.platform,
+	assert_string_equal(renode_config_of(&cfg->targets[1])->platform,
 			    "platforms/cpus/stm32f4.repl");
 	config_free(cfg);
 	scratch_remove(&s, "board.repl");
@@ -502,8 +504,8 @@ static void test_name_valid(void **state)
 static void test_name_reserved(void **state)
 {
 	static const char *const reserved[] = { "ctl", "state", "target", "log",
-		"events", "props", "gpio", "qmp", "monitor", "gdb", "serial0.pty",
-		"x.pty" };
+		"events", "props", "gpio", "qmp", "monitor", "gdb", "firmware",
+		"follow", "snapshots", "trace", "serial0.pty", "x.pty" };
 
 	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
 		assert_true(config_name_reserved(reserved[i]));
@@ -664,12 +666,12 @@ static void test_refuse_reserved_name(void **state)
 {
 	refused(QEMU_T(", 'serial': {'ctl': 0}"),
 		"demo.json: targets.t.serial: reserved name \"ctl\": expected a name "
-		"other than ctl, state, target, log, events, props, gpio, qmp, "
-		"monitor, gdb or *.pty");
+		"other than ctl, state, target, log, events, props, gpio, gdb, "
+		"firmware, follow, snapshots, trace, qmp, monitor or *.pty");
 	refused(QEMU_T(", 'gpio': {'led.pty': {}}"),
 		"demo.json: targets.t.gpio: reserved name \"led.pty\": expected a name "
-		"other than ctl, state, target, log, events, props, gpio, qmp, "
-		"monitor, gdb or *.pty");
+		"other than ctl, state, target, log, events, props, gpio, gdb, "
+		"firmware, follow, snapshots, trace, qmp, monitor or *.pty");
 }
 
 static void test_refuse_pin_named_as_channel(void **state)

@@ -1,0 +1,55 @@
+/* emulator.h - what an emulator brings to emufs: its name in the
+ * configuration, its part of the configuration's schema, and its
+ * connector (connector.h).
+ *
+ * Each emulator folder (src/qemu/, src/renode/) defines one `struct
+ * emulator`; the table of emulators (src/emulators.c) lists them, and the
+ * core finds them there by name. Nothing in the core names an emulator.
+ */
+#ifndef EMUFS_EMULATOR_H
+#define EMUFS_EMULATOR_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cfg_ctx;
+struct cfg_channel;
+struct cfg_pin;
+struct cfg_target;
+struct connector_ops;
+
+struct emulator {
+	/* The value of targets.*.emulator and the key of the target's
+	 * section for this emulator ("qemu": targets.*.qemu). */
+	const char *name;
+	const struct connector_ops *conn;
+	/* The name of the instance file of raw commands (interface.md 3.6:
+	 * "qmp", "monitor"), or NULL. */
+	const char *raw_file;
+
+	/* The section's object into t->emu (the emulator's own struct).
+	 * Errors: -1, with the message made by cfg_fail_at(). */
+	int (*parse)(struct cfg_ctx *c, json_t *section, struct cfg_target *t);
+	void (*free)(void *emu);
+	/* A serial channel's source, the value of serial.NAME, into ch; the
+	 * target's channels before it are t->channels[0 .. ch). */
+	int (*parse_channel)(struct cfg_ctx *c, json_t *v,
+			     const struct cfg_target *t,
+			     struct cfg_channel *ch);
+	/* Pins of the emulator's own backend: the key that selects it
+	 * ("qom", "renode"), every key such a pin may have, and its parser
+	 * (direction is read by the core). */
+	const char *pin_key;
+	const char *const *pin_keys;
+	int (*parse_pin)(struct cfg_ctx *c, json_t *p, struct cfg_pin *pin);
+	/* Whether pins may also speak the shim protocol over a channel. */
+	bool shim_pins;
+};
+
+/* By name, from the table of emulators; NULL when unknown. */
+const struct emulator *emulator_find(const char *name);
+/* Every emulator, NULL-terminated. */
+const struct emulator *const *emulator_all(void);
+
+#endif
