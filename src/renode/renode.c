@@ -42,6 +42,10 @@
 #include "core/instance.h"
 #include "renode.h"
 #include "renode_config.h"
+#include "renode_parse.h"
+#include "renode_pins.h"
+#include "renode_props.h"
+#include "renode_run.h"
 
 /* Renode (.NET) takes seconds to start, load a platform and compile; every
  * launch step shares this deadline rather than the request timeout. */
@@ -60,51 +64,6 @@ static void sleep_ms(int ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
-}
-
-/* A copy without '\r': the monitor ends lines with \r\n or \n\r. */
-static char *no_cr(const char *s)
-{
-	char *out = strdup(s ? s : ""), *o = out;
-	if (!out)
-		return NULL;
-	for (const char *p = out; *p; p++)
-		if (*p != '\r')
-			*o++ = *p;
-	*o = '\0';
-	return out;
-}
-
-int renode_exec(struct run *r, const char *line, char **out,
-		struct robot_result *res)
-{
-	struct renode_run *rr = r->priv;
-	memset(res, 0, sizeof *res);
-	if (!rr || !rr->rb) {
-		res->status = ROBOT_NOREPLY;
-		res->error = strdup("Renode is not running");
-		return -ESRCH;
-	}
-	int rc = robot_execute(rr->rb, line, res);
-	if (rc == 0 && out && !(*out = no_cr(res->ret)))
-		rc = -ENOMEM;
-	return rc;
-}
-
-int renode_exec_logged(struct run *r, const char *what, const char *line,
-		       char **out)
-{
-	struct robot_result res;
-	int rc = renode_exec(r, line, out, &res);
-	if (rc) {
-		char why[300];
-		instance_log(r->inst, "renode: %s (%s): %s", what, line,
-			     robot_error_line(&res, why, sizeof why));
-		if (rc == -EINVAL)
-			rc = -EIO;
-	}
-	robot_result_clear(&res);
-	return rc;
 }
 
 /* ---- the private tmpdir -------------------------------------------- */
@@ -281,7 +240,7 @@ static int wait_ready(struct boot *b, long long deadline)
 		struct robot_result res;
 		int rc = robot_execute(b->rb, "version", &res);
 		if (rc == 0 || res.status == ROBOT_FAIL) {
-			char *v = no_cr(res.ret);
+			char *v = renode_no_cr(res.ret);
 			if (v)
 				instance_log(b->r->inst, "renode: %.*s",
 					     (int)strcspn(v, "\n"), v);
@@ -569,7 +528,7 @@ static int renode_raw(struct run *r, const char *cmd, size_t len,
 	int rc = renode_exec(r, line, &out, &res);
 	if (rc == -EINVAL) {
 		/* The monitor's complaint is its answer, as at its prompt. */
-		out = no_cr(res.error);
+		out = renode_no_cr(res.error);
 		rc = out ? 0 : -ENOMEM;
 	} else if (rc) {
 		char why[300];

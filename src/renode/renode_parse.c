@@ -7,7 +7,7 @@
  * printers changed between versions: line ends are \n, \r\n or \n\r;
  * the tree's indent is counted, not matched.
  */
-#include "renode.h"
+#include "renode_parse.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -16,7 +16,10 @@
 #include <string.h>
 
 #include "core/instance.h"
-#include "renode.h"
+#include "renode_pins.h"
+#include "renode_props.h"
+#include "renode_run.h"
+#include "renode_parse.h"
 
 /* What a pin's peripheral is, from its type's name in `peripherals`. */
 enum pin_kind { PK_PORT, PK_LED, PK_BUTTON };

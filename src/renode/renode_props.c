@@ -24,7 +24,9 @@
 #include <time.h>
 
 #include "core/instance.h"
-#include "renode.h"
+#include "renode_props.h"
+#include "renode_run.h"
+#include "renode_parse.h"
 
 #define TREE_TTL_MS 1000
 #define HELP_TTL_MS 5000

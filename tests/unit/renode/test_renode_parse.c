@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "renode/renode.h"
+#include "renode/renode_parse.h"
 
 /* Renode 1.15's printer: "  " then a 4-column block per level, a spacer
  * line after each node's notes. */
