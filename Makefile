@@ -19,7 +19,8 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+# _FILE_OFFSET_BITS for every layer: the core's off_t crosses into fs/.
+CFLAGS  += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror -Wshadow \
            -Wno-unused-parameter -pthread -Isrc -MMD -MP
 LDFLAGS += -pthread
 # SAN=1: ASan + UBSan (make asan); SAN=thread: TSan (make tsan).
