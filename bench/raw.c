@@ -7,12 +7,14 @@
  * on a condition variable until another thread (the I/O loop) is woken by
  * poll(), reads, parses the line with jansson and wakes it. Used here it
  * would need a reader thread of its own, so each raw round trip would pay
- * two thread hops and a JSON parse that a direct client does not; and its
- * CPU would count in this process's figures of the serial section (stop and
- * cont of the raw QEMU run inside that window). The client below is one
- * thread doing write(), then blocking read()s until the reply line: no
- * ids (replies come in order on a monitor nobody else uses), no parse
- * (QEMU starts every reply with "return" or "error", events with "event").
+ * two thread hops and a JSON parse that a direct client does not (1.2x to
+ * 1.4x the latency and about 2x the CPU of this client per qom-get, see
+ * docs/performance.md); and its CPU would count in this process's figures
+ * of the serial section (stop and cont of the raw QEMU run inside that
+ * window). The client below is one thread doing write(), then blocking
+ * read()s until the reply line: no ids (replies come in order on a
+ * monitor nobody else uses), no parse (QEMU starts every reply with
+ * "return" or "error", events with "event").
  *
  * What it could share with the core is the line framing, but that is
  * static inside src/qemu/qmp.c today; see docs/performance.md ("How the
