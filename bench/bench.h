@@ -1,0 +1,207 @@
+/* bench.h - what the files of `make bench` share (see main.c for the whole
+ * picture, docs/performance.md for the method).
+ *
+ * One module per file, one prefix per module:
+ *   main.c    bench_   options, the order of the sections, verdicts, exit
+ *   clock.c   clk_     monotonic and CPU time, sleeping, a fixed-seed jitter
+ *   stats.c   samples_, stats_  samples, percentiles, result rows, --tsv
+ *   proc.c    proc_    children (spawn, track, kill), profilers, /proc costs
+ *   mount.c   mnt_     emufs mounts, their configs, cat/echo on the mount
+ *   raw.c     raw_     the baseline's I/O: unix sockets, a minimal QMP client
+ *   props.c   props_   property, list, pin and poll() rows
+ *   serial.c  serial_  serial bursts and the log-size rows
+ *   start.c   start_   start-to-banner rows
+ *   scale.c   scale_   32 instances on one mount
+ *
+ * Single-threaded: no locks anywhere. The signal handler touches only the
+ * pid tables of proc.c and mount.c.
+ */
+#ifndef EMUFS_BENCH_H
+#define EMUFS_BENCH_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* What the test firmware prints: once booted, and after `burst N`. */
+#define BENCH_BANNER "emufs-test-firmware ready\r\n"
+#define BENCH_MARKER "\r\nBURST DONE\r\n"
+
+/* ---- main.c: options, sections, verdicts ------------------------------ */
+
+struct bench_opt {
+	const char *emufs, *firmware, *qemu, *tsv, *only, *label;
+	char *wrap;            /* command prefix for emufs (strace, valgrind) */
+	char *attach;          /* profiler around each section, %p: emufs */
+	char work[PATH_MAX];
+	bool keep, strict;
+	int iters;             /* property and pin pairs */
+	int polls;             /* poll wake-up samples */
+	int bursts;            /* serial rounds (3 bursts each) */
+	long burst_bytes;
+	int starts;            /* start samples per variant */
+	int scale;             /* instances of the scale test */
+	int sweeps;            /* `cat <each>/state` sweeps per point */
+	int mount_timeout_ms;
+};
+extern struct bench_opt bench_opt;
+
+extern int bench_logfd;        /* WORK/bench.log: emulators' and emufs's output */
+extern int bench_hard_errors;  /* broken runs: exit 1 whatever the verdicts */
+
+/* Print to stderr, stop every child and mount, exit 1. */
+void bench_fail(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn));
+/* The header line of a section. */
+void bench_section(const char *name, const char *what);
+/* One line of the summary: pass 1 PASS, 0 MISS, -1 not judged. */
+void bench_verdict(const char *what, int pass, const char *target,
+		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The main mount, shared by every section but scale. */
+struct mnt;
+struct raw_qmp;
+struct bench_ctx {
+	struct mnt *m;
+	struct raw_qmp *raw;   /* second monitor of b0's QEMU */
+	char b0[PATH_MAX + 8];
+	pid_t pid;             /* emufs itself */
+};
+
+/* ---- clock.c ---------------------------------------------------------- */
+
+double clk_now_us(void);       /* CLOCK_MONOTONIC */
+double clk_cpu_us(void);       /* this process's CPU time */
+void clk_sleep_ms(double ms);
+/* Uniform in [0, 1), the same sequence every run. */
+double clk_rand01(void);
+
+/* ---- stats.c ---------------------------------------------------------- */
+
+struct samples {
+	double *v;
+	size_t n, cap;
+};
+
+void samples_add(struct samples *s, double x);
+/* The p-th percentile (0..100), linear between ranks; sorts s. */
+double samples_pct(struct samples *s, double p);
+double samples_median(struct samples *s);
+void samples_free(struct samples *s);
+
+extern FILE *stats_tsv;        /* --tsv FILE, or NULL */
+/* One row: median, p10..p90 spread, p99 and max, divided by scale. */
+void stats_row(const char *name, struct samples *s, double scale,
+	       const char *unit);
+/* A single figure, to the --tsv file only. */
+void stats_value(const char *name, double v, const char *unit);
+
+/* ---- proc.c ----------------------------------------------------------- */
+
+/* fork+exec argv, output to logfd (if >= 0), deathsig when we die. */
+pid_t proc_spawn(char *const argv[], int logfd, int deathsig);
+/* Raw QEMUs: tracked ones are killed by proc_kill_all and on signals. */
+void proc_track(pid_t pid);
+void proc_untrack(pid_t pid);
+void proc_kill_wait(pid_t pid);
+void proc_kill_all(void);
+void proc_signal_all(void);    /* async-signal-safe SIGKILL of the tracked */
+/* Wait up to ms for pid to end: its status, or -1 on timeout. */
+int proc_wait_for(pid_t pid, int ms);
+/* Run argv to its end: its exit status (128 if killed). */
+int proc_run_wait(char *const argv[]);
+/* A child of parent whose command is comm (e.g. emufs under strace), or
+ * parent itself when none appears within about a second. */
+pid_t proc_find_child(pid_t parent, const char *comm);
+/* --attach: a profiler around a section (no-op without the option). */
+void proc_attach_start(pid_t pid);
+void proc_attach_stop(void);
+
+/* A number of /proc/PID/status (VmRSS, Threads), or -1. */
+long proc_status(pid_t pid, const char *key);
+
+/* What a process spent: on-CPU time of all its threads (schedstat), and
+ * the read()/write()-family syscalls of /proc/PID/io (send/recv are not
+ * counted there; reaped children are, so not across an emulator's exit). */
+struct proc_cost {
+	double cpu_us;
+	long syscr, syscw;
+};
+struct proc_cost proc_cost_now(pid_t pid);
+/* b - a added to *sum. */
+void proc_cost_add(struct proc_cost *sum, struct proc_cost a,
+		   struct proc_cost b);
+/* The cost per operation between two readings, as a row. */
+void proc_cost_row(const char *name, struct proc_cost a, struct proc_cost b,
+		   double ops, const char *per);
+
+struct proc_res {
+	long rss_kb, threads, fds;
+};
+struct proc_res proc_resources(pid_t pid);
+
+/* ---- mount.c ---------------------------------------------------------- */
+
+struct mnt {
+	char dir[PATH_MAX];
+	pid_t pid;             /* emufs (or its wrapper) */
+	pid_t emufs;           /* emufs itself */
+	bool live;
+};
+
+/* The configs of the main and the scale mount, and the raw monitor of b0
+ * (WORK/raw-b0.sock), written by mnt_write_configs. */
+extern char mnt_main_cfg[PATH_MAX], mnt_scale_cfg[PATH_MAX];
+extern char mnt_raw_b0[PATH_MAX];
+void mnt_write_configs(void);
+
+/* Mount emufs with config (NULL: none) on WORK/name; fails the run if it
+ * does not mount in time. */
+struct mnt *mnt_start(const char *config, const char *name);
+/* fusermount3 -u, then emufs must exit 0. Returns the time it took (us). */
+double mnt_stop(struct mnt *m);
+void mnt_stop_all(void);
+void mnt_signal_all(void);     /* async-signal-safe SIGTERM of every emufs */
+
+/* cat: open, read until EOF or cap, close. Bytes read, or -errno. */
+ssize_t mnt_cat(const char *path, char *buf, size_t cap);
+/* echo TEXT > path: 0 or -errno. */
+int mnt_echo(const char *path, const char *text);
+/* The same, failing the run on error (EBUSY of pause/resume is fine). */
+void mnt_must(const char *path, const char *text);
+
+/* ---- raw.c ------------------------------------------------------------ */
+
+/* Connect, retrying while QEMU has not created the socket yet. */
+int raw_connect(const char *path, int timeout_ms);
+int raw_listen(const char *path);
+/* Accept QEMU's connection; fails the run if child exits first. */
+int raw_accept(int lfd, pid_t child, int timeout_ms);
+/* Read until buf holds needle: bytes read, or -1. */
+ssize_t raw_read_until(int fd, char *buf, size_t cap, const char *needle,
+		       int timeout_ms);
+extern long raw_read_calls;    /* read() calls of raw_read_until, in total */
+
+/* A minimal QMP client on a connected socket (see raw.c for why). */
+struct raw_qmp *raw_qmp_open(int fd);
+void raw_qmp_close(struct raw_qmp *q);
+/* One command (a JSON object without newline); its reply line without CRLF
+ * in reply. 0 on "return", 1 on "error", -1 when the socket failed. */
+int raw_qmp_cmd(struct raw_qmp *q, const char *cmd, char *reply, size_t cap);
+void raw_qmp_must(struct raw_qmp *q, const char *cmd);
+
+/* ---- the sections ----------------------------------------------------- */
+
+void props_section(struct bench_ctx *c);
+void props_list_section(struct bench_ctx *c);
+void props_pin_section(struct bench_ctx *c);
+void props_poll_section(struct bench_ctx *c);
+void serial_section(struct bench_ctx *c);
+/* fstat + pread of the last 4 KiB of serial0: the median (us); *size. */
+double serial_tail_read(struct bench_ctx *c, const char *label, off_t *size);
+void start_section(struct bench_ctx *c);
+void scale_section(void);
+
+#endif
