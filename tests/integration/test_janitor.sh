@@ -3,6 +3,28 @@
 # after, a janitor that was itself killed; the state directory emufs did
 # not make; spawning emulators whose path holds '='.
 
+# ---- the state directory -------------------------------------------------------------
+
+test_pre_existing_empty_state_dir_is_kept_at_unmount() {
+	require_fuse
+	write_std_config board0
+	mkdir -p "$STATE_DIR"
+	mount_emufs
+	[ -d "$STATE_DIR/board0" ] || fail "no instance directory in the state directory"
+	unmount_emufs
+	[ -d "$STATE_DIR" ] || fail "the user's --state-dir was removed"
+	assert_eq "" "$(ls -A "$STATE_DIR")" "what emufs left in the user's --state-dir"
+}
+
+test_state_dir_emufs_made_is_removed_at_unmount() {
+	require_fuse
+	write_std_config board0
+	mount_emufs
+	[ -d "$STATE_DIR/board0" ] || fail "no instance directory in the state directory"
+	unmount_emufs
+	[ ! -e "$STATE_DIR" ] || fail "state directory left: $(ls -A "$STATE_DIR" | tr '\n' ' ')"
+}
+
 # ---- spawning -----------------------------------------------------------------------------
 
 # The stand-in for Renode, copied to a directory whose name holds '=':
