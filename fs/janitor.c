@@ -197,8 +197,12 @@ void janitor_start(const char *state_dir, const char *mountpoint,
 	jan.mountpoint = strdup(mountpoint);
 	jan.fusermount = process_find_binary("fusermount3");
 	jan.lock_fd = lock_fd;
-	if (!jan.state_dir || !jan.mountpoint || spawn())
+	if (!jan.state_dir || !jan.mountpoint)
 		return;
+	int rc = spawn();       /* if it fails, the keeper tries again */
+	if (rc)
+		fprintf(stderr, "emufs: cannot start a janitor: %s\n",
+			strerror(-rc));
 	if (pipe2(jan.stop, O_CLOEXEC) < 0)
 		return;
 	jan.keeping = pthread_create(&jan.keeper, NULL, keeper_main,
