@@ -330,6 +330,7 @@ static void on_exit_cb(void *opaque, uint32_t events)
 struct spawn_call {
 	struct run *r;
 	char *const *argv;
+	char *const *env;
 	char *why;
 	size_t whylen;
 	int rc;
@@ -338,13 +339,15 @@ struct spawn_call {
 static void spawn_in_loop(void *arg)
 {
 	struct spawn_call *c = arg;
-	c->rc = process_spawn(c->argv, &c->r->proc, c->why, c->whylen);
+	c->rc = process_spawn(c->argv, c->env, &c->r->proc, c->why,
+			      c->whylen);
 }
 
-int run_spawn(struct run *r, char *const argv[], char *why, size_t whylen)
+int run_spawn(struct run *r, char *const argv[], char *const env[],
+	      char *why, size_t whylen)
 {
 	struct ioloop *loop = r->inst->core->loop;
-	struct spawn_call c = { r, argv, why, whylen, 0 };
+	struct spawn_call c = { r, argv, env, why, whylen, 0 };
 
 	ioloop_call(loop, spawn_in_loop, &c);
 	if (c.rc)

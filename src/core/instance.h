@@ -120,9 +120,11 @@ struct channel *instance_lock_channel(struct instance *inst,
 				      const char *name);
 void instance_unlock_target(struct instance *inst);
 
-/* For connectors: spawn argv for this run (from the I/O loop thread),
+/* For connectors: spawn argv for this run (from the I/O loop thread) with
+ * env's NAME=VALUE strings added to its environment (env may be NULL),
  * watch its exit and copy its output into `log`. */
-int run_spawn(struct run *r, char *const argv[], char *why, size_t whylen);
+int run_spawn(struct run *r, char *const argv[], char *const env[],
+	      char *why, size_t whylen);
 /* Wait until the process ended, at most timeout_ms: 0 or -ETIMEDOUT. */
 int run_wait_exit(struct run *r, int timeout_ms);
 bool run_exited(struct run *r);

@@ -432,7 +432,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 			goto out;
 		}
 	}
-	if ((rc = run_spawn(r, a.v, why, wl)))
+	if ((rc = run_spawn(r, a.v, NULL, why, wl)))
 		goto out;
 
 	long long deadline = now_ms() + r->timeout_ms;
