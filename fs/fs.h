@@ -31,10 +31,16 @@ struct emufs_fs {
 /* An open file: what it names, resolved once at open. */
 struct fh {
 	struct node node;
-	/* A property opened for reading: its value when opened, so every
-	 * read of this open file sees one consistent value. */
+	/* Several threads may serve one open file at once (a shared fd, a
+	 * reader thread beside a writer): text_lock protects text and
+	 * text_off. Never held while waiting on an emulator. */
+	pthread_mutex_t text_lock;
+	/* Small files (state, ctl, target, gdb, a pin, a property): the
+	 * snapshot that every read of this open file serves, so a read
+	 * that goes on at an offset never mixes two values (ops.c).
+	 * qmp, monitor: the replies not read yet start at text_off. */
 	char *text;
-	size_t text_off;      /* qmp, monitor: replies read so far */
+	size_t text_off;
 	/* Growing logs: where the reader got to, for poll's POLLIN.
 	 * Pins: the generation of the level last read, for POLLPRI. */
 	off_t seen;

@@ -6,6 +6,13 @@
  * (files whose content is computed have no meaningful size), and growing
  * logs never hit stale page-cache data. Attributes are not cached
  * (attr_timeout 0, see main.c) so `tail -f` sees st_size grow.
+ *
+ * Small computed files (state, ctl, target, gdb, pins, props) are one
+ * snapshot per read from the start: the read at offset 0 takes the text
+ * and the reads that go on from there (cat's, until 0) serve the same
+ * text, so `cat state` never mixes "running\n" with "paused\n". Their
+ * st_size is the length of the text now; direct_io (no page cache) keeps
+ * the kernel from cutting a snapshot to a size taken at another moment.
  */
 #define FUSE_USE_VERSION 312
 #include <fuse.h>
@@ -254,6 +261,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		free(fh);
 		return rc;
 	}
+	pthread_mutex_init(&fh->text_lock, NULL);
 	if (S_ISDIR(node_mode(&fh->node))) {
 		rc = -EISDIR;
 	} else if ((fi->flags & O_ACCMODE) != O_RDONLY &&
@@ -273,6 +281,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		pin_file_watch(fh, 1);
 	if (rc) {
 		node_release(&fh->node);
+		free(fh->text);
+		pthread_mutex_destroy(&fh->text_lock);
 		free(fh);
 		return rc;
 	}
@@ -303,6 +313,7 @@ static void fh_free(struct emufs_fs *fs, struct fh *fh)
 		pin_file_watch(fh, -1);
 	node_release(&fh->node);
 	free(fh->text);
+	pthread_mutex_destroy(&fh->text_lock);
 	free(fh);
 }
 
@@ -330,65 +341,109 @@ static int read_text(const char *text, char *buf, size_t size, off_t off)
 	return size;
 }
 
+/* A pin's level now, as its file reads ("1\n"); the open file has now
+ * seen every change up to this level (poll_pin). */
+static int pin_text(struct fh *fh, char *text, size_t len)
+{
+	struct node *n = &fh->node;
+	struct pin *p = instance_lock_pin(n->inst, n->name);
+	if (!p)
+		return -ENOENT;
+	int level = pin_read(n->inst, p);
+	if (level >= 0)      /* what it read includes any change */
+		fh->seen_gen = atomic_load(&p->gen);
+	instance_unlock_target(n->inst);
+	if (level < 0)
+		return level;
+	snprintf(text, len, "%d\n", level);
+	return 0;
+}
+
+/* The text of a small computed file now. */
+static int small_text(struct fh *fh, char *text, size_t len)
+{
+	struct node *n = &fh->node;
+
+	switch (n->kind) {
+	case N_CTL:
+	case N_STATE:
+		snprintf(text, len, "%s\n",
+			 inst_state_name(instance_state(n->inst)));
+		return 0;
+	case N_TARGET:
+		instance_target_name(n->inst, text, len - 1);
+		if (text[0])
+			strcat(text, "\n");
+		return 0;
+	case N_GDB:
+		return gdb_address(n, text, len);
+	case N_PIN:
+		return pin_text(fh, text, len);
+	default:
+		return -EISDIR;
+	}
+}
+
+/* A read of a small file: the read at offset 0 (or the first one) takes
+ * a new snapshot, computed without text_lock held (a pin may ask the
+ * emulator); the reads that go on from there serve it. A property's
+ * snapshot was taken at open. */
+static int read_small(struct fh *fh, char *buf, size_t size, off_t off)
+{
+	char now[160];
+	char *fresh = NULL;
+	pthread_mutex_lock(&fh->text_lock);
+	bool take = fh->node.kind != N_PROP && (off == 0 || !fh->text);
+	pthread_mutex_unlock(&fh->text_lock);
+	if (take) {
+		int rc = small_text(fh, now, sizeof now);
+		if (rc)
+			return rc;
+		if (!(fresh = strdup(now)))
+			return -ENOMEM;
+	}
+	pthread_mutex_lock(&fh->text_lock);
+	if (fresh) {
+		free(fh->text);
+		fh->text = fresh;
+	}
+	int rc = fh->text ? read_text(fh->text, buf, size, off) : -EBADF;
+	pthread_mutex_unlock(&fh->text_lock);
+	return rc;
+}
+
+/* A conversation, not a file: each read takes the next bytes of the
+ * replies so far, whatever the offset. */
+static int read_replies(struct fh *fh, char *buf, size_t size)
+{
+	pthread_mutex_lock(&fh->text_lock);
+	size_t have = fh->text ? strlen(fh->text) - fh->text_off : 0;
+	if (size > have)
+		size = have;
+	if (size)
+		memcpy(buf, fh->text + fh->text_off, size);
+	fh->text_off += size;
+	pthread_mutex_unlock(&fh->text_lock);
+	return size;
+}
+
 static int op_read(const char *path, char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct fh *fh = (struct fh *)fi->fh;
 	struct node *n = &fh->node;
-	char text[160];
 
 	switch (n->kind) {
 	case N_CTL:
 	case N_STATE:
-		snprintf(text, sizeof text, "%s\n",
-			 inst_state_name(instance_state(n->inst)));
-		return read_text(text, buf, size, off);
 	case N_TARGET:
-		instance_target_name(n->inst, text, sizeof text - 1);
-		if (text[0])
-			strcat(text, "\n");
-		return read_text(text, buf, size, off);
 	case N_PROP:
-		return fh->text ? read_text(fh->text, buf, size, off)
-				: -EBADF;
-	case N_GDB: {
-		int rc = gdb_address(n, text, sizeof text);
-		return rc ? rc : read_text(text, buf, size, off);
-	}
+	case N_GDB:
+	case N_PIN:
+		return read_small(fh, buf, size, off);
 	case N_QMP:
-	case N_MONITOR: {
-		/* A conversation, not a file: each read takes the next
-		 * bytes of the replies so far, whatever the offset. */
-		size_t have = fh->text ? strlen(fh->text) - fh->text_off : 0;
-		if (size > have)
-			size = have;
-		if (size)
-			memcpy(buf, fh->text + fh->text_off, size);
-		fh->text_off += size;
-		return size;
-	}
-	case N_PIN: {
-		/* The level is taken by the read at offset 0; the reads that
-		 * follow (cat's, up to EOF) serve that same line. */
-		if (off > 0)
-			return fh->text ? read_text(fh->text, buf, size, off)
-					: 0;
-		struct pin *p = instance_lock_pin(n->inst, n->name);
-		if (!p)
-			return -ENOENT;
-		int level = pin_read(n->inst, p);
-		if (level >= 0)      /* what it read includes any change */
-			fh->seen_gen = atomic_load(&p->gen);
-		instance_unlock_target(n->inst);
-		if (level < 0)
-			return level;
-		free(fh->text);
-		if (asprintf(&fh->text, "%d\n", level) < 0) {
-			fh->text = NULL;
-			return -ENOMEM;
-		}
-		return read_text(fh->text, buf, size, off);
-	}
+	case N_MONITOR:
+		return read_replies(fh, buf, size);
 	case N_LOG:
 	case N_EVENTS:
 	case N_CHANNEL: {
@@ -411,6 +466,13 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 	}
 }
 
+/* Test hook (tests/integration/test_disk.sh): EMUFS_TEST_RAW_JOIN_DELAY_US
+ * widens the moment in raw_write between taking the unread replies and
+ * storing them joined with the new one, where a reader of the same open
+ * file without text_lock would take bytes that then come again. Unset
+ * (0) in normal use; read once at init. */
+static unsigned raw_join_delay_us;
+
 /* A raw command on a qmp or monitor file; its reply waits for a read. */
 static int raw_write(struct fh *fh, const char *buf, size_t size)
 {
@@ -426,17 +488,24 @@ static int raw_write(struct fh *fh, const char *buf, size_t size)
 	run_put(r);
 	if (rc)
 		return rc;
-	/* Keep what was not read yet, then the new reply. */
+	/* Keep what was not read yet, then the new reply: under text_lock,
+	 * or a reader on the same open file could copy from the old text
+	 * while it is freed, or move text_off past the new reply. */
+	pthread_mutex_lock(&fh->text_lock);
 	const char *old = fh->text ? fh->text + fh->text_off : "";
 	char *joined;
 	if (asprintf(&joined, "%s%s", old, reply) < 0) {
+		pthread_mutex_unlock(&fh->text_lock);
 		free(reply);
 		return -ENOMEM;
 	}
-	free(reply);
+	if (raw_join_delay_us)
+		usleep(raw_join_delay_us);
 	free(fh->text);
 	fh->text = joined;
 	fh->text_off = 0;
+	pthread_mutex_unlock(&fh->text_lock);
+	free(reply);
 	return size;
 }
 
@@ -614,6 +683,8 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;  /* instances come and go */
 	cfg->direct_io = 1;
 	cfg->hard_remove = 1;
+	const char *delay = getenv("EMUFS_TEST_RAW_JOIN_DELAY_US");
+	raw_join_delay_us = delay ? strtoul(delay, NULL, 10) : 0;
 	return fuse_get_context()->private_data;
 }
 
