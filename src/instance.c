@@ -444,6 +444,9 @@ struct instance *instance_new(struct core *core, const char *name,
 	}
 	if ((rc = logfile_open(&inst->events, path, cap)))
 		goto fail;
+	/* Text lines and JSON lines: the cap never leaves half of one. */
+	logfile_keep_lines(&inst->log);
+	logfile_keep_lines(&inst->events);
 	watch_log(inst, &inst->log);
 	watch_log(inst, &inst->events);
 	if ((rc = bind_target(inst, target)))

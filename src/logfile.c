@@ -30,6 +30,13 @@ void logfile_set_grow_hook(struct logfile *lf, logfile_grow_fn fn,
 	pthread_mutex_unlock(&lf->lock);
 }
 
+void logfile_keep_lines(struct logfile *lf)
+{
+	pthread_mutex_lock(&lf->lock);
+	lf->lines = true;
+	pthread_mutex_unlock(&lf->lock);
+}
+
 void logfile_close(struct logfile *lf)
 {
 	if (lf->fd < 0)
@@ -46,15 +53,54 @@ static void start_over_locked(struct logfile *lf)
 	lf->generation++;
 }
 
+/* The first line start at or after off in the file: off itself when a
+ * newline ends the byte before it, else just past the next newline, else
+ * the end (the rest is one unfinished line). */
+static off_t line_start_locked(struct logfile *lf, off_t off)
+{
+	char buf[4096];
+	off_t at = off - 1;
+	if (off <= 0)
+		return 0;
+	while (at < lf->size) {
+		ssize_t n = pread(lf->fd, buf, sizeof buf, at);
+		if (n <= 0)
+			break;
+		char *nl = memchr(buf, '\n', n);
+		if (nl)
+			return at + (nl - buf) + 1;
+		at += n;
+	}
+	return lf->size;
+}
+
+/* How many of an append's len bytes to skip so that its newest keep
+ * bytes are left, starting at a line start in a log of lines (unless one
+ * line is longer than keep: then it is cut). */
+static size_t append_cut(const struct logfile *lf, const char *p, size_t len,
+			 size_t keep)
+{
+	size_t cut = len - keep;
+	if (!lf->lines || p[cut - 1] == '\n')
+		return cut;
+	const char *nl = memchr(p + cut, '\n', len - cut);
+	return nl && nl + 1 < p + len ? (size_t)(nl + 1 - p) : cut;
+}
+
 /* Past the cap: move the newest keep bytes to the start and cut the rest.
  * The result is at most half the cap (with what is being appended), so
- * it is always shorter than before: `tail -f` notices and starts over. */
+ * it is always shorter than before: `tail -f` notices and starts over.
+ * A log of lines keeps fewer bytes rather than the end of a line. */
 static void keep_newest_locked(struct logfile *lf, size_t keep)
 {
 	off_t old = lf->size;
 	if ((off_t)keep > old)
 		keep = old;
 	off_t src = old - keep, dst = 0;
+	if (lf->lines) {
+		src = line_start_locked(lf, src);
+		keep = old - src;
+	}
 	size_t left = keep;
 	while (left) {        /* src >= keep: the ranges never overlap */
 		ssize_t n = copy_file_range(lf->fd, &src, lf->fd, &dst, left,
@@ -87,8 +133,9 @@ int logfile_append(struct logfile *lf, const void *buf, size_t len)
 	if (lf->cap > 0 && lf->size + (off_t)len > lf->cap) {
 		size_t half = lf->cap / 2;
 		if (len > half) {            /* only the newest bytes fit */
-			p += len - half;
-			len = half;
+			size_t cut = append_cut(lf, p, len, half);
+			p += cut;
+			len -= cut;
 		}
 		keep_newest_locked(lf, half - len);
 		lf->wraps++;

@@ -7,7 +7,8 @@
  *
  * Past the cap the log keeps its newest half-cap of bytes, moved to offset
  * 0: the file shrinks, so `tail -f` reports "file truncated" and goes on
- * following (docs/serial.md).
+ * following (docs/serial.md). A log of lines (`log`, `events`) keeps
+ * whole lines: what it keeps begins at a line's start.
  */
 #ifndef EMUFS_LOGFILE_H
 #define EMUFS_LOGFILE_H
@@ -31,6 +32,7 @@ struct logfile {
 	long long cap;
 	unsigned long long wraps; /* times the cap made it start over */
 	unsigned generation;      /* bumped whenever it starts over */
+	bool lines;               /* trim at line starts (logfile_keep_lines) */
 	logfile_grow_fn on_grow;  /* called after each append, lock dropped */
 	void *opaque;
 };
@@ -40,6 +42,9 @@ int logfile_open(struct logfile *lf, const char *path, long long cap);
 void logfile_set_grow_hook(struct logfile *lf, logfile_grow_fn fn,
 			   void *opaque);
 void logfile_close(struct logfile *lf);
+/* A log of text lines: the cap's trimming keeps whole lines (a line
+ * longer than half the cap is cut). Channels stay byte streams. */
+void logfile_keep_lines(struct logfile *lf);
 
 int logfile_append(struct logfile *lf, const void *buf, size_t len);
 /* One line "2026-11-22T17:00:00.123 <text>\n". */
