@@ -236,3 +236,103 @@ EOF
 	ctl board0 stop
 	unmount_emufs
 }
+
+# ---- a full state directory ----------------------------------------------------
+
+# small_state_dir: the state directory on a 2 MiB tmpfs of this test's
+# own, unmounted when the test ends (the runner's sweep unmounts only
+# FUSE mounts).
+small_state_dir() {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	SMALL=$SCRATCH/small
+	mkdir -p "$SMALL"
+	mount -t tmpfs -o size=2m,mode=0700 tmpfs "$SMALL" ||
+		skip "cannot mount a tmpfs"
+	trap 'fusermount3 -u -z "$MNT" 2>/dev/null; umount -l "$SMALL" 2>/dev/null' EXIT
+	STATE_DIR=$SMALL/state
+}
+
+# fill_disk: a file that takes every free block of the tmpfs.
+fill_disk() {
+	dd if=/dev/zero of="$SMALL/filler" bs=64k 2>/dev/null
+	[ "$(df --output=avail -B1 "$SMALL" | tail -n 1)" -lt 65536 ] ||
+		fail "the tmpfs is not full: $(df -h "$SMALL" | tail -n 1)"
+}
+
+# events_json INSTANCE EVENT: the data of each EVENT in events, one JSON
+# object a line.
+events_json() {
+	python3 - "$MNT/$1/events" "$2" <<'EOF'
+import json, sys
+for raw in open(sys.argv[1], "rb").read().decode(errors="replace").splitlines():
+    ev = json.loads(raw)           # every line is whole JSON
+    if ev["event"] == sys.argv[2]:
+        print(json.dumps(ev["data"], sort_keys=True))
+EOF
+}
+
+# Serial output on a full disk: the guest runs on, st_size counts every
+# byte it sent, `log` and `events` say from which offset output is lost
+# (even while they cannot be written themselves), and when there is room
+# again the bytes that follow are at their own offsets and the notice
+# states the lost range.
+test_full_state_dir_is_never_silent_and_keeps_offsets() {
+	require_qemu
+	small_state_dir
+	write_ast_config
+	mount_emufs
+	start_running board0
+	local S0=$MNT/board0/serial0 total from to data
+	fill_disk
+	echo 'burst 100000' >"$S0" || fail "echo burst > serial0 failed"
+	# banner, echoed command, pattern, trailer: all counted
+	total=$((27 + 13 + 100000 + 14))
+	wait_for "[ \$(size_of '$S0') -eq $total ]" 20 ||
+		fail "serial0 stopped at $(size_of "$S0") bytes, the guest sent $total"
+	assert_state board0 running
+	# the notice, at the end of log and in events, while the disk is full
+	wait_for "tail -n 2 '$MNT/board0/log' | grep -q 'serial0: cannot write'" 5 ||
+		fail "no notice at the end of log: $(tail -n 3 "$MNT/board0/log" | tr '\n' '|')"
+	data=$(events_json board0 EMUFS_LOG_ERROR | grep '"file": "serial0"') ||
+		fail "no EMUFS_LOG_ERROR for serial0 in events: $(events_of board0 | tr '\n' ' ')"
+	from=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["from"])' "$data")
+	note "serial0 lost from offset $from; log: $(tail -n 1 "$MNT/board0/log")"
+	[ "$from" -ge 27 ] && [ "$from" -lt "$total" ] ||
+		fail "lost from offset $from: not within the burst (0-$total)"
+	assert_contains "$MNT/board0/log" "output from offset $from on is lost"
+	# cat reads every offset: what was written, then NUL bytes
+	assert_eq "$total" "$(cat "$S0" | wc -c)" "bytes cat reads while lost"
+
+	rm -f "$SMALL/filler"
+	echo ping >"$S0" || fail "echo ping > serial0 failed"
+	wait_for "[ \$(size_of '$S0') -eq $((total + 11)) ]" 10 ||
+		fail "serial0 is $(size_of "$S0") bytes after ping, expected $((total + 11))"
+	wait_for "grep -q 'serial0: writing again' '$MNT/board0/log'" 5 ||
+		fail "log does not say serial0 writes again: $(tail -n 3 "$MNT/board0/log" | tr '\n' '|')"
+	assert_contains "$MNT/board0/log" "bytes $from-$total ($((total - from)) bytes) were lost"
+	data=$(events_json board0 EMUFS_LOG_RESUMED | grep '"file": "serial0"') ||
+		fail "no EMUFS_LOG_RESUMED for serial0 in events"
+	assert_eq "{\"file\": \"serial0\", \"instance\": \"board0\", \"lost_from\": $from, \"lost_to\": $total}" "$data" "EMUFS_LOG_RESUMED"
+	# every offset means what it says: the stream up to from, NUL bytes
+	# in the lost range, and the ping exchange at its own offset
+	local why
+	why=$(python3 - "$S0" "$FIRMWARE_SRC" "$from" "$total" <<'EOF'
+import sys
+sys.path.insert(0, sys.argv[2])
+import check_burst
+data = open(sys.argv[1], "rb").read()
+lo, hi = int(sys.argv[3]), int(sys.argv[4])
+stream = (b"emufs-test-firmware ready\r\n" + b"burst 100000\n" +
+          check_burst.expected(100000) + b"\r\nBURST DONE\r\n")
+if data[:lo] != stream[:lo]:
+    print("the bytes before %d are not the stream's" % lo)
+elif data[lo:hi] != bytes(hi - lo):
+    print("the lost range %d-%d does not read as NUL bytes" % (lo, hi))
+elif data[hi:] != b"ping\npong\r\n":
+    print("after the lost range: %r" % data[hi:hi + 40])
+EOF
+)
+	[ -z "$why" ] || fail "serial0 after the full disk: $why"
+	ctl board0 stop
+	unmount_emufs
+}
