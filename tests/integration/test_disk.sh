@@ -240,15 +240,16 @@ EOF
 # ---- a full state directory ----------------------------------------------------
 
 # small_state_dir: the state directory on a 2 MiB tmpfs of this test's
-# own, unmounted when the test ends (the runner's sweep unmounts only
-# FUSE mounts).
+# own, lazily unmounted when the test ends (lib.sh and the runner unmount
+# only FUSE mounts).
 small_state_dir() {
 	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
 	SMALL=$SCRATCH/small
 	mkdir -p "$SMALL"
 	mount -t tmpfs -o size=2m,mode=0700 tmpfs "$SMALL" ||
 		skip "cannot mount a tmpfs"
-	trap 'fusermount3 -u -z "$MNT" 2>/dev/null; umount -l "$SMALL" 2>/dev/null' EXIT
+	# before lib.sh's cleanup (which exits), keeping the test's status
+	trap 'st=$?; umount -l "$SMALL" 2>/dev/null; (exit $st); _lib_cleanup' EXIT
 	STATE_DIR=$SMALL/state
 }
 
