@@ -61,6 +61,14 @@ extern const struct fuse_operations emufs_ops;
 /* ops.c: free what the kernel did not release (after the loop). */
 void fs_free_open_files(struct emufs_fs *fs);
 
+/* text.c: small files and qmp/monitor conversations (ops.c's read and
+ * write of them); fs_text_init() reads the test hook's variable once. */
+int fs_gdb_address(struct node *n, char *buf, size_t len);
+int fs_read_small(struct fh *fh, char *buf, size_t size, off_t off);
+int fs_read_replies(struct fh *fh, char *buf, size_t size);
+int fs_raw_write(struct fh *fh, const char *buf, size_t size);
+void fs_text_init(void);
+
 /* poll.c */
 void fs_poll_arm(struct emufs_fs *fs, struct fh *fh, const void *what,
 		 struct fuse_pollhandle *ph);
