@@ -31,10 +31,16 @@ struct emufs_fs {
 /* An open file: what it names, resolved once at open. */
 struct fh {
 	struct node node;
-	/* A property opened for reading: its value when opened, so every
-	 * read of this open file sees one consistent value. */
+	/* Several threads may serve one open file at once (a shared fd, a
+	 * reader thread beside a writer): text_lock protects text and
+	 * text_off. Never held while waiting on an emulator. */
+	pthread_mutex_t text_lock;
+	/* Small files (state, ctl, target, gdb, a pin, a property): the
+	 * snapshot that every read of this open file serves, so a read
+	 * that goes on at an offset never mixes two values (ops.c).
+	 * qmp, monitor: the replies not read yet start at text_off. */
 	char *text;
-	size_t text_off;      /* qmp, monitor: replies read so far */
+	size_t text_off;
 	/* Growing logs: where the reader got to, for poll's POLLIN.
 	 * Pins: the generation of the level last read, for POLLPRI. */
 	off_t seen;
@@ -54,6 +60,14 @@ extern const struct fuse_operations emufs_ops;
 
 /* ops.c: free what the kernel did not release (after the loop). */
 void fs_free_open_files(struct emufs_fs *fs);
+
+/* text.c: small files and qmp/monitor conversations (ops.c's read and
+ * write of them); fs_text_init() reads the test hook's variable once. */
+int fs_gdb_address(struct node *n, char *buf, size_t len);
+int fs_read_small(struct fh *fh, char *buf, size_t size, off_t off);
+int fs_read_replies(struct fh *fh, char *buf, size_t size);
+int fs_raw_write(struct fh *fh, const char *buf, size_t size);
+void fs_text_init(void);
 
 /* poll.c */
 void fs_poll_arm(struct emufs_fs *fs, struct fh *fh, const void *what,

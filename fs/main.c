@@ -29,6 +29,10 @@
 
 #define EMUFS_VERSION "0.1.0"
 #define MAX_FUSE_THREADS 64
+/* Workers kept waiting after a burst: libfuse 3.12+ never ends an idle
+ * worker unless told (its default is -1), so one burst of 60 concurrent
+ * requests kept 60 threads and their stacks for the mount's life. */
+#define MAX_IDLE_FUSE_THREADS 4
 
 static void usage(FILE *to)
 {
@@ -224,6 +228,7 @@ int main(int argc, char **argv)
 
 	struct fuse_loop_config *lc = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_max_threads(lc, MAX_FUSE_THREADS);
+	fuse_loop_cfg_set_idle_threads(lc, MAX_IDLE_FUSE_THREADS);
 	fuse_loop_cfg_set_clone_fd(lc, 0);
 	/* The loop returns the signal that ended it (SIGINT, SIGTERM: a
 	 * clean stop, exit 0) or a negative errno. */

@@ -6,6 +6,8 @@
  * (files whose content is computed have no meaningful size), and growing
  * logs never hit stale page-cache data. Attributes are not cached
  * (attr_timeout 0, see main.c) so `tail -f` sees st_size grow.
+ *
+ * What an open small file or qmp/monitor file reads is in text.c.
  */
 #define FUSE_USE_VERSION 312
 #include <fuse.h>
@@ -61,20 +63,6 @@ static void log_done(struct node *n, struct logfile *lf)
 		instance_unlock_target(n->inst);
 }
 
-/* "host:port\n" of the gdb stub: -ESRCH while not running. */
-static int gdb_address(struct node *n, char *buf, size_t len)
-{
-	struct run *r = instance_get_run(n->inst);
-	if (!r)
-		return -ESRCH;
-	int rc = r->conn->gdb_address ? r->conn->gdb_address(r, buf, len - 1)
-				      : -ENOENT;
-	run_put(r);
-	if (rc == 0)
-		strcat(buf, "\n");
-	return rc;
-}
-
 /* Property values are computed on read; like sysfs, their files say 4096
  * bytes and reads (direct_io) return the value and then 0. */
 #define PROP_FILE_SIZE 4096
@@ -112,7 +100,7 @@ static int fill_stat(struct node *n, struct stat *st)
 		st->st_size = 2;        /* "0\n" or "1\n" */
 		break;
 	case N_GDB:
-		st->st_size = gdb_address(n, buf, sizeof buf) ? 0
+		st->st_size = fs_gdb_address(n, buf, sizeof buf) ? 0
 							      : strlen(buf);
 		break;
 	case N_CTL:
@@ -254,6 +242,7 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		free(fh);
 		return rc;
 	}
+	pthread_mutex_init(&fh->text_lock, NULL);
 	if (S_ISDIR(node_mode(&fh->node))) {
 		rc = -EISDIR;
 	} else if ((fi->flags & O_ACCMODE) != O_RDONLY &&
@@ -273,6 +262,8 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		pin_file_watch(fh, 1);
 	if (rc) {
 		node_release(&fh->node);
+		free(fh->text);
+		pthread_mutex_destroy(&fh->text_lock);
 		free(fh);
 		return rc;
 	}
@@ -303,6 +294,7 @@ static void fh_free(struct emufs_fs *fs, struct fh *fh)
 		pin_file_watch(fh, -1);
 	node_release(&fh->node);
 	free(fh->text);
+	pthread_mutex_destroy(&fh->text_lock);
 	free(fh);
 }
 
@@ -318,77 +310,23 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
-/* Serve a read of a small computed text. */
-static int read_text(const char *text, char *buf, size_t size, off_t off)
-{
-	size_t len = strlen(text);
-	if (off < 0 || (size_t)off >= len)
-		return 0;
-	if (size > len - off)
-		size = len - off;
-	memcpy(buf, text + off, size);
-	return size;
-}
-
 static int op_read(const char *path, char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct fh *fh = (struct fh *)fi->fh;
 	struct node *n = &fh->node;
-	char text[160];
 
 	switch (n->kind) {
 	case N_CTL:
 	case N_STATE:
-		snprintf(text, sizeof text, "%s\n",
-			 inst_state_name(instance_state(n->inst)));
-		return read_text(text, buf, size, off);
 	case N_TARGET:
-		instance_target_name(n->inst, text, sizeof text - 1);
-		if (text[0])
-			strcat(text, "\n");
-		return read_text(text, buf, size, off);
 	case N_PROP:
-		return fh->text ? read_text(fh->text, buf, size, off)
-				: -EBADF;
-	case N_GDB: {
-		int rc = gdb_address(n, text, sizeof text);
-		return rc ? rc : read_text(text, buf, size, off);
-	}
+	case N_GDB:
+	case N_PIN:
+		return fs_read_small(fh, buf, size, off);
 	case N_QMP:
-	case N_MONITOR: {
-		/* A conversation, not a file: each read takes the next
-		 * bytes of the replies so far, whatever the offset. */
-		size_t have = fh->text ? strlen(fh->text) - fh->text_off : 0;
-		if (size > have)
-			size = have;
-		if (size)
-			memcpy(buf, fh->text + fh->text_off, size);
-		fh->text_off += size;
-		return size;
-	}
-	case N_PIN: {
-		/* The level is taken by the read at offset 0; the reads that
-		 * follow (cat's, up to EOF) serve that same line. */
-		if (off > 0)
-			return fh->text ? read_text(fh->text, buf, size, off)
-					: 0;
-		struct pin *p = instance_lock_pin(n->inst, n->name);
-		if (!p)
-			return -ENOENT;
-		int level = pin_read(n->inst, p);
-		if (level >= 0)      /* what it read includes any change */
-			fh->seen_gen = atomic_load(&p->gen);
-		instance_unlock_target(n->inst);
-		if (level < 0)
-			return level;
-		free(fh->text);
-		if (asprintf(&fh->text, "%d\n", level) < 0) {
-			fh->text = NULL;
-			return -ENOMEM;
-		}
-		return read_text(fh->text, buf, size, off);
-	}
+	case N_MONITOR:
+		return fs_read_replies(fh, buf, size);
 	case N_LOG:
 	case N_EVENTS:
 	case N_CHANNEL: {
@@ -411,35 +349,6 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 	}
 }
 
-/* A raw command on a qmp or monitor file; its reply waits for a read. */
-static int raw_write(struct fh *fh, const char *buf, size_t size)
-{
-	struct node *n = &fh->node;
-	struct run *r = instance_get_run(n->inst);
-	if (!r) {
-		instance_log(n->inst, "write to %s refused: the instance is %s",
-			     n->name, inst_state_name(instance_state(n->inst)));
-		return -ESRCH;
-	}
-	char *reply = NULL;
-	int rc = r->conn->raw ? r->conn->raw(r, buf, size, &reply) : -EINVAL;
-	run_put(r);
-	if (rc)
-		return rc;
-	/* Keep what was not read yet, then the new reply. */
-	const char *old = fh->text ? fh->text + fh->text_off : "";
-	char *joined;
-	if (asprintf(&joined, "%s%s", old, reply) < 0) {
-		free(reply);
-		return -ENOMEM;
-	}
-	free(reply);
-	free(fh->text);
-	fh->text = joined;
-	fh->text_off = 0;
-	return size;
-}
-
 static int op_write(const char *path, const char *buf, size_t size,
 		    off_t off, struct fuse_file_info *fi)
 {
@@ -456,7 +365,7 @@ static int op_write(const char *path, const char *buf, size_t size,
 		break;
 	case N_QMP:
 	case N_MONITOR:
-		return raw_write(fh, buf, size);
+		return fs_raw_write(fh, buf, size);
 	case N_PIN: {
 		struct pin *p = instance_lock_pin(n->inst, n->name);
 		if (!p)
@@ -614,6 +523,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = 0;  /* instances come and go */
 	cfg->direct_io = 1;
 	cfg->hard_remove = 1;
+	fs_text_init();
 	return fuse_get_context()->private_data;
 }
 

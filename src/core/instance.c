@@ -29,6 +29,7 @@
 #include "emulator.h"
 #include "core.h"
 #include "ioloop.h"
+#include "lognotice.h"
 #include "statedir.h"
 
 /* The stop sequence of interface.md 3.1: quit, SIGTERM, SIGKILL at 5 s. */
@@ -58,19 +59,30 @@ void instance_log(struct instance *inst, const char *fmt, ...)
 	logfile_printf(&inst->log, "emufs: %s", msg);
 }
 
-/* A QMP-shaped event line of emufs's own in `events`. */
-static void emit_state(struct instance *inst, enum inst_state st)
+void instance_event(struct instance *inst, const char *event,
+		    const char *data, bool notice)
 {
 	struct timeval tv;
-	char line[256];
+	char line[512];
 	gettimeofday(&tv, NULL);
 	int n = snprintf(line, sizeof line,
 			 "{\"timestamp\": {\"seconds\": %lld, \"microseconds\""
-			 ": %ld}, \"event\": \"EMUFS_STATE\", \"data\": "
-			 "{\"instance\": \"%s\", \"state\": \"%s\"}}\n",
-			 (long long)tv.tv_sec, (long)tv.tv_usec, inst->name,
-			 inst_state_name(st));
-	logfile_append(&inst->events, line, n);
+			 ": %ld}, \"event\": \"%s\", \"data\": {\"instance\": "
+			 "\"%s\", %s}}\n", (long long)tv.tv_sec,
+			 (long)tv.tv_usec, event, inst->name, data);
+	if (n <= 0 || (size_t)n >= sizeof line)
+		return;
+	if (notice)
+		logfile_notice(&inst->events, line, n);
+	else
+		logfile_append(&inst->events, line, n);
+}
+
+static void emit_state(struct instance *inst, enum inst_state st)
+{
+	char data[64];
+	snprintf(data, sizeof data, "\"state\": \"%s\"", inst_state_name(st));
+	instance_event(inst, "EMUFS_STATE", data, false);
 }
 
 /* Set the state, inst->lock held; the event is written after unlock by
@@ -377,11 +389,13 @@ static void free_channels(struct instance *inst)
 	inst->nchannels = 0;
 }
 
-static void watch_log(struct instance *inst, struct logfile *lf)
+static void watch_log(struct instance *inst, struct logfile *lf,
+		      const char *name)
 {
 	const struct core_hooks *h = &inst->core->hooks;
 	if (h->log_grew)
 		logfile_set_grow_hook(lf, h->log_grew, h->opaque);
+	lognotice_watch(inst, lf, name);
 }
 
 /* Build the channels and pins of target t (tlock held for writing or
@@ -406,7 +420,7 @@ static int bind_target(struct instance *inst, const struct cfg_target *t)
 		free(path);
 		if (rc)
 			return rc;
-		watch_log(inst, &inst->channels[i].log);
+		watch_log(inst, &inst->channels[i].log, t->channels[i].name);
 		inst->nchannels++;
 	}
 	return pins_bind(inst);
@@ -448,8 +462,11 @@ struct instance *instance_new(struct core *core, const char *name,
 	}
 	if ((rc = logfile_open(&inst->events, path, cap)))
 		goto fail;
-	watch_log(inst, &inst->log);
-	watch_log(inst, &inst->events);
+	/* Text lines and JSON lines: the cap never leaves half of one. */
+	logfile_keep_lines(&inst->log);
+	logfile_keep_lines(&inst->events);
+	watch_log(inst, &inst->log, "log");
+	watch_log(inst, &inst->events, "events");
 	if ((rc = bind_target(inst, target)))
 		goto fail;
 	free(path);

@@ -131,6 +131,13 @@ bool run_exited(struct run *r);
 /* An event line from the emulator (QMP event JSON) into `events`. */
 void run_emulator_event(struct run *r, const char *line, const char *name);
 
+/* One QMP-shaped event line of emufs's own in `events`: data holds the
+ * JSON members that follow "instance" (names need no escaping). notice:
+ * a full disk's notice (lognotice.c), which may use all the memory a log
+ * holds while its disk is full. */
+void instance_event(struct instance *inst, const char *event,
+		    const char *data, bool notice);
+
 /* A line in `log`, and the same through the instance. */
 void instance_log(struct instance *inst, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
