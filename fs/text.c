@@ -19,10 +19,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "connector.h"
+#include "core/connector.h"
 #include "fs.h"
-#include "instance.h"
-#include "pin.h"
+#include "core/instance.h"
+#include "core/pin.h"
 
 /* "host:port\n" of the gdb stub: -ESRCH while not running. */
 int fs_gdb_address(struct node *n, char *buf, size_t len)

@@ -20,7 +20,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "logfile.h"
+#include "core/logfile.h"
 
 struct fixture {
 	char dir[64];
