@@ -376,9 +376,10 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		struct pin *p = instance_lock_pin(n->inst, n->name);
 		if (!p)
 			return -ENOENT;
-		int level = pin_read(n->inst, p);
-		if (level >= 0)      /* what it read includes any change */
-			fh->seen_gen = atomic_load(&p->gen);
+		unsigned gen;
+		int level = pin_read(n->inst, p, &gen);
+		if (level >= 0)      /* the changes that level includes */
+			fh->seen_gen = gen;
 		instance_unlock_target(n->inst);
 		if (level < 0)
 			return level;
