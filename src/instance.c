@@ -278,8 +278,6 @@ static void log_exit(struct instance *inst, struct run *r, const char *how)
 	instance_log(inst, "%s: the emulator %s", how, desc);
 }
 
-/* Clear busy; if the process ended meanwhile, finish the run as the
- * exit handler would have. */
 /* Take the run down while commands wait (see wait_finished_locked):
  * run_finish detaches channels under tlock, and a target change
  * (tlock for writing, freeing channels) must not slip in between. When
