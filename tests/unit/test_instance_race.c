@@ -119,7 +119,7 @@ static int fake_launch(struct run *r, bool paused, char *why, size_t wl)
 {
 	char *argv[] = { "/bin/sh", "-c", "exec >&- 2>&-; exec sleep 60",
 			 NULL };
-	int rc = run_spawn(r, argv, why, wl);
+	int rc = run_spawn(r, argv, NULL, why, wl);
 	if (rc)
 		return rc;
 	/* Its output closed: the output watch removes itself. */
