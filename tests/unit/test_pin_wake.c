@@ -41,7 +41,7 @@ static atomic_int wakeups;           /* pin_changed calls */
 static int fake_launch(struct run *r, bool paused, char *why, size_t wl)
 {
 	char *argv[] = { "/bin/sh", "-c", "exec sleep 60", NULL };
-	return run_spawn(r, argv, why, wl);
+	return run_spawn(r, argv, NULL, why, wl);
 }
 
 static int fake_pin_get(struct run *r, const struct cfg_pin *pin, int *lv)
