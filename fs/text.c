@@ -58,9 +58,10 @@ static int pin_text(struct fh *fh, char *text, size_t len)
 	struct pin *p = instance_lock_pin(n->inst, n->name);
 	if (!p)
 		return -ENOENT;
-	int level = pin_read(n->inst, p);
-	if (level >= 0)      /* what it read includes any change */
-		fh->seen_gen = atomic_load(&p->gen);
+	unsigned gen;
+	int level = pin_read(n->inst, p, &gen);
+	if (level >= 0)      /* the changes that level includes */
+		fh->seen_gen = gen;
 	instance_unlock_target(n->inst);
 	if (level < 0)
 		return level;
