@@ -11,8 +11,8 @@
  *
  * The race is made deterministic through the core's pin_changed hook,
  * which pin_update calls on the reading thread: there the "pin watcher"
- * records the next change. A fake connector (this file defines
- * qemu_connector, so the linker leaves qemu.o out) serves the levels.
+ * records the next change. A fake connector (fake_emulators.h:
+ * the test's table of emulators) serves the levels.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,11 +27,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "connector.h"
-#include "core.h"
-#include "instance.h"
-#include "pin.h"
+#include "core/config.h"
+#include "core/config_load.h"
+#include "core/connector.h"
+#include "core/core.h"
+#include "core/instance.h"
+#include "fake_emulators.h"
+#include "core/pin.h"
 
 static atomic_int guest_level;       /* what the emulator reports */
 static struct instance *the_inst;
@@ -50,15 +52,9 @@ static int fake_pin_get(struct run *r, const struct cfg_pin *pin, int *lv)
 	return 0;
 }
 
-const struct connector_ops qemu_connector = {
-	.name = "fake",
-	.kind = EMU_QEMU,
+static const struct connector_ops fake_connector = {
 	.launch = fake_launch,
 	.pin_get = fake_pin_get,
-};
-const struct connector_ops renode_connector = {
-	.name = "fake-renode",
-	.kind = EMU_RENODE,
 };
 
 /* The core's wake-up hook. While steps are left, the guest toggles and

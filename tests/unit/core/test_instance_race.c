@@ -1,9 +1,8 @@
 /* test_instance_race.c - the end of an emulator racing lifecycle commands
  * (issue 12, defects 1 and 14), on the real instance code and I/O loop.
  *
- * A fake connector stands in for QEMU: this file defines qemu_connector
- * and renode_connector itself, so the linker takes them from here and
- * leaves qemu.o and renode.o out of the archive. Its emulator is a shell
+ * A fake connector stands in for QEMU (fake_emulators.h: the test's
+ * table of emulators, so no real connector is linked). Its emulator is a shell
  * that closes its output at once (so the output watch is gone, as for a
  * target whose emulator died with its pipe) and then sleeps; the test
  * kills it to make the exit callback run.
@@ -28,10 +27,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "connector.h"
-#include "core.h"
-#include "instance.h"
+#include "core/config.h"
+#include "core/config_load.h"
+#include "core/connector.h"
+#include "core/core.h"
+#include "core/instance.h"
+#include "fake_emulators.h"
 
 #define SOON_MS 5000
 
@@ -143,15 +144,9 @@ static int fake_quit(struct run *r, int timeout_ms)
 	return 0;
 }
 
-const struct connector_ops qemu_connector = {
-	.name = "fake",
-	.kind = EMU_QEMU,
+static const struct connector_ops fake_connector = {
 	.launch = fake_launch,
 	.quit = fake_quit,
-};
-const struct connector_ops renode_connector = {
-	.name = "fake-renode",
-	.kind = EMU_RENODE,
 };
 
 /* ---- fixture -------------------------------------------------------- */

@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "channel.h"
-#include "ioloop.h"
+#include "core/channel.h"
+#include "core/ioloop.h"
 
 #define MiB (1024 * 1024)
 #define BACKLOG (12 * MiB)
