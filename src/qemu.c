@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,12 +256,59 @@ static void on_qmp_event(void *opaque, const char *line, json_t *ev)
 								      "event")));
 }
 
+/* The QMP client's write hook (under its lock, any thread): watch for
+ * writability while a line waits for room (a big qom-set), so the loop
+ * finishes it even after its requester timed out. */
+static void on_qmp_want_write(void *opaque, bool on)
+{
+	struct qemu_run *q = ((struct run *)opaque)->priv;
+	struct io_watch *w = atomic_load(&q->qmp_watch);
+	if (w)
+		ioloop_modify(w, on ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+/* The hook first: once it is cleared no thread is inside it, so none
+ * can modify the watch that ioloop_remove() then lets the loop free.
+ * True when this call removed the watch. */
+static bool unwatch_qmp(struct qemu_run *q)
+{
+	if (q->qmp)
+		qmp_set_write_hook(q->qmp, NULL, NULL);
+	struct io_watch *w = atomic_exchange(&q->qmp_watch, NULL);
+	ioloop_remove(w);
+	return w != NULL;
+}
+
+/* The QMP connection ended a request timeout ago and QEMU still runs: it
+ * can no longer be controlled, so rather than a `running` instance on
+ * which everything fails with EIO, end it; its exit makes it `crashed`. */
+static void on_qmp_lost(void *opaque, uint32_t events)
+{
+	struct run *r = opaque;
+	struct qemu_run *q = r->priv;
+	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
+	enum inst_state st = instance_state(r->inst);
+	if (run_exited(r) || (st != ST_RUNNING && st != ST_PAUSED))
+		return;                /* ended, or a stop is ending it */
+	instance_log(r->inst, "the QMP connection to QEMU (pid %d) broke "
+		     "while it runs: killing it", (int)r->proc.pid);
+	process_signal(&r->proc, SIGKILL);
+}
+
 static void on_qmp_readable(void *opaque, uint32_t events)
 {
 	struct run *r = opaque;
 	struct qemu_run *q = r->priv;
-	if (qmp_on_readable(q->qmp) < 0)       /* EOF: stop watching */
-		ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
+	int rc = 0;
+	if (events & EPOLLOUT)
+		rc = qmp_on_writable(q->qmp);
+	if (rc == 0 && (events & ~EPOLLOUT))
+		rc = qmp_on_readable(q->qmp);
+	/* EOF: stop watching. QEMU closes QMP as it exits; if it has not
+	 * exited a request timeout later, the connection broke. */
+	if (rc < 0 && unwatch_qmp(q) && !run_exited(r))
+		atomic_store(&q->lost_watch, ioloop_add_timer(
+			r->inst->core->loop, r->timeout_ms, 0, on_qmp_lost, r));
 }
 
 static int execute(struct run *r, const char *cmd)
@@ -451,6 +499,8 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	}
 	q->qmp_watch = ioloop_add(r->inst->core->loop, fd, EPOLLIN,
 				  on_qmp_readable, r);
+	if (q->qmp_watch)
+		qmp_set_write_hook(q->qmp, on_qmp_want_write, r);
 	struct qmp_error err;
 	if (!q->qmp_watch ||
 	    (rc = qmp_handshake(q->qmp, r->timeout_ms))) {
@@ -535,7 +585,8 @@ static void qemu_shutdown(struct run *r)
 	struct qemu_run *q = r->priv;
 	if (!q)
 		return;
-	ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
+	unwatch_qmp(q);
+	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
 	if (q->qmp)
 		qmp_shutdown(q->qmp);
 	remove_overlays(q);
@@ -546,7 +597,8 @@ static void qemu_release(struct run *r)
 	struct qemu_run *q = r->priv;
 	if (!q)
 		return;
-	ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
+	unwatch_qmp(q);
+	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
 	if (q->qmp)
 		qmp_free(q->qmp);
 	qom_cache_free(q->qom);

@@ -16,6 +16,7 @@ struct qom_cache;
 struct qemu_run {
 	struct qmp *qmp;
 	struct io_watch *_Atomic qmp_watch;  /* see run's watches */
+	struct io_watch *_Atomic lost_watch; /* QMP lost, QEMU alive: kill */
 	struct qom_cache *qom;     /* qom-list results of this run */
 	char **overlays;           /* per drive: its overlay, or NULL */
 	size_t ndrives;
