@@ -126,7 +126,9 @@ int run_spawn(struct run *r, char *const argv[], char *why, size_t whylen);
 /* Wait until the process ended, at most timeout_ms: 0 or -ETIMEDOUT. */
 int run_wait_exit(struct run *r, int timeout_ms);
 bool run_exited(struct run *r);
-/* An event line from the emulator (QMP event JSON) into `events`. */
+/* An event line from the emulator (QMP event JSON) into `events`. line
+ * NULL: the connector appended it itself (in a batch); only what the event
+ * named name means for the state is left to do. */
 void run_emulator_event(struct run *r, const char *line, const char *name);
 
 /* A line in `log`, and the same through the instance. */

@@ -249,11 +249,56 @@ static int accept_by(struct run *r, int lfd, long long deadline)
 
 /* ---- QMP plumbing -------------------------------------------------- */
 
+/* Append n bytes of s to a growing buffer; false when out of memory. */
+static bool grow_add(char **buf, size_t *len, size_t *cap, const char *s,
+		     size_t n)
+{
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		while (c < *len + n)
+			c *= 2;
+		char *b = realloc(*buf, c);
+		if (!b)
+			return false;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	return true;
+}
+
+/* Events go to `events` in one append per read of the QMP socket (or per
+ * reply that follows them: the client's flush points) rather than one per
+ * line: an emulator flooding events costs emufs far less. Their names go
+ * to the instance afterwards, in order, so `state` never shows a change
+ * before the event behind it is in the file. */
+static void flush_events(struct run *r)
+{
+	struct qemu_events *e = &((struct qemu_run *)r->priv)->events;
+	if (e->len)
+		logfile_append(&r->inst->events, e->lines, e->len);
+	for (size_t i = 0; i < e->nlen; i += strlen(e->names + i) + 1)
+		run_emulator_event(r, NULL, e->names + i);
+	e->len = e->nlen = 0;
+}
+
 static void on_qmp_event(void *opaque, const char *line, json_t *ev)
 {
 	struct run *r = opaque;
-	run_emulator_event(r, line, json_string_value(json_object_get(ev,
-								      "event")));
+	struct qemu_events *e = &((struct qemu_run *)r->priv)->events;
+	if (!line) {                           /* the client's flush point */
+		flush_events(r);
+		return;
+	}
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	size_t len = strlen(line), nlen = strlen(name) + 1;
+	if (!grow_add(&e->lines, &e->len, &e->cap, line, len) ||
+	    !grow_add(&e->lines, &e->len, &e->cap, "\n", 1) ||
+	    !grow_add(&e->names, &e->nlen, &e->ncap, name, nlen)) {
+		flush_events(r);               /* no memory: one at a time */
+		run_emulator_event(r, line, name);
+	}
 }
 
 /* The QMP client's write hook (under its lock, any thread): watch for
@@ -602,6 +647,8 @@ static void qemu_release(struct run *r)
 	if (q->qmp)
 		qmp_free(q->qmp);
 	qom_cache_free(q->qom);
+	free(q->events.lines);
+	free(q->events.names);
 	remove_overlays(q);
 	for (size_t i = 0; q->overlays && i < q->ndrives; i++)
 		free(q->overlays[i]);

@@ -39,7 +39,7 @@
 /* What one qmp_on_readable() reads at most before it returns to the I/O
  * loop, so that one QEMU flooding events cannot hold the loop from every
  * other instance; level-triggered epoll calls it again for the rest. */
-#define QMP_READ_BUDGET (4 * QMP_READ_CHUNK)
+#define QMP_READ_BUDGET QMP_READ_CHUNK
 
 /* A queued request line. Owned by the queue; owner points back at the
  * requester's slot while the requester still waits for it to go out. */
@@ -70,6 +70,7 @@ struct qmp {
 	size_t len, cap;
 	size_t scanned;          /* buf[0..scanned) holds no '\n' */
 	bool discarding;         /* inside an over-long line, dropping it */
+	bool unflushed;          /* events delivered since the last flush */
 
 	/* Protects greeted, next_id, the pending list, the output queue and
 	 * the write hook; every send() on the socket happens under it, so
@@ -426,6 +427,14 @@ static void complete_reply(struct qmp *q, json_t *msg)
 	}
 }
 
+/* Tell the event callback to make the events so far visible. */
+static void flush_events(struct qmp *q)
+{
+	if (q->unflushed && q->on_event)
+		q->on_event(q->opaque, NULL, NULL);
+	q->unflushed = false;
+}
+
 /* One line without its '\n', NUL-terminated in place. */
 static void handle_line(struct qmp *q, char *line, size_t n)
 {
@@ -451,8 +460,10 @@ static void handle_line(struct qmp *q, char *line, size_t n)
 	} else if (json_is_string(json_object_get(msg, "event"))) {
 		if (q->on_event)
 			q->on_event(q->opaque, line, msg);
+		q->unflushed = true;
 	} else if (json_object_get(msg, "return") ||
 		   json_object_get(msg, "error")) {
+		flush_events(q);   /* its requester may look at them next */
 		complete_reply(q, msg);
 		return;
 	} else {
@@ -531,12 +542,15 @@ int qmp_on_readable(struct qmp *q)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return atomic_load(&q->dead) ? -1 : 0;
+			break;
 		goto broken;  /* EOF or a real error */
 	}
-	/* Budget spent: the rest waits for the loop's next round. */
+	/* Drained, or the budget spent: the rest waits for the loop's next
+	 * round. */
+	flush_events(q);
 	return atomic_load(&q->dead) ? -1 : 0;
 broken:
+	flush_events(q);
 	if (q->len > 0 && !q->discarding)
 		atomic_fetch_add(&q->garbage, 1);  /* a line cut by EOF */
 	q->len = q->scanned = 0;

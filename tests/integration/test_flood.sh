@@ -78,6 +78,14 @@ path = argv[i].split("path=", 1)[1].rsplit(",server=off", 1)[0]
 mine, qemus = socket.socketpair()
 argv[i] = "socket,id=emufs-qmp,fd=%d" % qemus.fileno()
 emufs = socket.socket(socket.AF_UNIX)
+# A deep socket buffer (16 MB where allowed: SO_SNDBUFFORCE needs root)
+# keeps the flood from running dry whenever this process is descheduled:
+# emufs always finds more to read, as with a QEMU that floods faster than
+# emufs parses.
+try:
+    emufs.setsockopt(socket.SOL_SOCKET, 32, 16 << 20)   # SO_SNDBUFFORCE
+except OSError:
+    emufs.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 16 << 20)
 emufs.connect(path)
 send_lock = threading.Lock()       # one writer of whole lines to emufs
 
@@ -129,7 +137,7 @@ def flood():
     ev = (b'{"timestamp": {"seconds": 1795367071, "microseconds": 886098}, '
           b'"event": "RTC_CHANGE", "data": {"offset": 0, '
           b'"qom-path": "/machine/soc/rtc"}}\r\n')
-    chunk = ev * (65536 // len(ev))
+    chunk = ev * ((1 << 20) // len(ev))
     t0, sent = time.monotonic(), 0
     try:
         while sent < TOTAL:
@@ -213,10 +221,14 @@ emufs_cpu_s() {
 	awk '{ printf "%.2f\n", ($14 + $15) / 100 }' "/proc/$EMUFS_PID/stat"
 }
 
-# While "flood" sends 100 MB of events, "ok" answers a property read well
-# within the request timeout (5 s) and echoes serial input within 1 s.
-# Before the fix the reader of the flooding QMP socket kept the I/O loop
-# until the socket was empty, which a flood never lets happen.
+# While "flood" sends 100 MB of events, "ok" answers every property read
+# and echoes serial input within FLOOD_BOUND_MS, well within the request
+# timeout (5 s); the bound leaves room for a host shared with other test
+# suites (a quiet one gives some 350 ms). Before the fix the reader of the
+# flooding QMP socket kept the I/O loop until the socket was empty, which
+# a flood never lets happen: property reads gave ETIMEDOUT, echoes took
+# 4.5 s.
+FLOOD_BOUND_MS=2000
 test_event_flood_does_not_starve_another_instance() {
 	require_qemu
 	write_flood_qemu
@@ -233,14 +245,16 @@ test_event_flood_does_not_starve_another_instance() {
 	wait_for '[ -e "$SCRATCH/flood.done" ]' 40 || fail "the flood did not end in 40 s"
 	cpu1=$(emufs_cpu_s)
 	took=$(cat "$SCRATCH/flood.done")
-	note "flood: ${took% *} s for $(( ${took#* } >> 20 )) MB, emufs CPU $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }') s"
-	note "healthy instance meanwhile: $res"
+	local fig="flood: ${took% *} s for $(( ${took#* } >> 20 )) MB, emufs CPU $(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { printf "%.2f", b - a }') s; healthy instance meanwhile: $res"
+	note "$fig"
+	# FLOOD_REPORT=FILE: keep the figures (docs/reliability.md quotes them)
+	[ -z "${FLOOD_REPORT:-}" ] || echo "$fig" >>"$FLOOD_REPORT"
 	set -- $res
 	[ "$2" -gt 0 ] || fail "no property read finished during the flood: $res"
 	[ "$6" = - ] || fail "property reads failed during the flood: $res"
-	[ "$4" -lt 1000 ] || fail "a property read took $4 ms during the flood: $res"
+	[ "$4" -lt "$FLOOD_BOUND_MS" ] || fail "a property read took $4 ms during the flood: $res"
 	[ "${12}" = 0 ] || fail "serial echoes lost during the flood: $res"
-	[ "${10}" -lt 1000 ] || fail "a serial echo took ${10} ms during the flood: $res"
+	[ "${10}" -lt "$FLOOD_BOUND_MS" ] || fail "a serial echo took ${10} ms during the flood: $res"
 	# The flooding instance still works, and its events arrived.
 	[ "$(cat "$MNT/flood/props/machine/soc/gpio/gpioA1")" = false ] ||
 		fail "flood's property read failed after the flood"

@@ -71,6 +71,7 @@ struct fx {
 	atomic_bool pump_done;   /* qmp_on_readable returned -1 */
 	atomic_bool want_write;  /* set by the client's write hook */
 	atomic_int hook_calls;
+	atomic_int events_at_flush;  /* events seen at the last flush point */
 
 	pthread_mutex_t ev_lock; /* protects events */
 	json_t *events;          /* raw event lines, in arrival order */
@@ -79,10 +80,16 @@ struct fx {
 	size_t rlen, rcap;
 };
 
+static size_t n_events(struct fx *f);
+
 static void on_event(void *opaque, const char *line, json_t *ev)
 {
 	struct fx *f = opaque;
 
+	if (!line) {             /* a flush point */
+		atomic_store(&f->events_at_flush, (int)n_events(f));
+		return;
+	}
 	assert_non_null(json_object_get(ev, "event"));
 	pthread_mutex_lock(&f->ev_lock);
 	json_array_append_new(f->events, json_string(line));
@@ -492,6 +499,9 @@ static void test_event_between_request_and_reply_is_delivered(void **state)
 	assert_int_equal(json_object_size(c.ret), 0);
 	assert_int_equal(n_events(f), 1);
 	assert_string_equal(event_name(f, 0), "RESUME");
+	/* A flush point came between the event and the reply: a caller
+	 * that batches events has them out before the requester wakes. */
+	assert_int_equal(atomic_load(&f->events_at_flush), 1);
 	json_decref(req);
 	call_free(&c);
 }
@@ -994,6 +1004,60 @@ static void test_request_over_max_line_is_efbig(void **state)
 	free(s);
 }
 
+/* Issue 12, defect 7: one qmp_on_readable() reads a bounded amount, so a
+ * flooding QEMU cannot keep the I/O loop. The "QEMU" here refills the
+ * socket with a new event for every event delivered, so the socket never
+ * runs dry: before the budget, the call returned only when the refilling
+ * stopped at REFILL_MAX events. */
+#define REFILL_MAX 100000
+
+struct refill {
+	int srv;
+	size_t delivered, flushes;
+};
+
+static void refill_event(void *opaque, const char *line, json_t *ev)
+{
+	struct refill *r = opaque;
+	static const char ev_line[] = EV_STOP;
+
+	if (!line) {
+		r->flushes++;
+		return;
+	}
+	if (++r->delivered < REFILL_MAX)
+		(void)!write(r->srv, ev_line, sizeof(ev_line) - 1);
+}
+
+static void test_one_read_is_bounded_under_a_flood(void **state)
+{
+	struct refill r = { 0 };
+	struct qmp *q;
+	size_t first;
+	int sv[2], i;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+				    SOCK_NONBLOCK, 0, sv), 0);
+	r.srv = sv[0];
+	q = qmp_new(sv[1], refill_event, &r);
+	assert_non_null(q);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(write(r.srv, EV_STOP, strlen(EV_STOP)),
+				 (ssize_t)strlen(EV_STOP));
+	assert_int_equal(qmp_on_readable(q), 0);
+	first = r.delivered;
+	assert_true(first > 0);
+	/* 64 KB of 88-byte lines, give or take a line */
+	assert_true(first < REFILL_MAX / 10);
+	assert_int_equal(r.flushes, 1);
+	assert_int_equal(qmp_on_readable(q), 0);   /* the rest: next turn */
+	assert_true(r.delivered > first);
+	assert_false(qmp_is_dead(q));
+	qmp_free(q);
+	close(sv[0]);
+}
+
 /* Many threads, replies always in reverse order, events in between. */
 #define STRESS_THREADS 4
 #define STRESS_CALLS 50
@@ -1102,6 +1166,7 @@ int main(void)
 		T(test_large_request_without_write_hook),
 		T(test_request_over_max_line_is_efbig),
 		T(test_concurrent_requests_under_reordering),
+		cmocka_unit_test(test_one_read_is_bounded_under_a_flood),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
