@@ -51,16 +51,19 @@ EOF
 	assert_not_contains "$MNT/a/log" "Input/output error"
 	ctl a stop
 	unmount_emufs
+	assert_no_sanitizer_report
 }
 
 # ---- an event flood --------------------------------------------------------------
 
 FLOOD_MB=${FLOOD_MB:-100}
+FLOOD_MAX_S=15      # a sanitizer build takes 100 MB in some 50 s: stop there
 
 # write_flood_qemu: $SCRATCH/flood-qemu, a stand-in for qemu-system-arm: it
 # runs the real QEMU with its QMP monitor on a socketpair and relays that
 # monitor to emufs line by line. Once $SCRATCH/flood.go exists it also sends
-# FLOOD_MB MB of RTC_CHANGE events, as fast as emufs takes them, between
+# FLOOD_MB MB of RTC_CHANGE events (or what it can in FLOOD_MAX_S
+# seconds), as fast as emufs takes them, between
 # QEMU's own lines, then writes the seconds it took to $SCRATCH/flood.done.
 # Once $SCRATCH/cut.go exists it breaks the link to emufs (QEMU runs on).
 write_flood_qemu() {
@@ -69,6 +72,7 @@ write_flood_qemu() {
 import ctypes, os, signal, socket, subprocess, sys, threading, time
 REAL, GO, DONE, TOTAL = "$(command -v "$QEMU_ARM")", "$SCRATCH/flood.go", \
     "$SCRATCH/flood.done", $FLOOD_MB << 20
+LIMIT_S = $FLOOD_MAX_S
 CUT = "$SCRATCH/cut.go"
 EOF
 	cat >>"$SCRATCH/flood-qemu" <<'EOF'
@@ -140,7 +144,7 @@ def flood():
     chunk = ev * ((1 << 20) // len(ev))
     t0, sent = time.monotonic(), 0
     try:
-        while sent < TOTAL:
+        while sent < TOTAL and time.monotonic() - t0 < LIMIT_S:
             with send_lock:
                 emufs.sendall(chunk)
             sent += len(chunk)
@@ -262,6 +266,7 @@ test_event_flood_does_not_starve_another_instance() {
 	ctl flood stop
 	ctl ok stop
 	unmount_emufs
+	assert_no_sanitizer_report
 }
 
 # ---- a broken QMP connection -------------------------------------------------------
@@ -287,4 +292,5 @@ test_broken_qmp_connection_makes_the_instance_crashed() {
 	wait_state flood paused
 	ctl flood stop
 	unmount_emufs
+	assert_no_sanitizer_report
 }
