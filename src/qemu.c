@@ -268,6 +268,10 @@ static bool grow_add(char **buf, size_t *len, size_t *cap, const char *s,
 	return true;
 }
 
+/* A batch buffer larger than this is not kept between reads: a QMP read
+ * brings at most 64 KiB, only a single huge event line grows it more. */
+#define EVENT_BATCH_KEEP (1024 * 1024)
+
 /* Events go to `events` in one append per read of the QMP socket (or per
  * reply that follows them: the client's flush points) rather than one per
  * line: an emulator flooding events costs emufs far less. Their names go
@@ -281,6 +285,11 @@ static void flush_events(struct run *r)
 	for (size_t i = 0; i < e->nlen; i += strlen(e->names + i) + 1)
 		run_emulator_event(r, NULL, e->names + i);
 	e->len = e->nlen = 0;
+	if (e->cap > EVENT_BATCH_KEEP) {       /* after one huge event */
+		free(e->lines);
+		e->lines = NULL;
+		e->cap = 0;
+	}
 }
 
 static void on_qmp_event(void *opaque, const char *line, json_t *ev)
@@ -313,25 +322,21 @@ static void on_qmp_want_write(void *opaque, bool on)
 }
 
 /* The hook first: once it is cleared no thread is inside it, so none
- * can modify the watch that ioloop_remove() then lets the loop free.
- * True when this call removed the watch. */
-static bool unwatch_qmp(struct qemu_run *q)
+ * can modify the watch that ioloop_remove() then lets the loop free. */
+static void unwatch_qmp(struct qemu_run *q)
 {
 	if (q->qmp)
 		qmp_set_write_hook(q->qmp, NULL, NULL);
-	struct io_watch *w = atomic_exchange(&q->qmp_watch, NULL);
-	ioloop_remove(w);
-	return w != NULL;
+	ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
 }
 
 /* The QMP connection ended a request timeout ago and QEMU still runs: it
  * can no longer be controlled, so rather than a `running` instance on
- * which everything fails with EIO, end it; its exit makes it `crashed`. */
+ * which everything fails with EIO, end it; its exit makes it `crashed`.
+ * (A one-shot timer made at launch, disarmed until the QMP EOF.) */
 static void on_qmp_lost(void *opaque, uint32_t events)
 {
 	struct run *r = opaque;
-	struct qemu_run *q = r->priv;
-	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
 	enum inst_state st = instance_state(r->inst);
 	if (run_exited(r) || (st != ST_RUNNING && st != ST_PAUSED))
 		return;                /* ended, or a stop is ending it */
@@ -349,11 +354,17 @@ static void on_qmp_readable(void *opaque, uint32_t events)
 		rc = qmp_on_writable(q->qmp);
 	if (rc == 0 && (events & ~EPOLLOUT))
 		rc = qmp_on_readable(q->qmp);
-	/* EOF: stop watching. QEMU closes QMP as it exits; if it has not
-	 * exited a request timeout later, the connection broke. */
-	if (rc < 0 && unwatch_qmp(q) && !run_exited(r))
-		atomic_store(&q->lost_watch, ioloop_add_timer(
-			r->inst->core->loop, r->timeout_ms, 0, on_qmp_lost, r));
+	if (rc == 0)
+		return;
+	/* EOF. QEMU closes QMP as it exits; if it has not exited a request
+	 * timeout later, the connection broke. Arm that before letting go
+	 * of the watch: once it is gone a stop need not wait for this
+	 * callback to end, except in its removal of lost_watch (made at
+	 * launch), which comes after; so r and q stay valid up to here. */
+	struct io_watch *lost = atomic_load(&q->lost_watch);
+	if (lost && !run_exited(r))
+		ioloop_timer_arm_us(lost, r->timeout_ms * 1000L);
+	unwatch_qmp(q);                        /* stop watching */
 }
 
 static int execute(struct run *r, const char *cmd)
@@ -542,12 +553,14 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		rc = -ENOMEM;
 		goto out;
 	}
+	q->lost_watch = ioloop_add_timer(r->inst->core->loop, -1, 0,
+					 on_qmp_lost, r);
 	q->qmp_watch = ioloop_add(r->inst->core->loop, fd, EPOLLIN,
 				  on_qmp_readable, r);
 	if (q->qmp_watch)
 		qmp_set_write_hook(q->qmp, on_qmp_want_write, r);
 	struct qmp_error err;
-	if (!q->qmp_watch ||
+	if (!q->qmp_watch || !q->lost_watch ||
 	    (rc = qmp_handshake(q->qmp, r->timeout_ms))) {
 		snprintf(why, wl, "QMP handshake failed: %s",
 			 strerror(rc ? -rc : EIO));

@@ -228,10 +228,10 @@ emufs_cpu_s() {
 # While "flood" sends 100 MB of events, "ok" answers every property read
 # and echoes serial input within FLOOD_BOUND_MS, well within the request
 # timeout (5 s); the bound leaves room for a host shared with other test
-# suites (a quiet one gives some 350 ms). Before the fix the reader of the
-# flooding QMP socket kept the I/O loop until the socket was empty, which
-# a flood never lets happen: property reads gave ETIMEDOUT, echoes took
-# 4.5 s.
+# suites (at load 16 to 25 on 2 cores: up to 1.3 s). Before the fix the
+# reader of the flooding QMP socket kept the I/O loop until the socket
+# was empty, which a flood never lets happen: property reads gave
+# ETIMEDOUT, echoes took up to 9 s.
 FLOOD_BOUND_MS=2000
 test_event_flood_does_not_starve_another_instance() {
 	require_qemu
