@@ -9,7 +9,8 @@
 
 # QEMU reads its QMP socket a byte per main-loop turn (75 to 150 KB/s
 # here), so 400 KB to props/machine/append cannot go out within a 1 s
-# request timeout. The write times out, but the line must still reach QEMU whole:
+# request timeout (a QEMU reading over 400 KB/s would fail the first
+# assertion: then raise the size). The write times out, but the line must still reach QEMU whole:
 # afterwards pause, props and pins work again (before the fix the half-sent
 # line left the connection dead and they gave EIO until stop).
 test_huge_property_write_times_out_but_keeps_the_connection() {
