@@ -22,7 +22,9 @@
  *  - both feedings deliver the same events (the same raw lines, in order)
  *    and count the same garbage lines and unmatched replies;
  *  - both agree with an independent line-by-line model of the stream:
- *    split at '\n', drop one '\r', a line cut by EOF is garbage, and each
+ *    split at '\n', drop the '\r's that end a line (a line that ended in
+ *    "\r\r\n" once kept one: tests/fuzz/crashes/qmp-event-line-two-cr),
+ *    a line cut by EOF is garbage, and each
  *    line is an event (an object with a string "event"), a greeting ("QMP"),
  *    a reply ("return" or "error"; none is awaited, so all are unmatched)
  *    or garbage;
@@ -236,7 +238,7 @@ static void model(const uint8_t *data, size_t size, struct outcome *out)
 		}
 		end = (size_t)(nl - data);
 		n = end - start;
-		if (n > 0 && data[start + n - 1] == '\r')
+		while (n > 0 && data[start + n - 1] == '\r')
 			n--;
 		msg = json_loadb((const char *)data + start, n, 0, NULL);
 		if (!json_is_object(msg)) {
