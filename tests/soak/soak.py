@@ -322,6 +322,33 @@ def log_refusals(inst):
     return len(REFUSAL_RE.findall(data)), len(data)
 
 
+def print_counts(elapsed):
+    """What ran and how it ended, per kind; also for a run cut short."""
+    with lock:
+        total = sum(sum(c.values()) for c in per_op.values())
+        print("ran %.1f s: %d operations (%.0f/s), %d writers, %d readers; "
+              "QEMU SIGKILLed %d times (%s)" % (
+                  elapsed, total, total / max(elapsed, 0.001), WRITERS,
+                  READERS, sum(kills.values()),
+                  ", ".join("%s %d" % kv for kv in sorted(kills.items()))))
+        print("operations per kind (result=count):")
+        for name in sorted(per_op):
+            print("  %-26s %s" % (name, " ".join(
+                "%s=%d" % kv for kv in sorted(per_op[name].items()))))
+        print("errors by errno: " + (" ".join(
+            "%s=%d" % kv for kv in sorted(by_errno.items())) or "none"))
+    sys.stdout.flush()
+
+
+def hang(what, since):
+    """An operation did not return: report, then hang_exit()."""
+    print_counts(time.monotonic() - t0)
+    print("HANG %s pending for %.1f s, %.0f s into the run" % (
+        what, time.monotonic() - since, since - t0))
+    print("BAD hang: %s" % what)
+    hang_exit()
+
+
 # ---- the run ---------------------------------------------------------------
 
 # props to sample: walk each instance's tree while it runs (soak.sh
@@ -356,9 +383,7 @@ while time.monotonic() - t0 < seconds:
     now = time.monotonic()
     for tid, c in list(current.items()):
         if c and now - c[0] > HANG_S:
-            print("HANG %s pending for %.1f s (thread %s)" % (c[1], now - c[0], tid))
-            print("BAD hang: %s" % c[1])
-            hang_exit()
+            hang(c[1], c[0])
     if not alive(emufs_pid):
         died = True
         break
@@ -384,10 +409,10 @@ else:
         while t.is_alive():
             t.join(0.1)
             if time.monotonic() > deadline:
-                pending = [c[1] for c in current.values() if c]
-                print("HANG at the end: %s" % ", ".join(pending))
-                print("BAD hang: %s" % ", ".join(pending))
-                hang_exit()
+                pending = [c for c in current.values() if c] or \
+                    [(deadline - HANG_S, "a thread that did not end")]
+                hang(", ".join(c[1] for c in pending),
+                     min(c[0] for c in pending))
 
 def settle(fds0, threads0, rss0, peak):
     """Stop what runs, let emufs settle, compare with the start."""
@@ -429,20 +454,7 @@ def settle(fds0, threads0, rss0, peak):
 
 # ---- summary -----------------------------------------------------------
 
-total = sum(sum(c.values()) for c in per_op.values())
-print("ran %.1f s: %d operations (%.0f/s), %d writers, %d readers; "
-      "QEMU SIGKILLed %d times (%s)" % (
-          elapsed, total, total / elapsed, WRITERS, READERS,
-          sum(kills.values()),
-          ", ".join("%s %d" % kv for kv in sorted(kills.items()))))
-print("operations per kind (result=count):")
-for name in sorted(per_op):
-    c = per_op[name]
-    print("  %-26s %s" % (name, " ".join("%s=%d" % kv for kv in
-                                        sorted(c.items()))))
-print("errors by errno: " + (" ".join("%s=%d" % kv for kv in
-                                      sorted(by_errno.items())) or "none"))
-
+print_counts(elapsed)
 if not died:
     for i in instances:
         n, size = log_refusals(i)
