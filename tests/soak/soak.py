@@ -5,7 +5,7 @@
 #
 # Threads, for SECONDS:
 #   - SOAK_WRITERS (16) ctl writers: random commands, valid and not, to a
-#     random instance, one write(2) per open, 0 to 200 ms apart;
+#     random instance, one write(2) per open, 0 to 500 ms apart;
 #   - SOAK_READERS (8) readers of every file of every instance (state, ctl,
 #     target, log, events, serial0 and its .pty, props files and
 #     listings, both pins, poll() on a pin, qmp, gdb, the listings), 0 to
@@ -69,11 +69,14 @@ SECTION4 = {"EINVAL", "EBUSY", "EIO", "ESRCH", "EPERM", "EACCES", "ENOENT",
             "ETIMEDOUT"}
 STATES = {b"stopped", b"starting", b"running", b"paused", b"stopping",
           b"exited", b"crashed"}
-# (what is written to ctl, weight); refused ones included on purpose
-CTL_CMDS = [(b"start\n", 14), (b"start paused\n", 8), (b"stop\n", 12),
-            (b"kill\n", 4), (b"reset\n", 8), (b"pause\n", 10),
-            (b"resume\n", 10), (b"pause\nresume\n", 4), (b"bogus\n", 3),
-            (b"start now\n", 2), (b"\n", 2), (b"stop\nbogus\n", 2)]
+# (what is written to ctl, weight per mille). Refused ones included on
+# purpose; few stops and kills (with the killer's), so that an instance
+# runs for seconds at a time and its props, pins, qmp and serial are read
+# while it runs, not only refused.
+CTL_CMDS = [(b"start\n", 160), (b"start paused\n", 60), (b"stop\n", 8),
+            (b"kill\n", 3), (b"reset\n", 140), (b"pause\n", 200),
+            (b"resume\n", 200), (b"pause\nresume\n", 80), (b"bogus\n", 50),
+            (b"start now\n", 40), (b"\n", 40), (b"stop\nbogus\n", 19)]
 REFUSAL_RE = re.compile(rb"\.\d{3} emufs: (?:ctl|start|stop|kill|reset|pause"
                         rb"|resume) (?:refused|failed): ")
 
@@ -248,7 +251,7 @@ def writer(tid):
         name = "ctl %s" % (cmd.decode().strip().replace("\n", "+") or
                            "(empty line)")
         run(tid, name, lambda r: write_ctl(inst, cmd), rnd, inst, True)
-        done.wait(rnd.uniform(0, 0.2))
+        done.wait(rnd.uniform(0, 0.5))
 
 
 def reader(tid, ops):
