@@ -311,6 +311,18 @@ def proc_status():
     return fds, int(st["Threads"][0]), int(st["VmRSS"][0])
 
 
+def fd_kinds():
+    """emufs's descriptors by what they are (a path, pipe, socket, ...)."""
+    kinds = collections.Counter()
+    for f in os.listdir("/proc/%d/fd" % emufs_pid):
+        try:
+            kinds[os.readlink("/proc/%d/fd/%s" % (emufs_pid, f))
+                  .split(":")[0]] += 1
+        except OSError:
+            pass
+    return kinds
+
+
 def alive(pid):
     try:
         with open("/proc/%d/stat" % pid) as f:
@@ -364,6 +376,7 @@ for i in instances:
     write_ctl(i, b"stop\n")
 log0 = {i: log_refusals(i) for i in instances}
 fds0, threads0, rss0 = proc_status()
+fd_kinds0 = fd_kinds()
 print("before: emufs fds %d threads %d RSS %d kB; %s" % (
     fds0, threads0, rss0, ", ".join("%s: %d props files sampled" %
                                     (i, len(props[i])) for i in instances)))
@@ -443,11 +456,9 @@ def settle(fds0, threads0, rss0, peak):
     print("  RSS kB  %5d %5d %6d (%+.1f%%)" % (rss0, peak[2], rss1,
                                               100.0 * (rss1 - rss0) / rss0))
     if fds1 > fds0:
-        fd_kinds = collections.Counter(
-            os.readlink("/proc/%d/fd/%s" % (emufs_pid, f)).split(":")[0]
-            for f in os.listdir("/proc/%d/fd" % emufs_pid))
-        bad.append("emufs holds %d descriptors, %d before (%s)" % (
-            fds1, fds0, " ".join("%s=%d" % kv for kv in fd_kinds.most_common(5))))
+        more = fd_kinds() - fd_kinds0
+        bad.append("emufs holds %d descriptors, %d before; more of: %s" % (
+            fds1, fds0, " ".join("%s=%d" % kv for kv in more.items())))
     if threads1 > threads0:
         bad.append("emufs has %d threads, %d before" % (threads1, threads0))
     if rss1 > rss0 * 1.10:
