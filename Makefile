@@ -5,6 +5,7 @@
 #   make test       install what is missing, build, run unit + integration tests
 #   make asan       the whole test suite under ASan + UBSan (build/asan/)
 #   make tsan       unit and load tests under ThreadSanitizer (build/tsan/)
+#   make soak       10 min of mixed load and QEMU kills (SOAK_SECONDS; not in test)
 #   make install    PREFIX=/usr/local DESTDIR= : binary and emufs(1)
 #   make clean
 

@@ -5,6 +5,10 @@
 #                      libclang-rt-14-dev), build, run each target for
 #                      FUZZ_SECONDS (20); fuzz-run: the same without deps
 #   make fuzz FUZZ_SECONDS=60 FUZZ_TARGETS="qmp shim" FUZZ_FLAGS=-max_len=8192
+#   make fuzz-run FUZZ_RUNS=10000000 FUZZ_TARGETS=ctl
+#                      run to an execution count instead of a time (-runs=;
+#                      no time limit then): how docs/reliability.md's
+#                      figures were made
 #
 # A target is tests/fuzz/fuzz_<target>.c compiled by clang together with
 # the src/ files it exercises, all instrumented (not libemufs-core.a: gcc
@@ -22,6 +26,10 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 20
 FUZZ_FLAGS   ?=
+FUZZ_RUNS    ?=
+# What bounds a run: an execution count if FUZZ_RUNS is set, else a time.
+FUZZ_LIMIT   := $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS),-max_total_time=$(FUZZ_SECONDS))
+FUZZ_WHAT    := $(if $(FUZZ_RUNS),$(FUZZ_RUNS) runs,$(FUZZ_SECONDS) s)
 FUZZ_DIR     := $(BUILD)/fuzz
 
 FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined \
@@ -42,6 +50,8 @@ FUZZ_SRC_propval   := src/core/propval.c
 FUZZ_SRC_shim      := src/core/shim.c
 FUZZ_SRC_preconfig := src/qemu/preconfig.c
 FUZZ_SRC_robot     := src/renode/robot.c
+# qmp reads through the harness's fake read(2): see fuzz_qmp.c.
+FUZZ_LIBS_qmp      := -Wl,--wrap=read
 # Libraries beyond jansson, per target (robot: as mk/renode.mk links it).
 FUZZ_LIBS_robot    := -lxmlrpc -lxmlrpc_util \
                       $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
@@ -81,9 +91,9 @@ fuzz-run-%: $(FUZZ_DIR)/fuzz_%
 			$$t "$$why" $$d/$$t.repro.log > $$sum; \
 		cat $$sum; exit 0; \
 	fi; \
-	echo "fuzz: $$t: $(FUZZ_SECONDS) s from $$seeds seeds"; \
+	echo "fuzz: $$t: $(FUZZ_WHAT) from $$seeds seeds"; \
 	t0=$$(date +%s); \
-	$$d/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	$$d/fuzz_$$t $(FUZZ_LIMIT) -print_final_stats=1 \
 		-timeout=10 -artifact_prefix=$$a/ $(FUZZ_FLAGS) $$c \
 		>$$log 2>&1; \
 	rc=$$?; t1=$$(date +%s); \
@@ -114,6 +124,6 @@ fuzz: deps
 	@$(MAKE) --no-print-directory fuzz-run
 
 fuzz-run: $(FUZZ_TARGETS:%=fuzz-run-%)
-	@echo "fuzz: summary ($(FUZZ_SECONDS) s per target)"
+	@echo "fuzz: summary ($(FUZZ_WHAT) per target)"
 	@cat $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%.summary)
 	@! grep -q FAIL $(FUZZ_TARGETS:%=$(FUZZ_DIR)/%.summary)

@@ -440,7 +440,9 @@ static void handle_line(struct qmp *q, char *line, size_t n)
 {
 	json_t *msg;
 
-	if (n > 0 && line[n - 1] == '\r')
+	/* Every CR that ends it, not one: what is left is handed out as an
+	 * event's raw line, which qmp.h promises holds no CR/LF. */
+	while (n > 0 && line[n - 1] == '\r')
 		line[--n] = '\0';
 	if (n > QMP_MAX_LINE) {
 		atomic_fetch_add(&q->garbage, 1);

@@ -283,6 +283,13 @@ no_qemu_left() { [ -z "$(qemu_pids)" ]; }
 
 # assert_no_qemu [TIMEOUT_S]: no QEMU of this test runs (now, or within
 # TIMEOUT_S: a zombie has no command line, so pgrep never sees one).
+# state_dir_holds_only_kept_logs: after a SIGKILL of emufs, nothing but
+# the crashed@ folders of kept logs (and the mark that emufs made the
+# directory) in the state directory.
+state_dir_holds_only_kept_logs() {
+	[ -z "$(ls -A "$STATE_DIR" 2>/dev/null | grep -v -e '^crashed@' -e '^\.emufs-made$')" ]
+}
+
 assert_no_qemu() {
 	wait_for no_qemu_left "${1:-0}" ||
 		fail "QEMU still running: $(qemu_pids | tr '\n' ' ')"

@@ -166,12 +166,6 @@ test_sigterm_with_relative_mountpoint_unmounts() {
 # and its janitor removes the dead mount and the state directory but for
 # the logs it keeps in crashed@* (test_janitor.sh checks them).
 
-# state_dir_holds_only_kept_logs: nothing but crashed@ folders (and the
-# mark that emufs made the directory) in the state directory.
-state_dir_holds_only_kept_logs() {
-	[ -z "$(ls -A "$STATE_DIR" 2>/dev/null | grep -v -e '^crashed@' -e '^\.emufs-made$')" ]
-}
-
 test_sigkill_of_emufs_leaves_no_qemu_and_cleans_up() {
 	require_qemu
 	write_std_config board0+ board1
