@@ -18,6 +18,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
+VERSION := 0.1.0
+
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
            -Wno-unused-parameter -pthread -Isrc -MMD -MP
@@ -51,9 +53,13 @@ all: $(BUILD)/emufs
 deps:
 	@scripts/setup-deps.sh
 
+# fs/ (and the tests of it): libfuse's low-level API at one version, and
+# the version string, defined here once.
+FS_CFLAGS := -DFUSE_USE_VERSION=312 -DEMUFS_VERSION='"$(VERSION)"' -Ifs
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(FS_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 # The core never sees fuse.h: it is compiled without FUSE's flags on purpose.
 $(BUILD)/src/%.o: src/%.c
@@ -63,12 +69,19 @@ $(BUILD)/src/%.o: src/%.c
 $(BUILD)/libemufs-core.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/emufs: $(FS_OBJ) $(BUILD)/libemufs-core.a
+# The adapter without its main(), for the unit tests of fs/.
+$(BUILD)/libemufs-fs.a: $(filter-out $(BUILD)/fs/main.o,$(FS_OBJ))
+	$(AR) rcs $@ $^
+
+$(BUILD)/emufs: $(BUILD)/fs/main.o $(BUILD)/libemufs-fs.a \
+		$(BUILD)/libemufs-core.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libemufs-core.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libemufs-fs.a \
+		$(BUILD)/libemufs-core.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libemufs-core.a \
+	$(CC) $(CFLAGS) $(FS_CFLAGS) $(PKG_CFLAGS) -o $@ $< \
+		$(BUILD)/libemufs-fs.a $(BUILD)/libemufs-core.a \
 		$(LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 firmware:

@@ -40,11 +40,17 @@ static int check_name(struct cfg_ctx *c, const char *name, bool child)
 		return cfg_fail_at(c, NULL, "invalid name \"%s\": expected "
 			       "[A-Za-z0-9][A-Za-z0-9_.-]*, at most %d bytes",
 			       cfg_esc(name, e, sizeof e), NAME_MAX_BYTES);
-	if (child && config_name_reserved(name))
+	if (child && config_name_reserved(name)) {
+		char list[256] = "";
+		size_t o = 0;
+		for (size_t i = 0; config_reserved_names[i] && o < sizeof list;
+		     i++)
+			o += snprintf(list + o, sizeof list - o, "%s%s",
+				      i ? ", " : "", config_reserved_names[i]);
 		return cfg_fail_at(c, NULL, "reserved name \"%s\": expected a name "
-			       "other than ctl, state, target, log, events, props, "
-			       "gpio, qmp, monitor, gdb or *.pty",
-			       cfg_esc(name, e, sizeof e));
+			       "other than %s or *%s", cfg_esc(name, e, sizeof e),
+			       list, CONFIG_RESERVED_SUFFIX);
+	}
 	return 0;
 }
 
@@ -731,18 +737,24 @@ bool config_name_valid(const char *name)
 	return true;
 }
 
+/* The fixed names of an instance directory (docs/reference.md, "The
+ * tree"). fs/kinds.c serves them; tests/unit/test_fs_kinds.c checks that
+ * its table and this list name the same files. */
+const char *const config_reserved_names[] = { "ctl", "state", "target", "log",
+					      "events", "props", "gpio", "qmp",
+					      "monitor", "gdb", "firmware",
+					      "follow", "snapshots", "trace",
+					      NULL };
+
 bool config_name_reserved(const char *name)
 {
-	static const char *const reserved[] = { "ctl", "state", "target", "log",
-						"events", "props", "gpio", "qmp",
-						"monitor", "gdb", NULL };
-	size_t l;
+	size_t l, sl = strlen(CONFIG_RESERVED_SUFFIX);
 
 	if (!name)
 		return false;
-	for (size_t i = 0; reserved[i]; i++)
-		if (!strcmp(name, reserved[i]))
+	for (size_t i = 0; config_reserved_names[i]; i++)
+		if (!strcmp(name, config_reserved_names[i]))
 			return true;
 	l = strlen(name);
-	return l >= 4 && !strcmp(name + l - 4, ".pty");
+	return l >= sl && !strcmp(name + l - sl, CONFIG_RESERVED_SUFFIX);
 }

@@ -110,7 +110,11 @@ const struct cfg_target *config_find_target(const struct emufs_config *cfg,
 
 /* [A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 bytes. */
 bool config_name_valid(const char *name);
-/* ctl state target log events props gpio qmp monitor gdb, or *.pty */
+/* The names channels and pins may not take: the fixed files of an
+ * instance directory (NULL-terminated) and any name ending in the
+ * suffix (a channel's pty link). */
+extern const char *const config_reserved_names[];
+#define CONFIG_RESERVED_SUFFIX ".pty"
 bool config_name_reserved(const char *name);
 
 #endif

@@ -502,8 +502,8 @@ static void test_name_valid(void **state)
 static void test_name_reserved(void **state)
 {
 	static const char *const reserved[] = { "ctl", "state", "target", "log",
-		"events", "props", "gpio", "qmp", "monitor", "gdb", "serial0.pty",
-		"x.pty" };
+		"events", "props", "gpio", "qmp", "monitor", "gdb", "firmware",
+		"follow", "snapshots", "trace", "serial0.pty", "x.pty" };
 
 	for (size_t i = 0; i < sizeof reserved / sizeof *reserved; i++)
 		assert_true(config_name_reserved(reserved[i]));
@@ -665,11 +665,11 @@ static void test_refuse_reserved_name(void **state)
 	refused(QEMU_T(", 'serial': {'ctl': 0}"),
 		"demo.json: targets.t.serial: reserved name \"ctl\": expected a name "
 		"other than ctl, state, target, log, events, props, gpio, qmp, "
-		"monitor, gdb or *.pty");
+		"monitor, gdb, firmware, follow, snapshots, trace or *.pty");
 	refused(QEMU_T(", 'gpio': {'led.pty': {}}"),
 		"demo.json: targets.t.gpio: reserved name \"led.pty\": expected a name "
 		"other than ctl, state, target, log, events, props, gpio, qmp, "
-		"monitor, gdb or *.pty");
+		"monitor, gdb, firmware, follow, snapshots, trace or *.pty");
 }
 
 static void test_refuse_pin_named_as_channel(void **state)
