@@ -70,7 +70,9 @@ $(BUILD)/libemufs-core.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^
 
 # The adapter without its main(), for the unit tests of fs/.
+# Made anew each time: a removed file's object must not stay in it.
 $(BUILD)/libemufs-fs.a: $(filter-out $(BUILD)/fs/main.o,$(FS_OBJ))
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/emufs: $(BUILD)/fs/main.o $(BUILD)/libemufs-fs.a \

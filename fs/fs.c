@@ -32,6 +32,7 @@ int fs_init(struct emufs_fs *fs)
 	pthread_mutex_init(&fs->poll_lock, NULL);
 	pthread_mutex_init(&fs->files_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
+	fs_text_init();
 	return 0;
 }
 
@@ -60,6 +61,7 @@ void fs_file_free(struct emufs_fs *fs, struct fh *fh)
 		kind_of(&fh->node)->release(fh);
 	node_release(&fh->node);
 	free(fh->text);
+	pthread_mutex_destroy(&fh->text_lock);
 	free(fh);
 }
 

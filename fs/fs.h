@@ -34,10 +34,16 @@ struct emufs_fs {
 /* An open file: what it names, resolved once at open. */
 struct fh {
 	struct node node;
-	/* A property opened for reading: its value when opened, so every
-	 * read of this open file sees one consistent value. */
+	/* Several threads may serve one open file at once (a shared fd, a
+	 * reader thread beside a writer): text_lock protects text and
+	 * text_off. Never held while waiting on an emulator. */
+	pthread_mutex_t text_lock;
+	/* Small files (state, ctl, target, gdb, a pin, a property): the
+	 * snapshot that every read of this open file serves, so a read
+	 * that goes on at an offset never mixes two values (text.c).
+	 * qmp, monitor: the replies not read yet start at text_off. */
 	char *text;
-	size_t text_off;      /* qmp, monitor: replies read so far */
+	size_t text_off;
 	/* Growing logs: where the reader got to, for poll's POLLIN.
 	 * Pins: the generation of the level last read, for POLLPRI. */
 	off_t seen;
@@ -71,6 +77,9 @@ void fs_destroy(struct emufs_fs *fs);
 /* An open file: made at open, linked on fs->files; and its end. */
 void fs_file_link(struct emufs_fs *fs, struct fh *fh);
 void fs_file_free(struct emufs_fs *fs, struct fh *fh);
+
+/* text.c: reads the test hook's variable once (fs_init). */
+void fs_text_init(void);
 
 /* poll.c */
 void fs_poll_arm(struct emufs_fs *fs, struct fh *fh, const void *what,

@@ -1,5 +1,5 @@
 /* gpio.c - gpio/: one file per configured pin (docs/reference.md,
- * gpio/). A read at offset 0 takes the level; poll() follows the sysfs
+ * gpio/). A read at offset 0 takes the level (text.c serves it); poll() follows the sysfs
  * convention (POLLPRI|POLLERR once the level changed since this open
  * file read it). An open pin file makes the core watch its pin. */
 #include <fuse_lowlevel.h>
@@ -83,28 +83,25 @@ void pin_release(struct fh *fh)
 	pin_file_watch(fh, -1);
 }
 
-ssize_t pin_file_read(struct fh *fh, char *buf, size_t size, off_t off)
+/* A pin's level now, as its file reads ("1\n"); the open file has now
+ * seen every change up to this level (pin_poll). Taken by the read at
+ * offset 0 only: the reads that follow (cat's, up to EOF) serve that
+ * same line (text.c). */
+int pin_text(struct fh *fh, char *text, size_t len)
 {
 	struct node *n = &fh->node;
-	/* The level is taken by the read at offset 0; the reads that follow
-	 * (cat's, up to EOF) serve that same line. */
-	if (off > 0)
-		return fh->text ? read_text(fh->text, buf, size, off) : 0;
 	struct pin *p = instance_lock_pin(n->inst, n->name);
 	if (!p)
 		return -ENOENT;
-	int level = pin_read(n->inst, p);
-	if (level >= 0)      /* what it read includes any change */
-		fh->seen_gen = atomic_load(&p->gen);
+	unsigned gen;
+	int level = pin_read(n->inst, p, &gen);
+	if (level >= 0)      /* the changes that level includes */
+		fh->seen_gen = gen;
 	instance_unlock_target(n->inst);
 	if (level < 0)
 		return level;
-	free(fh->text);
-	if (asprintf(&fh->text, "%d\n", level) < 0) {
-		fh->text = NULL;
-		return -ENOMEM;
-	}
-	return read_text(fh->text, buf, size, off);
+	snprintf(text, len, "%d\n", level);
+	return 0;
 }
 
 ssize_t pin_file_write(struct fh *fh, const char *buf, size_t size)

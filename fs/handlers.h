@@ -18,15 +18,16 @@ int inst_lookup(struct emufs_fs *fs, const struct node *dir,
 int inst_readdir(struct emufs_fs *fs, const struct node *dir,
 		 struct dirlist *out);
 
-/* text.c: small computed files (ctl, state, target, gdb). */
+/* control.c: ctl, state, target, gdb. A `text` handler gives the text
+ * of a small file now, at most TEXT_MAX bytes with its NUL. */
+int state_text(struct fh *fh, char *text, size_t len);
 int state_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
-ssize_t state_read(struct fh *fh, char *buf, size_t size, off_t off);
 ssize_t ctl_write(struct fh *fh, const char *buf, size_t size);
+int target_text(struct fh *fh, char *text, size_t len);
 int target_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
-ssize_t target_read(struct fh *fh, char *buf, size_t size, off_t off);
 ssize_t target_write(struct fh *fh, const char *buf, size_t size);
+int gdb_text(struct fh *fh, char *text, size_t len);
 int gdb_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
-ssize_t gdb_read(struct fh *fh, char *buf, size_t size, off_t off);
 
 /* logs.c: growing logs (log, events, channels) and channel ptys. */
 int log_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
@@ -47,7 +48,6 @@ int props_readdir(struct emufs_fs *fs, const struct node *dir,
 int props_refresh(struct node *n);
 int prop_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
 int prop_open(struct fh *fh, int flags);
-ssize_t prop_read(struct fh *fh, char *buf, size_t size, off_t off);
 ssize_t prop_write(struct fh *fh, const char *buf, size_t size);
 int prop_link_readlink(struct node *n, char *buf, size_t len);
 
@@ -60,16 +60,16 @@ int pin_refresh(struct node *n);
 int pin_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
 int pin_open(struct fh *fh, int flags);
 void pin_release(struct fh *fh);
-ssize_t pin_file_read(struct fh *fh, char *buf, size_t size, off_t off);
+int pin_text(struct fh *fh, char *text, size_t len);
 ssize_t pin_file_write(struct fh *fh, const char *buf, size_t size);
 int pin_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 	     unsigned *revents);
 
-/* raw.c: qmp and monitor, a conversation on one open file. */
+/* text.c: reads of small files (one snapshot per read from offset 0)
+ * and the qmp/monitor conversations (replies kept for the reads). */
+ssize_t read_text(const char *text, char *buf, size_t size, off_t off);
+ssize_t text_read(struct fh *fh, char *buf, size_t size, off_t off);
 ssize_t raw_read(struct fh *fh, char *buf, size_t size, off_t off);
 ssize_t raw_write(struct fh *fh, const char *buf, size_t size);
-
-/* text.c: serve a read of a small computed text. */
-ssize_t read_text(const char *text, char *buf, size_t size, off_t off);
 
 #endif

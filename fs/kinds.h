@@ -26,6 +26,7 @@ struct fuse_pollhandle;
 #define KIND_ANY_EMULATOR (-1)
 /* The name of the kind whose files are "<channel>.pty". */
 #define KIND_PTY_SUFFIX ".pty"
+#define TEXT_MAX 160
 
 struct kind {
 	/* A fixed file of every instance directory ("*.pty": a suffix);
@@ -55,6 +56,9 @@ struct kind {
 	int (*open)(struct fh *fh, int flags);
 	void (*release)(struct fh *fh);
 	ssize_t (*read)(struct fh *fh, char *buf, size_t size, off_t off);
+	/* A small file's text now (read takes it as one snapshot: text.c,
+	 * text_read), at most TEXT_MAX bytes with its NUL. */
+	int (*text)(struct fh *fh, char *buf, size_t len);
 	ssize_t (*write)(struct fh *fh, const char *buf, size_t size);
 	/* NULL: always ready (POLLIN|POLLOUT). Takes ph (may be NULL). */
 	int (*poll)(struct emufs_fs *fs, struct fh *fh,

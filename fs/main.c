@@ -1,5 +1,5 @@
-/* main.c - emufs's command line (interface.md section 1), the mount, and
- * the janitor that cleans up after an emufs that was killed.
+/* main.c - emufs's command line (interface.md section 1) and the mount;
+ * the janitor that cleans up after an emufs that was killed: janitor.c.
  *
  * Order matters: the configuration is validated before anything is
  * mounted (exit 2); the mount is made before daemonizing (so a script can
@@ -16,14 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "core.h"
 #include "fs.h"
-#include "process.h"
+#include "janitor.h"
 #include "session.h"
 #include "statedir.h"
 
@@ -95,70 +93,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* ---- the janitor ---------------------------------------------------
- * A small child that outlives a killed emufs: when emufs's end of the
- * pipe closes without the "clean" byte, it removes the state directory
- * and lazily unmounts the dead mount. Emulators die by themselves
- * (parent-death signal). */
-
-static int janitor_fd = -1;
-
-/* mountpoint: absolute (fuse_daemonize() changed to /). The janitor keeps
- * the state directory's lock (lock_fd) until it has cleaned up. */
-static void janitor_start(const char *state_dir, const char *mountpoint,
-			  int lock_fd)
-{
-	int p[2];
-	if (pipe(p) < 0)
-		return;
-	char *mp = strdup(mountpoint);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		free(mp);
-		return;
-	}
-	if (pid > 0) {
-		close(p[0]);
-		janitor_fd = p[1];
-		fcntl(janitor_fd, F_SETFD, FD_CLOEXEC);
-		free(mp);
-		return;
-	}
-	/* The janitor: no FUSE fd, no terminal signals. */
-	close(p[1]);
-	for (int fd = 3; fd < 1024; fd++)
-		if (fd != p[0] && fd != lock_fd)
-			close(fd);
-	signal(SIGINT, SIG_IGN);
-	signal(SIGTERM, SIG_IGN);
-	signal(SIGHUP, SIG_IGN);
-	prctl(PR_SET_NAME, "emufs-janitor");
-	char byte;
-	ssize_t n;
-	do
-		n = read(p[0], &byte, 1);
-	while (n < 0 && errno == EINTR);
-	if (n == 1)
-		_exit(0);       /* emufs cleaned up itself */
-	statedir_remove(state_dir);
-	char *fm = process_find_binary("fusermount3");
-	if (fm && mp) {
-		char *argv[] = { fm, "-u", "-z", "-q", mp, NULL };
-		execv(fm, argv);
-	}
-	_exit(0);
-}
-
-static void janitor_dismiss(void)
-{
-	if (janitor_fd >= 0) {
-		(void)!write(janitor_fd, "c", 1);
-		close(janitor_fd);
-	}
-}
-
 static char *absolute(const char *path)
 {
 	char *out, cwd[4096];
@@ -210,6 +144,9 @@ int main(int argc, char **argv)
 		free(mountpoint);
 		return 1;
 	}
+
+	/* Its janitor killed too, an emufs may have left its dead mount. */
+	janitor_clear_dead_mount(mountpoint);
 
 	/* A configured instance whose directory name is taken by something
 	 * emufs did not make is refused now, not after the mount is live. */

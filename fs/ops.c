@@ -239,6 +239,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	pthread_mutex_init(&fh->text_lock, NULL);
 	const struct kind *k = kind_of(&fh->node);
 	if (S_ISDIR(node_mode(&fh->node))) {
 		rc = -EISDIR;
@@ -253,6 +254,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc) {                         /* a failed open undid itself */
 		node_release(&fh->node);
 		free(fh->text);
+		pthread_mutex_destroy(&fh->text_lock);
 		free(fh);
 		fuse_reply_err(req, -rc);
 		return;

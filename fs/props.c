@@ -1,8 +1,8 @@
 /* props.c - props/: the emulator's properties (connector.h), asked for
  * on every lookup and listing, empty while the instance is not running.
  * A property file reads its value as it was at open (one consistent
- * value per open file) and says 4096 bytes, like sysfs: reads
- * (direct_io) return the value and then 0. A link property that
+ * value per open file, served by text.c) and says 4096 bytes, like
+ * sysfs: reads (direct_io) return the value and then 0. A link property that
  * resolves is a symlink. */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,11 +106,6 @@ int prop_open(struct fh *fh, int flags)
 	int rc = r ? r->conn->prop_get(r, fh->node.rel, &fh->text) : -ENOENT;
 	run_put(r);
 	return rc;
-}
-
-ssize_t prop_read(struct fh *fh, char *buf, size_t size, off_t off)
-{
-	return fh->text ? read_text(fh->text, buf, size, off) : -EBADF;
 }
 
 ssize_t prop_write(struct fh *fh, const char *buf, size_t size)

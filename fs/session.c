@@ -3,7 +3,10 @@
  *
  * The workers (up to SESSION_MAX_THREADS, since 3.14 ignores
  * `-o max_threads`) each answer one request at a time; after a burst the
- * pool shrinks back to SESSION_IDLE_THREADS waiting ones.
+ * pool shrinks back to SESSION_IDLE_THREADS waiting ones: libfuse 3.12+
+ * never ends an idle worker unless told (its default is -1), so one
+ * burst of 60 concurrent requests kept 60 threads and their stacks for
+ * the mount's life.
  */
 #include <fuse_lowlevel.h>
 

@@ -1,12 +1,26 @@
-/* text.c - small computed files: ctl and state (the state's line),
- * target (its name), gdb (host:port of the stub). Each read computes
- * the text and serves the part at the offset asked for. */
+/* text.c - what an open file of text reads: the small computed files
+ * (state, ctl, target, gdb, pins, props: the kinds with a `text` handler
+ * or a snapshot taken at open) and the raw conversations (qmp, monitor).
+ * Both keep their text in the open file (struct fh), under
+ * fh->text_lock, since several threads may serve one open file.
+ *
+ * Small files are one snapshot per read from the start: the read at
+ * offset 0 takes the text (the kind's `text` handler) and the reads that
+ * go on from there (cat's, until 0) serve the same text, so `cat state`
+ * never mixes "running\n" with "paused\n". Their st_size is the length
+ * of the text now; direct_io (no page cache, ops.c) keeps the kernel
+ * from cutting a snapshot to a size taken at another moment. A property
+ * has no `text` handler: its snapshot is taken at open (props.c).
+ */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "connector.h"
-#include "ctl.h"
 #include "fs.h"
 #include "handlers.h"
 #include "instance.h"
@@ -22,73 +36,94 @@ ssize_t read_text(const char *text, char *buf, size_t size, off_t off)
 	return size;
 }
 
-int state_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
+/* A read of a small file: the read at offset 0 (or the first one) takes
+ * a new snapshot, computed without text_lock held (a pin may ask the
+ * emulator); the reads that go on from there serve it. */
+ssize_t text_read(struct fh *fh, char *buf, size_t size, off_t off)
 {
-	st->st_size = strlen(inst_state_name(instance_state(n->inst))) + 1;
-	return 0;
-}
-
-ssize_t state_read(struct fh *fh, char *buf, size_t size, off_t off)
-{
-	char text[64];
-	snprintf(text, sizeof text, "%s\n",
-		 inst_state_name(instance_state(fh->node.inst)));
-	return read_text(text, buf, size, off);
-}
-
-ssize_t ctl_write(struct fh *fh, const char *buf, size_t size)
-{
-	int rc = ctl_run(fh->node.inst, buf, size);
-	return rc ? rc : (ssize_t)size;
-}
-
-int target_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
-{
-	char buf[128];
-	instance_target_name(n->inst, buf, sizeof buf);
-	st->st_size = buf[0] ? strlen(buf) + 1 : 0;
-	return 0;
-}
-
-ssize_t target_read(struct fh *fh, char *buf, size_t size, off_t off)
-{
-	char text[160];
-	instance_target_name(fh->node.inst, text, sizeof text - 1);
-	if (text[0])
-		strcat(text, "\n");
-	return read_text(text, buf, size, off);
-}
-
-ssize_t target_write(struct fh *fh, const char *buf, size_t size)
-{
-	int rc = instance_set_target(fh->node.inst, buf, size);
-	return rc ? rc : (ssize_t)size;
-}
-
-/* "host:port\n" of the gdb stub: -ESRCH while not running. */
-static int gdb_address(struct node *n, char *buf, size_t len)
-{
-	struct run *r = instance_get_run(n->inst);
-	if (!r)
-		return -ESRCH;
-	int rc = r->conn->gdb_address ? r->conn->gdb_address(r, buf, len - 1)
-				      : -ENOENT;
-	run_put(r);
-	if (rc == 0)
-		strcat(buf, "\n");
+	const struct kind *k = kind_of(&fh->node);
+	char now[TEXT_MAX];
+	char *fresh = NULL;
+	pthread_mutex_lock(&fh->text_lock);
+	bool take = k->text && (off == 0 || !fh->text);
+	pthread_mutex_unlock(&fh->text_lock);
+	if (take) {
+		int rc = k->text(fh, now, sizeof now);
+		if (rc)
+			return rc;
+		if (!(fresh = strdup(now)))
+			return -ENOMEM;
+	}
+	pthread_mutex_lock(&fh->text_lock);
+	if (fresh) {
+		free(fh->text);
+		fh->text = fresh;
+	}
+	ssize_t rc = fh->text ? read_text(fh->text, buf, size, off) : -EBADF;
+	pthread_mutex_unlock(&fh->text_lock);
 	return rc;
 }
 
-int gdb_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
+/* A conversation, not a file: each read takes the next bytes of the
+ * replies so far, whatever the offset. */
+ssize_t raw_read(struct fh *fh, char *buf, size_t size, off_t off)
 {
-	char buf[128];
-	st->st_size = gdb_address(n, buf, sizeof buf) ? 0 : strlen(buf);
-	return 0;
+	pthread_mutex_lock(&fh->text_lock);
+	size_t have = fh->text ? strlen(fh->text) - fh->text_off : 0;
+	if (size > have)
+		size = have;
+	if (size)
+		memcpy(buf, fh->text + fh->text_off, size);
+	fh->text_off += size;
+	pthread_mutex_unlock(&fh->text_lock);
+	return size;
 }
 
-ssize_t gdb_read(struct fh *fh, char *buf, size_t size, off_t off)
+/* Test hook (tests/integration/test_disk.sh): EMUFS_TEST_RAW_JOIN_DELAY_US
+ * widens the moment in raw_write between taking the unread replies and
+ * storing them joined with the new one, where a reader of the same open
+ * file without text_lock would take bytes that then come again. Unset
+ * (0) in normal use; read once at init. */
+static unsigned raw_join_delay_us;
+
+void fs_text_init(void)
 {
-	char text[160];
-	int rc = gdb_address(&fh->node, text, sizeof text);
-	return rc ? rc : read_text(text, buf, size, off);
+	const char *delay = getenv("EMUFS_TEST_RAW_JOIN_DELAY_US");
+	raw_join_delay_us = delay ? strtoul(delay, NULL, 10) : 0;
+}
+
+/* A raw command on a qmp or monitor file; its reply waits for a read. */
+ssize_t raw_write(struct fh *fh, const char *buf, size_t size)
+{
+	struct node *n = &fh->node;
+	struct run *r = instance_get_run(n->inst);
+	if (!r) {
+		instance_log(n->inst, "write to %s refused: the instance is %s",
+			     n->name, inst_state_name(instance_state(n->inst)));
+		return -ESRCH;
+	}
+	char *reply = NULL;
+	int rc = r->conn->raw ? r->conn->raw(r, buf, size, &reply) : -EINVAL;
+	run_put(r);
+	if (rc)
+		return rc;
+	/* Keep what was not read yet, then the new reply: under text_lock,
+	 * or a reader on the same open file could copy from the old text
+	 * while it is freed, or move text_off past the new reply. */
+	pthread_mutex_lock(&fh->text_lock);
+	const char *old = fh->text ? fh->text + fh->text_off : "";
+	char *joined;
+	if (asprintf(&joined, "%s%s", old, reply) < 0) {
+		pthread_mutex_unlock(&fh->text_lock);
+		free(reply);
+		return -ENOMEM;
+	}
+	if (raw_join_delay_us)
+		usleep(raw_join_delay_us);
+	free(fh->text);
+	fh->text = joined;
+	fh->text_off = 0;
+	pthread_mutex_unlock(&fh->text_lock);
+	free(reply);
+	return size;
 }

@@ -17,6 +17,10 @@
 /* Bytes read per callback before yielding to other watches. */
 #define CHANNEL_READ_CHUNK (64 * 1024)
 #define CHANNEL_READS_PER_WAKE 16
+/* An emptied input queue keeps its buffer up to this size; a bigger one
+ * (a paused guest's backlog, up to CHANNEL_MAX_BACKLOG) goes back to the
+ * system once drained. */
+#define CHANNEL_KEEP_CAP (64 * 1024)
 
 int channel_init(struct channel *ch, const struct cfg_channel *cfg,
 		 const char *logpath, long long cap)
@@ -50,6 +54,14 @@ static void watch_events_locked(struct channel *ch)
 			      EPOLLRDHUP | (ch->outlen ? EPOLLOUT : 0));
 }
 
+/* Drop the input queue and its buffer; ch->lock held. */
+static void drop_queue_locked(struct channel *ch)
+{
+	free(ch->out);
+	ch->out = NULL;
+	ch->outcap = ch->outoff = ch->outlen = 0;
+}
+
 /* Hand queued input to the emulator; ch->lock held. */
 static void flush_locked(struct channel *ch)
 {
@@ -64,8 +76,11 @@ static void flush_locked(struct channel *ch)
 		ch->outoff += n;
 		ch->in_bytes += n;
 	}
-	if (ch->outoff == ch->outlen)
+	if (ch->outoff == ch->outlen) {
 		ch->outoff = ch->outlen = 0;
+		if (ch->outcap > CHANNEL_KEEP_CAP)
+			drop_queue_locked(ch);
+	}
 	watch_events_locked(ch);
 }
 
@@ -236,7 +251,7 @@ void channel_detach(struct channel *ch)
 	int fd = ch->fd;
 	ch->watch = ch->pty_watch = ch->rest_timer = NULL;
 	ch->fd = -1;
-	ch->outoff = ch->outlen = 0;
+	drop_queue_locked(ch);       /* the backlog ends with the run */
 	pthread_mutex_unlock(&ch->lock);
 	/* Not under ch->lock: the callbacks take it, and removal waits
 	 * for a running callback. */

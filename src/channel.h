@@ -76,7 +76,8 @@ void channel_destroy(struct channel *ch);
 void channel_new_run(struct channel *ch);
 /* Connect this run's socket (owned from now on). */
 int channel_attach(struct channel *ch, struct ioloop *loop, int fd);
-/* The run ended: stop reading, drop the queue, close the socket. */
+/* The run ended: stop reading, drop the queue (its memory too), close
+ * the socket. */
 void channel_detach(struct channel *ch);
 
 /* The pty's path ("/dev/pts/N") while attached: 0 or -ENOENT. */

@@ -8,7 +8,17 @@
  *
  * When the process ends by itself, the I/O loop finishes the run (state
  * `exited` or `crashed`). When it ends during a command, the command
- * finishes the run when it releases `busy`.
+ * finishes the run when it releases `busy`. `busy` holds the token of
+ * the command that claimed it, and the exit callback checks it and takes
+ * the run in one critical section: it can never clear a claim, nor act on
+ * a stale look at it.
+ *
+ * Lifetimes: a run is freed when its last reference goes; a watch's
+ * callback that removes its own watch (the exit callback) holds a
+ * reference for its whole duration, since a thread finishing the run no
+ * longer waits for a watch that is gone. Every run counts in its
+ * instance's `runs`, which instance_free waits for: what a callback
+ * reaches through the run stays valid as long as the run does.
  */
 #include "instance.h"
 
@@ -28,12 +38,35 @@
 #include "connector.h"
 #include "core.h"
 #include "ioloop.h"
+#include "lognotice.h"
 #include "statedir.h"
 
 /* The stop sequence of interface.md 3.1: quit, SIGTERM, SIGKILL at 5 s. */
 #define STOP_QUIT_MS 2500
 #define STOP_TERM_MS 2500
 #define KILL_WAIT_MS 5000
+
+void (*instance_exit_hook)(struct run *r, enum exit_hook_point pt);
+
+/* The test hook, or the delay of EMUFS_TEST_EXIT_DELAY_MS (read once). */
+static void exit_hook(struct run *r, enum exit_hook_point pt)
+{
+	static atomic_int delay_ms = -1;
+	if (instance_exit_hook) {
+		instance_exit_hook(r, pt);
+		return;
+	}
+	int ms = atomic_load(&delay_ms);
+	if (ms < 0) {
+		const char *e = getenv("EMUFS_TEST_EXIT_DELAY_MS");
+		ms = e ? atoi(e) : 0;
+		atomic_store(&delay_ms, ms > 0 ? ms : 0);
+	}
+	if (ms > 0 && pt == EXIT_HOOK_RECORDED) {
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+}
 
 static const char *const state_names[] = {
 	[ST_STOPPED] = "stopped",   [ST_STARTING] = "starting",
@@ -57,19 +90,30 @@ void instance_log(struct instance *inst, const char *fmt, ...)
 	logfile_printf(&inst->log, "emufs: %s", msg);
 }
 
-/* A QMP-shaped event line of emufs's own in `events`. */
-static void emit_state(struct instance *inst, enum inst_state st)
+void instance_event(struct instance *inst, const char *event,
+		    const char *data, bool notice)
 {
 	struct timeval tv;
-	char line[256];
+	char line[512];
 	gettimeofday(&tv, NULL);
 	int n = snprintf(line, sizeof line,
 			 "{\"timestamp\": {\"seconds\": %lld, \"microseconds\""
-			 ": %ld}, \"event\": \"EMUFS_STATE\", \"data\": "
-			 "{\"instance\": \"%s\", \"state\": \"%s\"}}\n",
-			 (long long)tv.tv_sec, (long)tv.tv_usec, inst->name,
-			 inst_state_name(st));
-	logfile_append(&inst->events, line, n);
+			 ": %ld}, \"event\": \"%s\", \"data\": {\"instance\": "
+			 "\"%s\", %s}}\n", (long long)tv.tv_sec,
+			 (long)tv.tv_usec, event, inst->name, data);
+	if (n <= 0 || (size_t)n >= sizeof line)
+		return;
+	if (notice)
+		logfile_notice(&inst->events, line, n);
+	else
+		logfile_append(&inst->events, line, n);
+}
+
+static void emit_state(struct instance *inst, enum inst_state st)
+{
+	char data[64];
+	snprintf(data, sizeof data, "\"state\": \"%s\"", inst_state_name(st));
+	instance_event(inst, "EMUFS_STATE", data, false);
 }
 
 /* Set the state, inst->lock held; the event is written after unlock by
@@ -96,7 +140,7 @@ void run_emulator_event(struct run *r, const char *line, const char *name)
 	if (!name)
 		return;
 	pthread_mutex_lock(&inst->lock);
-	if (inst->run == r && !inst->busy) {
+	if (inst->run == r && inst->busy == 0) {
 		if (!strcmp(name, "STOP") && inst->state == ST_RUNNING)
 			set_state_locked(inst, ST_PAUSED);
 		else if (!strcmp(name, "RESUME") && inst->state == ST_PAUSED)
@@ -121,6 +165,7 @@ static struct run *run_new(struct instance *inst,
 	struct run *r = calloc(1, sizeof *r);
 	if (!r)
 		return NULL;
+	inst->runs++;            /* inst->lock held by the caller */
 	atomic_init(&r->refs, 1);
 	r->inst = inst;
 	r->conn = conn;
@@ -137,16 +182,28 @@ static struct run *run_new(struct instance *inst,
 	return r;
 }
 
+struct run *run_get(struct run *r)
+{
+	atomic_fetch_add(&r->refs, 1);
+	return r;
+}
+
 void run_put(struct run *r)
 {
 	if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
 		return;
+	struct instance *inst = r->inst;
 	if (r->conn->release)
 		r->conn->release(r);
 	process_release(&r->proc);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
 	free(r);
+	/* The last touch of the instance: instance_free may go on. */
+	pthread_mutex_lock(&inst->lock);
+	inst->runs--;
+	pthread_cond_broadcast(&inst->finished);
+	pthread_mutex_unlock(&inst->lock);
 }
 
 struct run *instance_get_run(struct instance *inst)
@@ -154,7 +211,7 @@ struct run *instance_get_run(struct instance *inst)
 	pthread_mutex_lock(&inst->lock);
 	struct run *r = inst->run;
 	if (r && (inst->state == ST_RUNNING || inst->state == ST_PAUSED))
-		atomic_fetch_add(&r->refs, 1);
+		run_get(r);
 	else
 		r = NULL;
 	pthread_mutex_unlock(&inst->lock);
@@ -233,8 +290,6 @@ static void log_exit(struct instance *inst, struct run *r, const char *how)
 	instance_log(inst, "%s: the emulator %s", how, desc);
 }
 
-/* Clear busy; if the process ended meanwhile, finish the run as the
- * exit handler would have. */
 /* Take the run down while commands wait (see wait_finished_locked):
  * run_finish detaches channels under tlock, and a target change
  * (tlock for writing, freeing channels) must not slip in between. When
@@ -262,28 +317,54 @@ static void wait_finished_locked(struct instance *inst)
 		;
 }
 
-static void release_busy(struct instance *inst, struct run *r)
+/* Claim busy for a command (inst->lock held, busy free): its token. */
+static unsigned claim_busy_locked(struct instance *inst)
 {
-	bool finish = false;
-	pthread_mutex_lock(&inst->lock);
-	inst->busy = false;
-	if (r && inst->run == r && run_exited(r)) {
-		inst->run = NULL;
-		set_state_locked(inst, WIFEXITED(r->wstatus) &&
-				 WEXITSTATUS(r->wstatus) == 0 ? ST_EXITED
-							      : ST_CRASHED);
-		inst->finishing++;
-		finish = true;
-	}
-	pthread_mutex_unlock(&inst->lock);
-	if (finish) {
-		log_exit(inst, r, "ended by itself");
-		finish_run(inst, r);
-	}
+	if (++inst->busy_next == 0)      /* 0 means "free" */
+		inst->busy_next = 1;
+	inst->busy = inst->busy_next;
+	return inst->busy;
 }
 
-/* Take the run off the instance as stopped (stop, kill, failed start). */
-static void finish_stopped(struct instance *inst, struct run *r)
+/* If r is the current run, has ended and no command holds busy, take it
+ * off the instance as ended by itself (inst->lock held). True when the
+ * caller must then end_by_itself() it. */
+static bool take_ended_locked(struct instance *inst, struct run *r)
+{
+	if (inst->busy || !r || inst->run != r || !run_exited(r))
+		return false;
+	inst->run = NULL;
+	set_state_locked(inst, WIFEXITED(r->wstatus) &&
+			 WEXITSTATUS(r->wstatus) == 0 ? ST_EXITED
+						      : ST_CRASHED);
+	inst->finishing++;
+	return true;
+}
+
+static void end_by_itself(struct instance *inst, struct run *r)
+{
+	log_exit(inst, r, "ended by itself");
+	finish_run(inst, r);
+}
+
+/* Give up the claim `token`; if the process ended meanwhile, finish the
+ * run as the exit callback would have. */
+static void release_busy(struct instance *inst, unsigned token,
+			 struct run *r)
+{
+	pthread_mutex_lock(&inst->lock);
+	if (inst->busy == token)
+		inst->busy = 0;
+	bool finish = take_ended_locked(inst, r);
+	pthread_mutex_unlock(&inst->lock);
+	if (finish)
+		end_by_itself(inst, r);
+}
+
+/* Take the run off the instance as stopped (stop, kill, failed start)
+ * and give up the claim `token`. */
+static void finish_stopped(struct instance *inst, unsigned token,
+			   struct run *r)
 {
 	pthread_mutex_lock(&inst->lock);
 	bool mine = inst->run == r;
@@ -292,7 +373,8 @@ static void finish_stopped(struct instance *inst, struct run *r)
 		set_state_locked(inst, ST_STOPPED);
 		inst->finishing++;
 	}
-	inst->busy = false;
+	if (inst->busy == token)
+		inst->busy = 0;
 	pthread_mutex_unlock(&inst->lock);
 	if (mine)
 		finish_run(inst, r);
@@ -307,6 +389,10 @@ static void on_exit_cb(void *opaque, uint32_t events)
 			ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
 		return;
 	}
+	/* Once our watch is gone, a thread finishing the run no longer
+	 * waits for this callback: hold the run (and so its instance)
+	 * until we return. The watch still exists here, so the run does. */
+	run_get(r);
 	/* A reaped pidfd reports EPOLLHUP for ever: stop watching. */
 	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
 	pthread_mutex_lock(&r->lock);
@@ -314,21 +400,28 @@ static void on_exit_cb(void *opaque, uint32_t events)
 	r->wstatus = ws;
 	pthread_cond_broadcast(&r->cond);
 	pthread_mutex_unlock(&r->lock);
+	exit_hook(r, EXIT_HOOK_RECORDED);
 
 	/* During a command, the command finishes the run when it releases
 	 * busy; whoever waits on the emulator is woken by its sockets'
-	 * EOF, or by run_exited(). */
+	 * EOF, or by run_exited(). Look and take in one critical section:
+	 * a command claiming busy in between must find the run still
+	 * there, or gone for good. */
 	struct instance *inst = r->inst;
 	pthread_mutex_lock(&inst->lock);
-	bool busy = inst->busy;
+	bool finish = take_ended_locked(inst, r);
 	pthread_mutex_unlock(&inst->lock);
-	if (!busy)
-		release_busy(inst, r);
+	exit_hook(r, EXIT_HOOK_DECIDED);
+	if (finish)
+		end_by_itself(inst, r);
+	exit_hook(r, EXIT_HOOK_DONE);
+	run_put(r);
 }
 
 struct spawn_call {
 	struct run *r;
 	char *const *argv;
+	char *const *env;
 	char *why;
 	size_t whylen;
 	int rc;
@@ -337,13 +430,15 @@ struct spawn_call {
 static void spawn_in_loop(void *arg)
 {
 	struct spawn_call *c = arg;
-	c->rc = process_spawn(c->argv, &c->r->proc, c->why, c->whylen);
+	c->rc = process_spawn(c->argv, c->env, &c->r->proc, c->why,
+			      c->whylen);
 }
 
-int run_spawn(struct run *r, char *const argv[], char *why, size_t whylen)
+int run_spawn(struct run *r, char *const argv[], char *const env[],
+	      char *why, size_t whylen)
 {
 	struct ioloop *loop = r->inst->core->loop;
-	struct spawn_call c = { r, argv, why, whylen, 0 };
+	struct spawn_call c = { r, argv, env, why, whylen, 0 };
 
 	ioloop_call(loop, spawn_in_loop, &c);
 	if (c.rc)
@@ -373,11 +468,13 @@ static void free_channels(struct instance *inst)
 	inst->nchannels = 0;
 }
 
-static void watch_log(struct instance *inst, struct logfile *lf)
+static void watch_log(struct instance *inst, struct logfile *lf,
+		      const char *name)
 {
 	const struct core_hooks *h = &inst->core->hooks;
 	if (h->log_grew)
 		logfile_set_grow_hook(lf, h->log_grew, h->opaque);
+	lognotice_watch(inst, lf, name);
 }
 
 /* Build the channels and pins of target t (tlock held for writing or
@@ -402,7 +499,7 @@ static int bind_target(struct instance *inst, const struct cfg_target *t)
 		free(path);
 		if (rc)
 			return rc;
-		watch_log(inst, &inst->channels[i].log);
+		watch_log(inst, &inst->channels[i].log, t->channels[i].name);
 		inst->nchannels++;
 	}
 	return pins_bind(inst);
@@ -444,8 +541,11 @@ struct instance *instance_new(struct core *core, const char *name,
 	}
 	if ((rc = logfile_open(&inst->events, path, cap)))
 		goto fail;
-	watch_log(inst, &inst->log);
-	watch_log(inst, &inst->events);
+	/* Text lines and JSON lines: the cap never leaves half of one. */
+	logfile_keep_lines(&inst->log);
+	logfile_keep_lines(&inst->events);
+	watch_log(inst, &inst->log, "log");
+	watch_log(inst, &inst->events, "events");
 	if ((rc = bind_target(inst, target)))
 		goto fail;
 	free(path);
@@ -464,6 +564,12 @@ void instance_free(struct instance *inst)
 		return;
 	if (inst->run)
 		instance_kill(inst);
+	/* A run outlives its instance's reference when a callback or a
+	 * worker still holds it: they reach the instance through it. */
+	pthread_mutex_lock(&inst->lock);
+	while (inst->runs)
+		pthread_cond_wait(&inst->finished, &inst->lock);
+	pthread_mutex_unlock(&inst->lock);
 	free_channels(inst);
 	logfile_close(&inst->log);
 	logfile_close(&inst->events);
@@ -493,7 +599,7 @@ int instance_retire(struct instance *inst)
 			     inst_state_name(st));
 		return -EBUSY;
 	}
-	inst->busy = true;       /* for good: nothing runs it again */
+	claim_busy_locked(inst);    /* for good: nothing runs it again */
 	inst->retired = true;
 	pthread_mutex_unlock(&inst->lock);
 	char *aside = statedir_retire_instance(inst->dir);
@@ -545,13 +651,13 @@ int instance_set_target(struct instance *inst, const char *buf, size_t len)
 			     inst_state_name(st));
 		return -EBUSY;
 	}
-	inst->busy = true;
+	unsigned token = claim_busy_locked(inst);
 	pthread_mutex_unlock(&inst->lock);
 
 	pthread_rwlock_wrlock(&inst->tlock);
 	int rc = inst->target == t ? 0 : bind_target(inst, t);
 	pthread_rwlock_unlock(&inst->tlock);
-	release_busy(inst, NULL);
+	release_busy(inst, token, NULL);
 	if (rc)
 		instance_log(inst, "target: %s", strerror(-rc));
 	else
@@ -612,7 +718,7 @@ int instance_start(struct instance *inst, bool paused)
 			     : "this emulator has no connector yet");
 		return -EIO;
 	}
-	inst->busy = true;
+	unsigned token = claim_busy_locked(inst);
 	inst->run = r;
 	set_state_locked(inst, ST_STARTING);
 	pthread_mutex_unlock(&inst->lock);
@@ -629,14 +735,14 @@ int instance_start(struct instance *inst, bool paused)
 		process_signal(&r->proc, SIGKILL);
 		if (r->proc.pidfd >= 0)
 			run_wait_exit(r, KILL_WAIT_MS);
-		finish_stopped(inst, r);
+		finish_stopped(inst, token, r);
 		return -EIO;
 	}
 	pthread_mutex_lock(&inst->lock);
 	if (inst->run == r && !run_exited(r))
 		set_state_locked(inst, paused ? ST_PAUSED : ST_RUNNING);
 	pthread_mutex_unlock(&inst->lock);
-	release_busy(inst, r);
+	release_busy(inst, token, r);
 	if (run_exited(r)) {
 		instance_log(inst, "start failed: the emulator ended at once");
 		return -EIO;
@@ -656,8 +762,8 @@ int instance_stop(struct instance *inst)
 			     inst_state_name(st));
 		return -EBUSY;
 	}
-	atomic_fetch_add(&r->refs, 1);
-	inst->busy = true;
+	run_get(r);
+	unsigned token = claim_busy_locked(inst);
 	set_state_locked(inst, ST_STOPPING);
 	pthread_mutex_unlock(&inst->lock);
 
@@ -682,7 +788,7 @@ int instance_stop(struct instance *inst)
 	else
 		instance_log(inst, "stop: pid %d did not end after SIGKILL",
 			     (int)r->proc.pid);
-	finish_stopped(inst, r);
+	finish_stopped(inst, token, r);
 	run_put(r);
 	return 0;
 }
@@ -699,16 +805,16 @@ int instance_kill(struct instance *inst)
 			     inst_state_name(st));
 		return -EBUSY;
 	}
-	atomic_fetch_add(&r->refs, 1);
-	bool mine = !inst->busy;     /* else the busy command finishes */
-	inst->busy = true;
+	run_get(r);
+	/* While another command holds busy, that command finishes. */
+	unsigned token = inst->busy ? 0 : claim_busy_locked(inst);
 	pthread_mutex_unlock(&inst->lock);
 
 	process_signal(&r->proc, SIGKILL);
 	run_wait_exit(r, KILL_WAIT_MS);
-	if (mine) {
+	if (token) {
 		log_exit(inst, r, "kill");
-		finish_stopped(inst, r);
+		finish_stopped(inst, token, r);
 	}
 	run_put(r);
 	return 0;
@@ -741,8 +847,8 @@ static int simple_command(struct instance *inst, enum simple_op op)
 			     inst_state_name(st));
 		return -EBUSY;
 	}
-	atomic_fetch_add(&r->refs, 1);
-	inst->busy = true;
+	run_get(r);
+	unsigned token = claim_busy_locked(inst);
 	pthread_mutex_unlock(&inst->lock);
 
 	int (*fn)(struct run *) = op == OP_PAUSE ? r->conn->pause
@@ -756,7 +862,7 @@ static int simple_command(struct instance *inst, enum simple_op op)
 	    inst->state != c->after)
 		set_state_locked(inst, c->after);
 	pthread_mutex_unlock(&inst->lock);
-	release_busy(inst, r);
+	release_busy(inst, token, r);
 	run_put(r);
 	return rc;
 }

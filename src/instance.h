@@ -71,13 +71,22 @@ struct instance {
 	unsigned bind_gen;             /* bumped when the target changes */
 
 	pthread_mutex_t lock;          /* protects state, run, busy,
-					* finishing, retired */
+					* busy_next, finishing, runs,
+					* retired */
 	enum inst_state state;
 	struct run *run;               /* current run, or NULL */
-	bool busy;                     /* a lifecycle command is running */
+	/* The lifecycle command that runs, by the token it claimed busy
+	 * with (0: none). Only the holder clears it, so the exit path or a
+	 * late release can never free a claim another command holds. */
+	unsigned busy;
+	unsigned busy_next;            /* the last token handed out */
 	int finishing;                 /* runs being taken down (run_finish
 					* is detaching their channels) */
-	pthread_cond_t finished;       /* signalled when finishing drops */
+	int runs;                      /* run objects not yet freed: each
+					* points here, so instance_free
+					* waits for them */
+	pthread_cond_t finished;       /* signalled when finishing or runs
+					* drops */
 	bool retired;                  /* removed by rmdir; files still open */
 
 	struct logfile log;            /* `log` */
@@ -112,6 +121,9 @@ int instance_set_target(struct instance *inst, const char *buf, size_t len);
 
 /* The current run with a reference, or NULL when not running. */
 struct run *instance_get_run(struct instance *inst);
+/* Another reference on a run the caller holds one on, or that a watch
+ * whose callback is running points to. */
+struct run *run_get(struct run *r);
 void run_put(struct run *r);
 
 /* Find a channel by name, with inst->tlock held for reading on success:
@@ -120,14 +132,34 @@ struct channel *instance_lock_channel(struct instance *inst,
 				      const char *name);
 void instance_unlock_target(struct instance *inst);
 
-/* For connectors: spawn argv for this run (from the I/O loop thread),
+/* For connectors: spawn argv for this run (from the I/O loop thread) with
+ * env's NAME=VALUE strings added to its environment (env may be NULL),
  * watch its exit and copy its output into `log`. */
-int run_spawn(struct run *r, char *const argv[], char *why, size_t whylen);
+int run_spawn(struct run *r, char *const argv[], char *const env[],
+	      char *why, size_t whylen);
 /* Wait until the process ended, at most timeout_ms: 0 or -ETIMEDOUT. */
 int run_wait_exit(struct run *r, int timeout_ms);
 bool run_exited(struct run *r);
 /* An event line from the emulator (QMP event JSON) into `events`. */
 void run_emulator_event(struct run *r, const char *line, const char *name);
+
+/* One QMP-shaped event line of emufs's own in `events`: data holds the
+ * JSON members that follow "instance" (names need no escaping). notice:
+ * a full disk's notice (lognotice.c), which may use all the memory a log
+ * holds while its disk is full. */
+void instance_event(struct instance *inst, const char *event,
+		    const char *data, bool notice);
+
+/* Tests only (NULL in emufs): called by the exit callback at each point
+ * where another thread may finish the run meanwhile, to widen that window
+ * deterministically. EMUFS_TEST_EXIT_DELAY_MS (integration tests) sleeps
+ * there instead. */
+enum exit_hook_point {
+	EXIT_HOOK_RECORDED,     /* exited is set and broadcast */
+	EXIT_HOOK_DECIDED,      /* it looked at busy and the run */
+	EXIT_HOOK_DONE,         /* the callback is about to return */
+};
+extern void (*instance_exit_hook)(struct run *r, enum exit_hook_point pt);
 
 /* A line in `log`, and the same through the instance. */
 void instance_log(struct instance *inst, const char *fmt, ...)

@@ -25,7 +25,7 @@ int overlay_create(const char *qemu_img, const char *base, const char *fmt,
 			       (char *)base, "-F", (char *)fmt,
 			       (char *)overlay, NULL };
 	struct process p;
-	int rc = process_spawn(argv, &p, why, whylen);
+	int rc = process_spawn(argv, NULL, &p, why, whylen);
 	free(bin);
 	if (rc)
 		return -EIO;

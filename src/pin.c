@@ -64,6 +64,7 @@ int pins_bind(struct instance *inst)
 	for (size_t i = 0; i < t->npins; i++) {
 		struct pin *p = &inst->pins[i];
 		p->cfg = &t->pins[i];
+		pthread_mutex_init(&p->lock, NULL);
 		atomic_init(&p->level, -1);
 		if (p->cfg->backend != PIN_SHIM)
 			continue;
@@ -90,6 +91,7 @@ void pins_free(struct instance *inst)
 		int w = atomic_load(&inst->pins[i].watchers);
 		if (w && inst->pins[i].cfg->backend != PIN_SHIM)
 			pin_watch(inst, &inst->pins[i], -w);
+		pthread_mutex_destroy(&inst->pins[i].lock);
 	}
 	free(inst->pins);
 	inst->pins = NULL;
@@ -121,37 +123,48 @@ struct pin *instance_lock_pin(struct instance *inst, const char *name)
 
 /* ---- levels -------------------------------------------------------- */
 
-void pin_update(struct instance *inst, struct pin *p, int level)
+unsigned pin_update(struct instance *inst, struct pin *p, int level)
 {
+	pthread_mutex_lock(&p->lock);
 	int old = atomic_exchange(&p->level, level);
 	/* Learning the level is no change: a qom pin's first sample is what
 	 * it always was; a shim pin read as 0 until the guest spoke. */
 	if (old < 0)
 		old = p->cfg->backend == PIN_SHIM ? 0 : level;
-	if (old == level)
-		return;
-	atomic_fetch_add(&p->gen, 1);
+	unsigned gen = atomic_load(&p->gen);
+	if (old != level)
+		atomic_store(&p->gen, ++gen);
+	pthread_mutex_unlock(&p->lock);
+	/* After the bump: a poll that armed before it sees the new gen or
+	 * is on the list this wakes. */
 	const struct core_hooks *h = &inst->core->hooks;
-	if (h->pin_changed)
+	if (old != level && h->pin_changed)
 		h->pin_changed(p, h->opaque);
+	return gen;
 }
 
-int pin_read(struct instance *inst, struct pin *p)
+int pin_read(struct instance *inst, struct pin *p, unsigned *gen)
 {
 	struct run *r = instance_get_run(inst);
 	if (!r)
 		return -ESRCH;
 	int level, rc = 0;
+	unsigned g = 0;
 	if (p->cfg->backend == PIN_SHIM) {
+		pthread_mutex_lock(&p->lock);
 		level = atomic_load(&p->level);
+		g = atomic_load(&p->gen);
+		pthread_mutex_unlock(&p->lock);
 		if (level < 0)
 			level = 0;      /* nothing said yet: low */
 	} else if (!r->conn->pin_get) {
 		rc = -EIO;
 	} else if ((rc = r->conn->pin_get(r, p->cfg, &level)) == 0) {
-		pin_update(inst, p, level);
+		g = pin_update(inst, p, level);
 	}
 	run_put(r);
+	if (gen)
+		*gen = g;
 	return rc ? rc : level;
 }
 

@@ -9,6 +9,7 @@
 #ifndef EMUFS_PIN_H
 #define EMUFS_PIN_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 
@@ -22,6 +23,11 @@ struct instance;
 struct pin {
 	const struct cfg_pin *cfg;
 	struct channel *shim;       /* shim backend: the channel it uses */
+	/* Protects the pair (level, gen) against writers: a level and the
+	 * generation it was recorded at move together, so a reader can
+	 * tell which change its level includes. Readers of one field alone
+	 * (poll's gen compare) need no lock. */
+	pthread_mutex_t lock;
 	atomic_int level;           /* -1 until known */
 	atomic_uint gen;            /* bumped on every change */
 	atomic_int watchers;        /* open files of this pin */
@@ -44,14 +50,19 @@ void pins_new_run(struct instance *inst);
  * instance_unlock_target() when done. */
 struct pin *instance_lock_pin(struct instance *inst, const char *name);
 
-/* The level now: 0 or 1, or -ESRCH (not running), -ETIMEDOUT, -EIO. */
-int pin_read(struct instance *inst, struct pin *p);
+/* The level now: 0 or 1, or -ESRCH (not running), -ETIMEDOUT, -EIO.
+ * *gen (may be NULL) gets the generation that level was recorded at:
+ * the one an open file compares against for poll. Taken in the same
+ * step as the level, so a change recorded by another thread (the pin
+ * watcher) after it is never counted as seen. */
+int pin_read(struct instance *inst, struct pin *p, unsigned *gen);
 /* Drive an `in` pin from text "0" or "1" (newline optional): 0, or
  * -EPERM (an `out` pin), -EINVAL, -ESRCH; each refusal logged. */
 int pin_write(struct instance *inst, struct pin *p, const char *buf,
 	      size_t len);
-/* Record a level; tells the core's hooks when it changed. */
-void pin_update(struct instance *inst, struct pin *p, int level);
+/* Record a level; tells the core's hooks when it changed. Returns the
+ * generation at which level is the recorded one. */
+unsigned pin_update(struct instance *inst, struct pin *p, int level);
 void pin_watch(struct instance *inst, struct pin *p, int delta);
 
 /* The pin watcher: one thread for the whole core that polls the levels

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +42,40 @@ char *process_find_binary(const char *name)
 	return NULL;
 }
 
-/* In the child: only async-signal-safe calls until execv(). */
-static void child(char *const argv[], pid_t parent, int out, int errpipe)
+/* environ with the NAME=VALUE strings of env replacing or added to it;
+ * the strings are borrowed. Built before fork(): the child of a threaded
+ * process must not allocate. */
+static char **make_envp(char *const env[])
+{
+	extern char **environ;
+	size_t n = 0, extra = 0;
+	while (environ[n])
+		n++;
+	while (env && env[extra])
+		extra++;
+	char **envp = malloc((n + extra + 1) * sizeof *envp);
+	if (!envp)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool replaced = false;
+		for (size_t j = 0; j < extra && !replaced; j++) {
+			size_t len = strcspn(env[j], "=");
+			replaced = !strncmp(environ[i], env[j], len) &&
+				   environ[i][len] == '=';
+		}
+		if (!replaced)
+			envp[k++] = environ[i];
+	}
+	for (size_t j = 0; j < extra; j++)
+		envp[k++] = env[j];
+	envp[k] = NULL;
+	return envp;
+}
+
+/* In the child: only async-signal-safe calls until execve(). */
+static void child(char *const argv[], char *const envp[], pid_t parent,
+		  int out, int errpipe)
 {
 	int e;
 
@@ -59,14 +92,14 @@ static void child(char *const argv[], pid_t parent, int out, int errpipe)
 		goto fail;
 	/* errpipe is O_CLOEXEC already; everything else goes too. */
 	close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
-	execv(argv[0], argv);
+	execve(argv[0], argv, envp);
 fail:
 	e = errno;
 	(void)!write(errpipe, &e, sizeof e);
 	_exit(127);
 }
 
-int process_spawn(char *const argv[], struct process *p,
+int process_spawn(char *const argv[], char *const env[], struct process *p,
 		  char *err, size_t errlen)
 {
 	int out[2] = { -1, -1 }, ep[2] = { -1, -1 };
@@ -74,6 +107,11 @@ int process_spawn(char *const argv[], struct process *p,
 
 	p->pid = -1;
 	p->pidfd = p->outfd = -1;
+	char **envp = make_envp(env);
+	if (!envp) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "pipe: %s", strerror(errno));
@@ -87,7 +125,7 @@ int process_spawn(char *const argv[], struct process *p,
 		goto out;
 	}
 	if (pid == 0)
-		child(argv, parent, out[1], ep[1]);
+		child(argv, envp, parent, out[1], ep[1]);
 
 	close(ep[1]);
 	ep[1] = -1;
@@ -119,6 +157,7 @@ int process_spawn(char *const argv[], struct process *p,
 	fcntl(p->outfd, F_SETFL, O_NONBLOCK);
 	rc = 0;
 out:
+	free(envp);
 	for (int i = 0; i < 2; i++) {
 		if (out[i] >= 0)
 			close(out[i]);

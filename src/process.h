@@ -26,9 +26,13 @@ struct process {
  * malloc'd absolute or relative path, or NULL with errno set. */
 char *process_find_binary(const char *name);
 
-/* Fork and exec argv[0] (a path). On failure returns -errno and writes why
- * to err; exec failures in the child are reported here too. */
-int process_spawn(char *const argv[], struct process *p,
+/* Fork and exec argv[0] (a path) with emufs's environment, in which the
+ * NAME=VALUE strings of env (NULL-terminated; env may be NULL) replace or
+ * add variables. The environment is set here, not through env(1), which
+ * would read a binary path holding '=' as one more assignment. On failure
+ * returns -errno and writes why to err; exec failures in the child are
+ * reported here too. */
+int process_spawn(char *const argv[], char *const env[], struct process *p,
 		  char *err, size_t errlen);
 
 /* Reap without blocking. Returns 1 and the wait status when the process

@@ -257,10 +257,13 @@ static void on_qmp_event(void *opaque, const char *line, json_t *ev)
 
 static void on_qmp_readable(void *opaque, uint32_t events)
 {
-	struct run *r = opaque;
+	/* Held while we run: once the watch is gone (our EOF), a thread
+	 * finishing the run no longer waits for us (see instance.c). */
+	struct run *r = run_get(opaque);
 	struct qemu_run *q = r->priv;
 	if (qmp_on_readable(q->qmp) < 0)       /* EOF: stop watching */
 		ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
+	run_put(r);
 }
 
 static int execute(struct run *r, const char *cmd)
@@ -431,7 +434,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 			goto out;
 		}
 	}
-	if ((rc = run_spawn(r, a.v, why, wl)))
+	if ((rc = run_spawn(r, a.v, NULL, why, wl)))
 		goto out;
 
 	long long deadline = now_ms() + r->timeout_ms;

@@ -6,7 +6,7 @@
  * free port itself and writes it to <tmpdir>/renode-<pid>/robot_port, so
  * there is no window in which another process could take the port. The
  * tmpdir is a private directory in the instance's 0700 state directory
- * (TMPDIR, set through env(1)): nobody else can plant a robot_port there,
+ * (TMPDIR, set in its environment): nobody else can plant a robot_port there,
  * and only this Renode writes one. The server accepts connections before
  * it knows its keywords (renode/renode#654), so the first keyword call is
  * retried until it answers or the start deadline passes. Then, through
@@ -424,7 +424,7 @@ static int renode_launch(struct run *r, bool paused, char *why, size_t wl)
 	const struct cfg_target *t = r->target;
 	struct renode_run *rr = calloc(1, sizeof *rr);
 	struct boot b = { r, NULL, why, wl };
-	char *binary = NULL, *env = NULL, *tmpenv = NULL;
+	char *binary = NULL, *tmpenv = NULL;
 	int rc = -ENOMEM;
 
 	if (!rr)
@@ -439,10 +439,8 @@ static int renode_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto nomem;
 	}
 	rc = -EIO;
-	if (!(binary = process_find_binary(t->renode.binary)) ||
-	    !(env = process_find_binary("env"))) {
-		snprintf(why, wl, "%s: %s", binary ? "env" : t->renode.binary,
-			 strerror(errno));
+	if (!(binary = process_find_binary(t->renode.binary))) {
+		snprintf(why, wl, "%s: %s", t->renode.binary, strerror(errno));
 		goto out;
 	}
 	remove_tree(rr->tmpdir);
@@ -452,9 +450,10 @@ static int renode_launch(struct run *r, bool paused, char *why, size_t wl)
 		tmpenv = NULL;
 		goto out;
 	}
-	char *argv[] = { env, tmpenv, binary, "--disable-xwt", "--hide-log",
+	char *argv[] = { binary, "--disable-xwt", "--hide-log",
 			 "--robot-server-port", "0", NULL };
-	if ((rc = run_spawn(r, argv, why, wl)))
+	char *env[] = { tmpenv, NULL };
+	if ((rc = run_spawn(r, argv, env, why, wl)))
 		goto out;
 
 	long long deadline = now_ms() + RENODE_START_MS;
@@ -492,7 +491,6 @@ nomem:
 out:
 	robot_free(b.rb);
 	free(tmpenv);
-	free(env);
 	free(binary);
 	return rc;
 }

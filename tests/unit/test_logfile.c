@@ -470,6 +470,80 @@ static void test_past_cap_the_log_is_a_shrinking_suffix(void **state)
 	assert_true(lf->wraps > 100);
 }
 
+/* Every line of text is a whole "ev NNNNN ...\n" of make_event(). */
+static void assert_whole_events(const char *text, size_t n)
+{
+	const char *p = text, *end = text + n;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		if (!nl)
+			fail_msg("unfinished line at %td: %.40s", p - text, p);
+		if ((size_t)(nl - p) < 9 || memcmp(p, "{\"ev\": ", 7) ||
+		    nl[-1] != '}')
+			fail_msg("not a whole event at %td: %.*s", p - text,
+				 (int)(nl - p), p);
+		p = nl + 1;
+	}
+}
+
+/* A JSON-like event line of varying length (20 to 120 bytes). */
+static size_t make_event(char *buf, size_t len, int i)
+{
+	return snprintf(buf, len, "{\"ev\": %d, \"pad\": \"%.*s\"}\n", i,
+			(i * 37) % 100, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+}
+
+/* events and log (issue 12, defect 7): after the cap wrapped, a reader
+ * from offset 0 sees whole lines only, never the end of one. */
+static void test_log_of_lines_past_cap_begins_at_a_line(void **state)
+{
+	struct logfile *lf = open_log(state, 1000);
+	char line[160], got[1100];
+
+	logfile_keep_lines(lf);
+	for (int i = 0; i < 2000; i++) {
+		size_t n = make_event(line, sizeof line, i);
+		assert_int_equal(logfile_append(lf, line, n), 0);
+		ssize_t r = logfile_read(lf, got, sizeof got, 0);
+		assert_true(r >= 0 && r <= 1000);
+		assert_whole_events(got, r);
+		/* and the newest line is always there */
+		assert_true((size_t)r >= n);
+		assert_memory_equal(got + r - n, line, n);
+	}
+	assert_true(lf->wraps > 100);
+}
+
+/* One append of many lines, larger than half the cap: what is kept of it
+ * starts at one of its lines too. */
+static void test_log_of_lines_big_append_keeps_whole_lines(void **state)
+{
+	struct logfile *lf = open_log(state, 400);
+	char big[2000], got[500];
+	size_t len = 0;
+
+	logfile_keep_lines(lf);
+	append(lf, "{\"ev\": -1, \"pad\": \"\"}\n");
+	for (int i = 0; len < 1500; i++)
+		len += make_event(big + len, sizeof big - len, i);
+	assert_int_equal(logfile_append(lf, big, len), 0);
+	ssize_t r = logfile_read(lf, got, sizeof got, 0);
+	assert_true(r > 0 && r <= 200);
+	assert_whole_events(got, r);
+	assert_memory_equal(got, big + len - r, r);
+}
+
+/* Channels stay byte streams: exactly the newest half-cap, mid-line. */
+static void test_byte_stream_past_cap_keeps_exact_half(void **state)
+{
+	struct logfile *lf = open_log(state, 10);
+
+	append(lf, "ab\ncdefg");
+	append(lf, "hij\n");
+	log_is(lf, "ghij\n");        /* 5 bytes: "g" is half a line */
+}
+
 /* ---- the grow hook --------------------------------------------------- */
 
 struct hook_log {
@@ -759,6 +833,9 @@ int main(void)
 		T(test_append_bigger_than_cap_keeps_the_newest_bytes),
 		T(test_no_cap_means_unbounded),
 		T(test_past_cap_the_log_is_a_shrinking_suffix),
+		T(test_log_of_lines_past_cap_begins_at_a_line),
+		T(test_log_of_lines_big_append_keeps_whole_lines),
+		T(test_byte_stream_past_cap_keeps_exact_half),
 		T(test_grow_hook_once_per_append),
 		T(test_grow_hook_on_reset),
 		T(test_grow_hook_once_when_cap_starts_over),

@@ -1,0 +1,17 @@
+/* lognotice.h - a full disk is never silent (interface.md 3.3): the
+ * trouble hook of every log of an instance (its channels, `log`,
+ * `events`) tells `log` and `events` when appending fails and when it
+ * works again, with the range of bytes that was lost. The notices are
+ * appended as logfile notices, so a `log` or `events` that cannot be
+ * written itself keeps them in memory, at its end. */
+#ifndef EMUFS_LOGNOTICE_H
+#define EMUFS_LOGNOTICE_H
+
+struct instance;
+struct logfile;
+
+/* Let inst's log and events tell of lf's trouble, naming it name. */
+void lognotice_watch(struct instance *inst, struct logfile *lf,
+		     const char *name);
+
+#endif
