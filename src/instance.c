@@ -127,8 +127,8 @@ static void set_state_locked(struct instance *inst, enum inst_state st)
 void run_emulator_event(struct run *r, const char *line, const char *name)
 {
 	struct instance *inst = r->inst;
-	size_t len = strlen(line);
-	char *buf = malloc(len + 1);
+	size_t len = line ? strlen(line) : 0;
+	char *buf = line ? malloc(len + 1) : NULL;
 	if (buf) {
 		memcpy(buf, line, len);
 		buf[len] = '\n';

@@ -140,7 +140,9 @@ int run_spawn(struct run *r, char *const argv[], char *const env[],
 /* Wait until the process ended, at most timeout_ms: 0 or -ETIMEDOUT. */
 int run_wait_exit(struct run *r, int timeout_ms);
 bool run_exited(struct run *r);
-/* An event line from the emulator (QMP event JSON) into `events`. */
+/* An event line from the emulator (QMP event JSON) into `events`. line
+ * NULL: the connector appended it itself (in a batch); only what the event
+ * named name means for the state is left to do. */
 void run_emulator_event(struct run *r, const char *line, const char *name);
 
 /* One QMP-shaped event line of emufs's own in `events`: data holds the

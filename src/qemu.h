@@ -13,9 +13,18 @@ struct qmp;
 struct io_watch;
 struct qom_cache;
 
+/* QMP events read but not yet in `events`: their lines, each ending in
+ * '\n', and their names, each ending in '\0' (I/O loop thread only). */
+struct qemu_events {
+	char *lines, *names;
+	size_t len, cap, nlen, ncap;
+};
+
 struct qemu_run {
 	struct qmp *qmp;
+	struct qemu_events events;
 	struct io_watch *_Atomic qmp_watch;  /* see run's watches */
+	struct io_watch *_Atomic lost_watch; /* QMP lost, QEMU alive: kill */
 	struct qom_cache *qom;     /* qom-list results of this run */
 	char **overlays;           /* per drive: its overlay, or NULL */
 	size_t ndrives;

@@ -3,10 +3,17 @@
  * Threads: one thread at a time calls qmp_on_readable() (the reader); it
  * alone owns the line buffer and parses what QEMU sends. Any number of
  * threads call qmp_execute*(): each registers a pending slot on its own
- * stack, writes its request line, and sleeps on reply_cond until the reader
- * fills the slot, the connection dies, or the deadline passes. Nobody holds
- * a lock while waiting for the socket to become readable; a writer waits
- * for POLLOUT while it owns the write side, bounded by its own deadline.
+ * stack, queues its request line, and sleeps on reply_cond until the reader
+ * fills the slot, the connection dies, or the deadline passes.
+ *
+ * Sending: request lines go into one FIFO of whole lines (out_head). It is
+ * sent without blocking, under q->lock, by whoever has a chance: the
+ * requester right after queueing (most lines go out at once), and the
+ * owner's I/O loop through qmp_on_writable() when the socket was full (the
+ * write hook asks it to watch for writability). So a line that was started
+ * is always finished, also after its requester timed out: the framing of
+ * the stream never breaks. A requester that times out before a byte of its
+ * line went out takes the line back, so QEMU never runs it.
  *
  * Ids are emufs's own: an integer counter, never reused within a
  * connection, so a late reply to a timed-out request finds no slot and is
@@ -29,12 +36,27 @@
 
 #define QMP_READ_CHUNK (64u * 1024)
 
+/* What one qmp_on_readable() reads at most before it returns to the I/O
+ * loop, so that one QEMU flooding events cannot hold the loop from every
+ * other instance; level-triggered epoll calls it again for the rest. */
+#define QMP_READ_BUDGET QMP_READ_CHUNK
+
+/* A queued request line. Owned by the queue; owner points back at the
+ * requester's slot while the requester still waits for it to go out. */
+struct qmp_out {
+	struct qmp_out *next;
+	struct qmp_pending *owner;
+	char *buf;
+	size_t len, off;         /* off: bytes already sent */
+};
+
 /* A request waiting for its reply; lives on the waiting thread's stack and
  * is linked into q->pending until completed or given up. */
 struct qmp_pending {
 	int64_t id;
 	bool done;               /* reply arrived or connection died */
 	json_t *reply;           /* the whole reply object; NULL if it died */
+	struct qmp_out *out;     /* its line while not wholly sent, or NULL */
 	struct qmp_pending *next;
 };
 
@@ -48,18 +70,20 @@ struct qmp {
 	size_t len, cap;
 	size_t scanned;          /* buf[0..scanned) holds no '\n' */
 	bool discarding;         /* inside an over-long line, dropping it */
+	bool unflushed;          /* events delivered since the last flush */
 
-	/* Protects greeted, writing, next_id and the pending list; dead is
-	 * written only under it (and read without it through the atomic). */
+	/* Protects greeted, next_id, the pending list, the output queue and
+	 * the write hook; every send() on the socket happens under it, so
+	 * lines never interleave. dead is written only under it (and read
+	 * without it through the atomic). */
 	pthread_mutex_t lock;
-	pthread_cond_t reply_cond;   /* a slot completed, greeting, death */
-	pthread_cond_t write_cond;   /* the write side was released, death */
+	pthread_cond_t reply_cond;   /* a slot completed, greeting, death,
+				      * a line went out */
 	bool greeted;
-	/* The write mutex: the thread that set it owns the socket's write side
-	 * until it has written its whole line. A flag under lock rather than a
-	 * pthread mutex so that waiting for it keeps the caller's deadline on
-	 * the monotonic clock (pthread_mutex_clocklock is unknown to TSan). */
-	bool writing;
+	struct qmp_out *out_head, **out_tail;
+	qmp_want_write_fn want_write;
+	void *want_opaque;
+	bool wants;                  /* want_write(true) was the last call */
 	int64_t next_id;
 	struct qmp_pending *pending;
 	atomic_bool dead;
@@ -160,6 +184,7 @@ struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *opaque)
 	q->on_event = on_event;
 	q->opaque = opaque;
 	q->next_id = 1;
+	q->out_tail = &q->out_head;
 	atomic_init(&q->dead, false);
 	atomic_init(&q->garbage, 0);
 	atomic_init(&q->unmatched, 0);
@@ -171,13 +196,9 @@ struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *opaque)
 	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
 	    pthread_cond_init(&q->reply_cond, &ca) != 0)
 		goto fail_ca;
-	if (pthread_cond_init(&q->write_cond, &ca) != 0)
-		goto fail_reply_cond;
 	pthread_condattr_destroy(&ca);
 	return q;
 
-fail_reply_cond:
-	pthread_cond_destroy(&q->reply_cond);
 fail_ca:
 	pthread_condattr_destroy(&ca);
 fail_lock:
@@ -187,12 +208,15 @@ fail_q:
 	return NULL;  /* the fd stays the caller's */
 }
 
+static void drop_output_locked(struct qmp *q);
+static void set_want_locked(struct qmp *q, bool on);
+
 void qmp_free(struct qmp *q)
 {
 	if (!q)
 		return;
 	close(q->fd);
-	pthread_cond_destroy(&q->write_cond);
+	drop_output_locked(q);   /* nobody else is left to hold the lock */
 	pthread_cond_destroy(&q->reply_cond);
 	pthread_mutex_destroy(&q->lock);
 	free(q->buf);
@@ -234,8 +258,9 @@ static void die_locked(struct qmp *q)
 		p->next = NULL;
 	}
 	q->pending = NULL;
+	drop_output_locked(q);
+	set_want_locked(q, false);
 	pthread_cond_broadcast(&q->reply_cond);
-	pthread_cond_broadcast(&q->write_cond);
 }
 
 void qmp_shutdown(struct qmp *q)
@@ -245,6 +270,125 @@ void qmp_shutdown(struct qmp *q)
 	pthread_mutex_unlock(&q->lock);
 	/* Wake the reader's poll(): it sees EOF and returns -1. */
 	shutdown(q->fd, SHUT_RDWR);
+}
+
+/* ---- sending ----------------------------------------------------- */
+
+/* Tell the owner whether to watch for writability; only on a change. */
+static void set_want_locked(struct qmp *q, bool on)
+{
+	if (q->wants == on)
+		return;
+	q->wants = on;
+	if (q->want_write)
+		q->want_write(q->want_opaque, on);
+}
+
+static void free_out(struct qmp_out *o)
+{
+	if (o->owner)
+		o->owner->out = NULL;
+	free(o->buf);
+	free(o);
+}
+
+/* The connection died (or is freed): nothing more goes out. */
+static void drop_output_locked(struct qmp *q)
+{
+	struct qmp_out *o, *next;
+
+	for (o = q->out_head; o; o = next) {
+		next = o->next;
+		free_out(o);
+	}
+	q->out_head = NULL;
+	q->out_tail = &q->out_head;
+}
+
+/* Send as much of the queue as the socket takes now, never blocking;
+ * a send error kills the connection. */
+static void flush_locked(struct qmp *q)
+{
+	struct qmp_out *o;
+
+	while ((o = q->out_head) != NULL && !atomic_load(&q->dead)) {
+		ssize_t n = send(q->fd, o->buf + o->off, o->len - o->off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			die_locked(q);
+			return;
+		}
+		o->off += (size_t)n;
+		if (o->off < o->len)
+			continue;
+		q->out_head = o->next;
+		if (!q->out_head)
+			q->out_tail = &q->out_head;
+		free_out(o);
+	}
+	set_want_locked(q, q->out_head != NULL && !atomic_load(&q->dead));
+}
+
+/* A requester gives up on its line: if not a byte of it went out, it
+ * leaves the queue (QEMU never sees it); otherwise it stays, to be
+ * finished by whoever sends next, and its reply will find no slot. */
+static void give_up_line_locked(struct qmp *q, struct qmp_pending *slot)
+{
+	struct qmp_out *o = slot->out, **pp;
+
+	if (!o)
+		return;
+	o->owner = NULL;
+	slot->out = NULL;
+	if (o->off > 0)
+		return;
+	for (pp = &q->out_head; *pp; pp = &(*pp)->next) {
+		if (*pp == o) {
+			*pp = o->next;
+			if (q->out_tail == &o->next)
+				q->out_tail = pp;
+			free_out(o);
+			break;
+		}
+	}
+	set_want_locked(q, q->out_head != NULL);
+}
+
+void qmp_set_write_hook(struct qmp *q, qmp_want_write_fn fn, void *opaque)
+{
+	pthread_mutex_lock(&q->lock);
+	q->want_write = fn;
+	q->want_opaque = opaque;
+	if (fn && q->wants)
+		fn(opaque, true);
+	pthread_mutex_unlock(&q->lock);
+}
+
+int qmp_on_writable(struct qmp *q)
+{
+	int rc;
+
+	pthread_mutex_lock(&q->lock);
+	flush_locked(q);
+	rc = atomic_load(&q->dead) ? -1 : 0;
+	pthread_mutex_unlock(&q->lock);
+	return rc;
+}
+
+size_t qmp_output_pending(struct qmp *q)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&q->lock);
+	for (const struct qmp_out *o = q->out_head; o; o = o->next)
+		n += o->len - o->off;
+	pthread_mutex_unlock(&q->lock);
+	return n;
 }
 
 /* ---- reading --------------------------------------------------------- */
@@ -283,6 +427,14 @@ static void complete_reply(struct qmp *q, json_t *msg)
 	}
 }
 
+/* Tell the event callback to make the events so far visible. */
+static void flush_events(struct qmp *q)
+{
+	if (q->unflushed && q->on_event)
+		q->on_event(q->opaque, NULL, NULL);
+	q->unflushed = false;
+}
+
 /* One line without its '\n', NUL-terminated in place. */
 static void handle_line(struct qmp *q, char *line, size_t n)
 {
@@ -308,8 +460,10 @@ static void handle_line(struct qmp *q, char *line, size_t n)
 	} else if (json_is_string(json_object_get(msg, "event"))) {
 		if (q->on_event)
 			q->on_event(q->opaque, line, msg);
+		q->unflushed = true;
 	} else if (json_object_get(msg, "return") ||
 		   json_object_get(msg, "error")) {
+		flush_events(q);   /* its requester may look at them next */
 		complete_reply(q, msg);
 		return;
 	} else {
@@ -370,25 +524,33 @@ static int grow_buf(struct qmp *q)
 
 int qmp_on_readable(struct qmp *q)
 {
+	size_t got = 0;
 	ssize_t n;
 
 	if (atomic_load(&q->dead))
 		return -1;
-	for (;;) {
+	while (got < QMP_READ_BUDGET) {
 		if (grow_buf(q) < 0)
-			break;
-		n = read(q->fd, q->buf + q->len, q->cap - q->len);
+			goto broken;      /* out of memory: cannot go on */
+		n = read(q->fd, q->buf + q->len, QMP_READ_CHUNK);
 		if (n > 0) {
 			q->len += (size_t)n;
+			got += (size_t)n;
 			split_lines(q);
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return atomic_load(&q->dead) ? -1 : 0;
-		break;  /* EOF or a real error */
+			break;
+		goto broken;  /* EOF or a real error */
 	}
+	/* Drained, or the budget spent: the rest waits for the loop's next
+	 * round. */
+	flush_events(q);
+	return atomic_load(&q->dead) ? -1 : 0;
+broken:
+	flush_events(q);
 	if (q->len > 0 && !q->discarding)
 		atomic_fetch_add(&q->garbage, 1);  /* a line cut by EOF */
 	q->len = q->scanned = 0;
@@ -443,34 +605,6 @@ static bool has_noncharacter(const char *s, size_t n)
 	return false;
 }
 
-/* Write all of line, waiting for POLLOUT until dl. *sent tells how much
- * went out, so the caller knows whether the stream was left mid-line. */
-static int write_line(struct qmp *q, const char *line, size_t len,
-		      const struct timespec *dl, size_t *sent)
-{
-	while (*sent < len) {
-		ssize_t n = send(q->fd, line + *sent, len - *sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
-		struct pollfd pfd = { .fd = q->fd, .events = POLLOUT };
-		int ms;
-
-		if (n >= 0) {
-			*sent += (size_t)n;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -EIO;
-		ms = ms_until(dl);
-		if (ms == 0)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
-			return -EIO;
-	}
-	return 0;
-}
-
 static void unlink_pending_locked(struct qmp *q, struct qmp_pending *slot)
 {
 	struct qmp_pending **pp;
@@ -484,17 +618,37 @@ static void unlink_pending_locked(struct qmp *q, struct qmp_pending *slot)
 	}
 }
 
+/* Without a write hook nobody else finishes the line: push it out
+ * ourselves, waiting for POLLOUT without the lock, until dl. */
+static void push_own_line_locked(struct qmp *q, struct qmp_pending *slot,
+				 const struct timespec *dl)
+{
+	while (slot->out && !q->want_write && !atomic_load(&q->dead)) {
+		struct pollfd pfd = { .fd = q->fd, .events = POLLOUT };
+		int ms = ms_until(dl);
+
+		if (ms == 0)
+			return;
+		pthread_mutex_unlock(&q->lock);
+		poll(&pfd, 1, ms);
+		pthread_mutex_lock(&q->lock);
+		flush_locked(q);
+	}
+}
+
 /* Send msg (an object; its "id" is set here) and wait until dl.
  * Returns 0 with *reply set (a reference), -EIO when the connection died
  * (*died tells whether it died after the request was registered: what
- * execute_final counts as success), -ETIMEDOUT, -ENOMEM. */
+ * execute_final counts as success), -ETIMEDOUT, -ENOMEM, -EFBIG for a
+ * line over QMP_MAX_LINE. */
 static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 		      json_t **reply, bool *died)
 {
 	struct qmp_pending slot = { 0 };
+	struct qmp_out *o;
 	char *text = NULL;
-	size_t len, sent = 0;
-	int rc, wrc;
+	size_t len;
+	int rc;
 
 	*reply = NULL;
 	if (died)
@@ -517,43 +671,40 @@ static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 		free(text);
 		return -EILSEQ;
 	}
-
-	/* Register before writing: the reply may come before we wait. */
-	pthread_mutex_lock(&q->lock);
-	rc = 0;
-	while (q->writing && !atomic_load(&q->dead) && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&q->write_cond, &q->lock, dl);
-	if (atomic_load(&q->dead) || q->writing) {
-		pthread_mutex_unlock(&q->lock);
+	if (len > QMP_MAX_LINE) {
 		free(text);
-		return atomic_load(&q->dead) ? -EIO : -ETIMEDOUT;
+		return -EFBIG;
 	}
-	q->writing = true;
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		free(text);
+		return -ENOMEM;
+	}
+	o->buf = text;
+	o->len = len;
+	o->owner = &slot;
+	slot.out = o;
+
+	/* Register before sending: the reply may come before we wait. */
+	pthread_mutex_lock(&q->lock);
+	if (atomic_load(&q->dead)) {
+		pthread_mutex_unlock(&q->lock);
+		free_out(o);
+		return -EIO;
+	}
 	slot.next = q->pending;
 	q->pending = &slot;
-	pthread_mutex_unlock(&q->lock);
-
-	wrc = write_line(q, text, len, dl, &sent);
-	free(text);
-
-	pthread_mutex_lock(&q->lock);
-	q->writing = false;
-	pthread_cond_broadcast(&q->write_cond);
-	if (wrc == -ETIMEDOUT && !slot.done) {
-		unlink_pending_locked(q, &slot);
-		if (sent > 0)
-			die_locked(q);  /* half a line out: the stream is lost */
-		pthread_mutex_unlock(&q->lock);
-		return -ETIMEDOUT;
-	}
-	if (wrc < 0)
-		die_locked(q);  /* completes our slot too */
+	*q->out_tail = o;
+	q->out_tail = &o->next;
+	flush_locked(q);
+	push_own_line_locked(q, &slot, dl);
 
 	rc = 0;
 	while (!slot.done && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&q->reply_cond, &q->lock, dl);
 	if (!slot.done) {
 		unlink_pending_locked(q, &slot);
+		give_up_line_locked(q, &slot);
 		pthread_mutex_unlock(&q->lock);
 		return -ETIMEDOUT;
 	}
@@ -623,6 +774,11 @@ static int execute_until(struct qmp *q, const char *cmd, json_t *args,
 		set_err(err, "GenericError", "QEMU refuses Unicode "
 			"noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF)");
 		return -EINVAL;
+	}
+	if (rc == -EFBIG) {
+		set_err(err, "LocalError", "the command is larger than "
+			"QMP_MAX_LINE");
+		return rc;
 	}
 	if (rc < 0) {
 		set_local_err(err, rc);

@@ -11,6 +11,15 @@
  * A line longer than QMP_MAX_LINE bytes is discarded up to its newline and
  * counted as garbage; the connection stays usable (a request whose reply
  * was that line times out).
+ *
+ * Requests are queued as whole lines and sent without blocking. What the
+ * socket does not take at once (a big qom-set: QEMU reads its monitor a
+ * byte per main-loop turn, some 150 KB/s) the owner sends when the socket
+ * is writable: the write hook says when to watch for that, and the owner
+ * calls qmp_on_writable(). A line once started is always sent whole, also
+ * after its requester timed out (its late reply is dropped by id), so a
+ * timeout never breaks the stream; a line of which nothing was sent by
+ * the deadline is withdrawn and never runs.
  */
 #ifndef EMUFS_QMP_H
 #define EMUFS_QMP_H
@@ -25,7 +34,11 @@ struct qmp;
 
 /* An event as received: the raw line (no CR/LF) and its parsed object, both
  * borrowed for the call (json_incref to keep it). Runs on the thread inside
- * qmp_on_readable(), so it must not wait for a reply (no qmp_execute). */
+ * qmp_on_readable(), so it must not wait for a reply (no qmp_execute).
+ * line and event NULL: a flush point; whatever the callback keeps of the
+ * events so far (to write them in batches) must now be made visible: a
+ * reply that came after them is about to wake its requester, or the read
+ * ended. */
 typedef void (*qmp_event_fn)(void *opaque, const char *line, json_t *event);
 
 /* Error of a failed request: QMP's class and desc, or emufs's own
@@ -43,12 +56,27 @@ struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *opaque);
 void qmp_free(struct qmp *q);
 int qmp_fd(const struct qmp *q);
 
-/* Read what is available, parse whole lines, complete requests, deliver
- * events. Partial lines are kept for the next call; lines that are not
- * JSON objects are counted and skipped. Returns 0, or -1 once the peer
- * closed or the socket failed: then every waiting and every later request
- * fails with -EIO. */
+/* Read what is available, up to a budget of a few hundred KB per call (so
+ * a flood from one QEMU cannot hold the caller's loop: with a level-
+ * triggered poll the rest comes at the next call), parse whole lines,
+ * complete requests, deliver events. Partial lines are kept for the next
+ * call; lines that are not JSON objects are counted and skipped. Returns
+ * 0, or -1 once the peer closed or the socket failed: then every waiting
+ * and every later request fails with -EIO. */
 int qmp_on_readable(struct qmp *q);
+
+/* Called with q's lock held, from any thread: on true, watch the fd for
+ * writability and call qmp_on_writable() when it is; on false, stop. It
+ * must not block or call into q. Clearing the hook (fn NULL) waits for a
+ * call in progress, so the owner clears it before it stops watching.
+ * Without a hook, a requester sends its own line, waiting for the socket
+ * until its deadline. */
+typedef void (*qmp_want_write_fn)(void *opaque, bool on);
+void qmp_set_write_hook(struct qmp *q, qmp_want_write_fn fn, void *opaque);
+/* Send what the socket takes of the queued lines. 0, or -1 when dead. */
+int qmp_on_writable(struct qmp *q);
+/* Bytes queued and not sent yet (for the tests). */
+size_t qmp_output_pending(struct qmp *q);
 /* Mark the connection dead from outside (e.g. the emulator exited); also
  * shuts the socket down, so a reader polling it sees EOF. */
 void qmp_shutdown(struct qmp *q);
@@ -62,7 +90,9 @@ int qmp_handshake(struct qmp *q, int timeout_ms);
  * NULL, *ret holds a new reference to the "return" value. On failure
  * returns -errno: the error class mapped by qmp_errno_for_class() for a
  * QMP error, -ETIMEDOUT when no reply came in time, -EIO when the
- * connection broke; err (may be NULL) says which. */
+ * connection broke, -EFBIG when the command is over QMP_MAX_LINE as a
+ * line (QEMU could not take it, and we could not read its reply); err
+ * (may be NULL) says which. */
 int qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 		int timeout_ms, json_t **ret, struct qmp_error *err);
 

@@ -20,7 +20,11 @@
  *    or garbage;
  *  - every event line handed out holds no '\n' and ends in no '\r', and
  *    its parsed object has a string "event";
- *  - after EOF qmp_on_readable() returns -1 and the connection is dead.
+ *  - every qmp_on_readable() ends with a flush point (the event callback
+ *    called with NULL) after the last event it delivered, so a caller that
+ *    batches events never keeps one back;
+ *  - after EOF qmp_on_readable() returns -1 (after some calls that return
+ *    0: one call reads a bounded amount) and the connection is dead.
  * Inputs are far below QMP_MAX_LINE, so over-long lines are not reached.
  */
 #include <errno.h>
@@ -50,6 +54,7 @@
 struct events {
 	char **lines;
 	size_t n, cap;
+	size_t flushed;          /* n at the last flush point */
 };
 
 struct outcome {
@@ -78,8 +83,16 @@ static void events_free(struct events *e)
 
 static void on_event(void *opaque, const char *line, json_t *event)
 {
-	size_t n = strlen(line);
+	size_t n;
 
+	if (!line) {             /* a flush point */
+		struct events *e = opaque;
+
+		CHECK(!event);
+		e->flushed = e->n;
+		return;
+	}
+	n = strlen(line);
 	CHECK(json_is_object(event));
 	CHECK(json_is_string(json_object_get(event, "event")));
 	CHECK(!strchr(line, '\n'));
@@ -123,9 +136,14 @@ static void feed(const uint8_t *data, size_t size, bool small,
 			off += (size_t)n;
 		CHECK(qmp_on_readable(q) == 0);
 		CHECK(!qmp_is_dead(q));
+		/* a read ends with every event it delivered flushed */
+		CHECK(out->ev.flushed == out->ev.n);
 	}
 	close(sv[1]);
-	CHECK(qmp_on_readable(q) == -1);
+	/* A read takes a bounded amount: the rest comes at the next call. */
+	for (int i = 0; i < 1000 && qmp_on_readable(q) == 0; i++)
+		CHECK(out->ev.flushed == out->ev.n);
+	CHECK(out->ev.flushed == out->ev.n);
 	CHECK(qmp_is_dead(q));
 	CHECK(qmp_on_readable(q) == -1);
 	out->garbage = qmp_garbage_lines(q);

@@ -3,8 +3,9 @@
  * The test plays QEMU: it writes server lines recorded from a real QEMU 7.2
  * (tests/unit/data/qmp/qemu-7.2-ast2500.txt, CRLF line ends, ids replaced
  * by the ones the client chose) and reads back what the client sent. A
- * pump thread plays emufs's I/O loop: poll() the client fd, call
- * qmp_on_readable() until it reports the connection dead.
+ * pump thread plays emufs's I/O loop: poll() the client fd (for POLLOUT
+ * too while the client's write hook asks for it), call qmp_on_readable()
+ * and qmp_on_writable() until the connection is dead.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +69,9 @@ struct fx {
 	pthread_t pump;
 	atomic_bool stop;
 	atomic_bool pump_done;   /* qmp_on_readable returned -1 */
+	atomic_bool want_write;  /* set by the client's write hook */
+	atomic_int hook_calls;
+	atomic_int events_at_flush;  /* events seen at the last flush point */
 
 	pthread_mutex_t ev_lock; /* protects events */
 	json_t *events;          /* raw event lines, in arrival order */
@@ -76,10 +80,16 @@ struct fx {
 	size_t rlen, rcap;
 };
 
+static size_t n_events(struct fx *f);
+
 static void on_event(void *opaque, const char *line, json_t *ev)
 {
 	struct fx *f = opaque;
 
+	if (!line) {             /* a flush point */
+		atomic_store(&f->events_at_flush, (int)n_events(f));
+		return;
+	}
 	assert_non_null(json_object_get(ev, "event"));
 	pthread_mutex_lock(&f->ev_lock);
 	json_array_append_new(f->events, json_string(line));
@@ -111,13 +121,32 @@ static const char *event_name(struct fx *f, size_t i)
 	return name;
 }
 
+static void want_write(void *opaque, bool on)
+{
+	struct fx *f = opaque;
+
+	atomic_store(&f->want_write, on);
+	atomic_fetch_add(&f->hook_calls, 1);
+}
+
 static void *pump_main(void *arg)
 {
 	struct fx *f = arg;
-	struct pollfd p = { .fd = qmp_fd(f->q), .events = POLLIN };
+	struct pollfd p = { .fd = qmp_fd(f->q) };
 
 	while (!atomic_load(&f->stop)) {
-		if (poll(&p, 1, 10) > 0 && qmp_on_readable(f->q) < 0) {
+		int rc = 0;
+
+		/* The hook's change shows within one 10 ms poll, as the real
+		 * loop's epoll_ctl() would show at once. */
+		p.events = POLLIN | (atomic_load(&f->want_write) ? POLLOUT : 0);
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		if (p.revents & POLLOUT)
+			rc = qmp_on_writable(f->q);
+		if (rc == 0 && (p.revents & ~POLLOUT))
+			rc = qmp_on_readable(f->q);
+		if (rc < 0) {
 			atomic_store(&f->pump_done, true);
 			break;
 		}
@@ -137,6 +166,7 @@ static int setup(void **state)
 	f->events = json_array();
 	f->q = qmp_new(sv[1], on_event, f);
 	assert_non_null(f->q);
+	qmp_set_write_hook(f->q, want_write, f);
 	assert_int_equal(pthread_create(&f->pump, NULL, pump_main, f), 0);
 	*state = f;
 	return 0;
@@ -469,6 +499,9 @@ static void test_event_between_request_and_reply_is_delivered(void **state)
 	assert_int_equal(json_object_size(c.ret), 0);
 	assert_int_equal(n_events(f), 1);
 	assert_string_equal(event_name(f, 0), "RESUME");
+	/* A flush point came between the event and the reply: a caller
+	 * that batches events has them out before the requester wakes. */
+	assert_int_equal(atomic_load(&f->events_at_flush), 1);
 	json_decref(req);
 	call_free(&c);
 }
@@ -836,20 +869,30 @@ static void test_raw_rejects_non_commands(void **state)
 	srv_expect_silence(f, 20);
 }
 
-static void test_large_request_survives_partial_writes(void **state)
+/* A string value of n 'a's in {"value": ...}; caller frees both. */
+static json_t *big_args(size_t n, char **s)
 {
-	struct fx *f = *state;
-	size_t n = 4u << 20;  /* far beyond the socket buffer */
-	char *s = malloc(n + 1);
-	json_t *args, *req;
+	*s = malloc(n + 1);
+	assert_non_null(*s);
+	memset(*s, 'a', n);
+	(*s)[n] = '\0';
+	return json_pack("{ss}", "value", *s);
+}
+
+/* A line far beyond the socket buffer goes out whole: sent by the loop
+ * (the pump, told by the write hook), or without a hook by the requester
+ * itself, waiting for room until its deadline. */
+static void large_request_goes_out_whole(struct fx *f, bool hook)
+{
+	char *s;
+	json_t *args = big_args(4u << 20, &s), *req;
 	struct call c;
 
-	assert_non_null(s);
-	memset(s, 'a', n);
-	s[n] = '\0';
-	args = json_pack("{ss ss ss}", "path", "/machine", "property", "x",
-			 "value", s);
 	do_handshake(f);
+	if (!hook) {
+		qmp_set_write_hook(f->q, NULL, NULL);
+		atomic_store(&f->want_write, false);
+	}
 	call_start(&c, f, CALL_EXEC, "qom-set", args, CALL_TIMEOUT_MS);
 	req = srv_recv(f);
 	assert_true(json_equal(json_object_get(req, "arguments"), args));
@@ -862,29 +905,157 @@ static void test_large_request_survives_partial_writes(void **state)
 	free(s);
 }
 
-static void test_write_timeout_mid_line_kills_connection(void **state)
+static void test_large_request_survives_partial_writes(void **state)
+{
+	large_request_goes_out_whole(*state, true);
+}
+
+static void test_large_request_without_write_hook(void **state)
+{
+	large_request_goes_out_whole(*state, false);
+}
+
+/* Issue 12, defect 6: the line of a request that timed out half sent is
+ * finished in the background; the connection stays usable, the late
+ * reply is dropped by id. (Before: the connection was declared dead and
+ * every later request failed with EIO.) */
+static void test_write_timeout_mid_line_finishes_the_line(void **state)
 {
 	struct fx *f = *state;
-	size_t n = 4u << 20;
-	char *s = malloc(n + 1);
-	json_t *args;
+	char *s, *line;
+	json_t *args = big_args(4u << 20, &s), *req;
+	struct call c;
 	int64_t t0;
 
-	assert_non_null(s);
-	memset(s, 'a', n);
-	s[n] = '\0';
-	args = json_pack("{ss}", "value", s);
 	do_handshake(f);
 	t0 = now_ms();
-	/* The server never reads: the line cannot go out in time. */
+	/* The server does not read yet: the line cannot go out in time. */
 	assert_int_equal(qmp_execute(f->q, "qom-set", args, 100, NULL, NULL),
 			 -ETIMEDOUT);
 	assert_true(now_ms() - t0 < 2500);
-	assert_true(qmp_is_dead(f->q));
-	assert_int_equal(qmp_execute(f->q, "query-status", NULL, 100, NULL,
-				     NULL), -EIO);
+	assert_false(qmp_is_dead(f->q));
+	assert_true(qmp_output_pending(f->q) > 0);
+	assert_true(atomic_load(&f->want_write));
+
+	/* Now it reads: the whole line arrives, then the next request. */
+	call_start(&c, f, CALL_EXEC, "query-status", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	assert_string_equal(req_cmd(req), "qom-set");
+	assert_true(json_equal(json_object_get(req, "arguments"), args));
+	srv_reply(f, R_EMPTY, req_id(req));           /* late: dropped */
+	json_decref(req);
+	line = srv_recv_line(f, SRV_TIMEOUT_MS);
+	assert_non_null(line);
+	req = json_loads(line, 0, NULL);
+	free(line);
+	assert_string_equal(req_cmd(req), "query-status");
+	srv_reply(f, R_STATUS, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	WAIT_FOR(qmp_unmatched_replies(f->q) == 1);
+	assert_int_equal(qmp_output_pending(f->q), 0);
+	WAIT_FOR(!atomic_load(&f->want_write));
+	json_decref(req);
+	call_free(&c);
 	json_decref(args);
 	free(s);
+}
+
+/* A request queued behind a stuck line and timed out before a byte of it
+ * went out is withdrawn: QEMU never runs a command reported as failed. */
+static void test_request_never_started_is_withdrawn(void **state)
+{
+	struct fx *f = *state;
+	char *s, *line;
+	json_t *args = big_args(4u << 20, &s), *req;
+
+	do_handshake(f);
+	assert_int_equal(qmp_execute(f->q, "qom-set", args, 100, NULL, NULL),
+			 -ETIMEDOUT);
+	assert_int_equal(qmp_execute(f->q, "stop", NULL, 100, NULL, NULL),
+			 -ETIMEDOUT);
+	req = srv_recv(f);
+	assert_string_equal(req_cmd(req), "qom-set");
+	json_decref(req);
+	line = srv_recv_line(f, 100);
+	assert_null(line);                 /* no "stop" ever came */
+	assert_int_equal(qmp_output_pending(f->q), 0);
+	assert_false(qmp_is_dead(f->q));
+	json_decref(args);
+	free(s);
+}
+
+/* A command QEMU could not take (and whose reply we could not read) is
+ * refused before a byte is sent. */
+static void test_request_over_max_line_is_efbig(void **state)
+{
+	struct fx *f = *state;
+	struct qmp_error err;
+	char *s;
+	json_t *args = big_args(QMP_MAX_LINE, &s);
+
+	do_handshake(f);
+	assert_int_equal(qmp_execute(f->q, "qom-set", args, CALL_TIMEOUT_MS,
+				     NULL, &err), -EFBIG);
+	assert_string_equal(err.cls, "LocalError");
+	srv_expect_silence(f, 20);
+	assert_false(qmp_is_dead(f->q));
+	json_decref(args);
+	free(s);
+}
+
+/* Issue 12, defect 7: one qmp_on_readable() reads a bounded amount, so a
+ * flooding QEMU cannot keep the I/O loop. The "QEMU" here refills the
+ * socket with a new event for every event delivered, so the socket never
+ * runs dry: before the budget, the call returned only when the refilling
+ * stopped at REFILL_MAX events. */
+#define REFILL_MAX 100000
+
+struct refill {
+	int srv;
+	size_t delivered, flushes;
+};
+
+static void refill_event(void *opaque, const char *line, json_t *ev)
+{
+	struct refill *r = opaque;
+	static const char ev_line[] = EV_STOP;
+
+	if (!line) {
+		r->flushes++;
+		return;
+	}
+	if (++r->delivered < REFILL_MAX)
+		(void)!write(r->srv, ev_line, sizeof(ev_line) - 1);
+}
+
+static void test_one_read_is_bounded_under_a_flood(void **state)
+{
+	struct refill r = { 0 };
+	struct qmp *q;
+	size_t first;
+	int sv[2], i;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC |
+				    SOCK_NONBLOCK, 0, sv), 0);
+	r.srv = sv[0];
+	q = qmp_new(sv[1], refill_event, &r);
+	assert_non_null(q);
+	for (i = 0; i < 100; i++)
+		assert_int_equal(write(r.srv, EV_STOP, strlen(EV_STOP)),
+				 (ssize_t)strlen(EV_STOP));
+	assert_int_equal(qmp_on_readable(q), 0);
+	first = r.delivered;
+	assert_true(first > 0);
+	/* 64 KB of 88-byte lines, give or take a line */
+	assert_true(first < REFILL_MAX / 10);
+	assert_int_equal(r.flushes, 1);
+	assert_int_equal(qmp_on_readable(q), 0);   /* the rest: next turn */
+	assert_true(r.delivered > first);
+	assert_false(qmp_is_dead(q));
+	qmp_free(q);
+	close(sv[0]);
 }
 
 /* Many threads, replies always in reverse order, events in between. */
@@ -990,8 +1161,12 @@ int main(void)
 		T(test_raw_passes_error_replies_and_arguments),
 		T(test_raw_rejects_non_commands),
 		T(test_large_request_survives_partial_writes),
-		T(test_write_timeout_mid_line_kills_connection),
+		T(test_write_timeout_mid_line_finishes_the_line),
+		T(test_request_never_started_is_withdrawn),
+		T(test_large_request_without_write_hook),
+		T(test_request_over_max_line_is_efbig),
 		T(test_concurrent_requests_under_reordering),
+		cmocka_unit_test(test_one_read_is_bounded_under_a_flood),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
