@@ -19,6 +19,8 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
+VERSION := 0.1.0
+
 CFLAGS  ?= -O2 -g
 # _FILE_OFFSET_BITS for every layer: the core's off_t crosses into fs/.
 CFLAGS  += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Wall -Wextra -Werror -Wshadow \
@@ -55,24 +57,39 @@ all: $(BUILD)/emufs
 deps:
 	@scripts/setup-deps.sh
 
+# fs/ (and the tests of it): libfuse's low-level API at one version, and
+# the version string, defined here once.
+FS_CFLAGS := -DFUSE_USE_VERSION=312 -DEMUFS_VERSION='"$(VERSION)"' -Ifs
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -c $< -o $@
+	$(CC) $(CFLAGS) $(FS_CFLAGS) $(PKG_CFLAGS) -c $< -o $@
 
 # The core never sees fuse.h: it is compiled without FUSE's flags on purpose.
 $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags jansson) -c $< -o $@
 
+# Made anew each time: a removed or moved file's object must not stay in it.
 $(BUILD)/libemufs-core.a: $(CORE_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/emufs: $(FS_OBJ) $(BUILD)/libemufs-core.a
+# The adapter without its main(), for the unit tests of fs/.
+# Made anew each time: a removed file's object must not stay in it.
+$(BUILD)/libemufs-fs.a: $(filter-out $(BUILD)/fs/main.o,$(FS_OBJ))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/emufs: $(BUILD)/fs/main.o $(BUILD)/libemufs-fs.a \
+		$(BUILD)/libemufs-core.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libemufs-core.a
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libemufs-fs.a \
+		$(BUILD)/libemufs-core.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(BUILD)/libemufs-core.a \
+	$(CC) $(CFLAGS) $(FS_CFLAGS) $(PKG_CFLAGS) -o $@ $< \
+		$(BUILD)/libemufs-fs.a $(BUILD)/libemufs-core.a \
 		$(LDFLAGS) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 firmware:

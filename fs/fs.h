@@ -1,6 +1,7 @@
-/* fs.h - the FUSE adapter's shared state. */
-#ifndef EMUFS_FS_H
-#define EMUFS_FS_H
+/* fs.h - the FUSE adapter's shared state: the mount, open files,
+ * directory listings. */
+#ifndef EMUFS_FS_FS_H
+#define EMUFS_FS_FS_H
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -10,13 +11,15 @@
 #include "node.h"
 
 struct core;
-struct fuse_operations;
+struct fuse_lowlevel_ops;
 struct fuse_pollhandle;
+struct inode_table;
 struct logfile;
 struct pin;
 
 struct emufs_fs {
 	struct core *core;
+	struct inode_table *inodes;    /* inode number -> node identity */
 	struct timespec mounted_at;    /* times of the fixed files */
 	pthread_mutex_t poll_lock;     /* protects the pollers list and
 					* every fh's ph and poll links */
@@ -37,7 +40,7 @@ struct fh {
 	pthread_mutex_t text_lock;
 	/* Small files (state, ctl, target, gdb, a pin, a property): the
 	 * snapshot that every read of this open file serves, so a read
-	 * that goes on at an offset never mixes two values (ops.c).
+	 * that goes on at an offset never mixes two values (text.c).
 	 * qmp, monitor: the replies not read yet start at text_off. */
 	char *text;
 	size_t text_off;
@@ -56,17 +59,26 @@ struct fh {
 	struct fh *file_next, **file_prev;
 };
 
-extern const struct fuse_operations emufs_ops;
+/* A directory listing, taken whole at the first readdir of an open
+ * directory, so the offsets of the readdirs that follow stay valid. */
+struct dirlist {
+	char **names;
+	size_t n, cap;
+	bool filled;
+};
 
-/* ops.c: free what the kernel did not release (after the loop). */
+extern const struct fuse_lowlevel_ops emufs_ll_ops;
+
+/* fs.c: the mount's state, before and after the session. */
+int fs_init(struct emufs_fs *fs);
+/* Free what the kernel did not release or forget (after the loop). */
 void fs_free_open_files(struct emufs_fs *fs);
+void fs_destroy(struct emufs_fs *fs);
+/* An open file: made at open, linked on fs->files; and its end. */
+void fs_file_link(struct emufs_fs *fs, struct fh *fh);
+void fs_file_free(struct emufs_fs *fs, struct fh *fh);
 
-/* text.c: small files and qmp/monitor conversations (ops.c's read and
- * write of them); fs_text_init() reads the test hook's variable once. */
-int fs_gdb_address(struct node *n, char *buf, size_t len);
-int fs_read_small(struct fh *fh, char *buf, size_t size, off_t off);
-int fs_read_replies(struct fh *fh, char *buf, size_t size);
-int fs_raw_write(struct fh *fh, const char *buf, size_t size);
+/* text.c: reads the test hook's variable once (fs_init). */
 void fs_text_init(void);
 
 /* poll.c */

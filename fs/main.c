@@ -6,8 +6,6 @@
  * use it when emufs returns); threads (the core's I/O loop) start only
  * after the fork of fuse_daemonize().
  */
-#define FUSE_USE_VERSION 312
-#include <fuse.h>
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
@@ -23,16 +21,10 @@
 #include "core/config.h"
 #include "core/config_load.h"
 #include "core/core.h"
-#include "core/statedir.h"
 #include "fs.h"
 #include "janitor.h"
-
-#define EMUFS_VERSION "0.1.0"
-#define MAX_FUSE_THREADS 64
-/* Workers kept waiting after a burst: libfuse 3.12+ never ends an idle
- * worker unless told (its default is -1), so one burst of 60 concurrent
- * requests kept 60 threads and their stacks for the mount's life. */
-#define MAX_IDLE_FUSE_THREADS 4
+#include "session.h"
+#include "core/statedir.h"
 
 static void usage(FILE *to)
 {
@@ -177,34 +169,18 @@ int main(int argc, char **argv)
 		}
 	}
 
-	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
-	fuse_opt_add_arg(&args, argv[0]);
-	fuse_opt_add_arg(&args, "-o");
-	fuse_opt_add_arg(&args, "fsname=emufs,subtype=emufs");
-	if (o.fuse_opts) {
-		fuse_opt_add_arg(&args, "-o");
-		fuse_opt_add_arg(&args, o.fuse_opts);
-	}
-	if (o.debug)
-		fuse_opt_add_arg(&args, "-d");
-
-	struct emufs_fs fs = { 0 };
+	struct emufs_fs fs;
+	struct fuse_session *se = NULL;
 	bool core_made = false;
-	pthread_mutex_init(&fs.poll_lock, NULL);
-	pthread_mutex_init(&fs.files_lock, NULL);
-	clock_gettime(CLOCK_REALTIME, &fs.mounted_at);
-	struct fuse *f = fuse_new(&args, &emufs_ops, sizeof emufs_ops, &fs);
-	if (!f) {
-		fprintf(stderr, "emufs: bad FUSE options\n");
-		status = 2;
+	if (fs_init(&fs))
+		goto out_cfg;
+	status = fs_session_new(&fs, argv[0], o.fuse_opts, o.debug,
+				mountpoint, o.mountpoint, &se);
+	if (status) {
+		se = NULL;
 		goto out_cfg;
 	}
-	if (fuse_mount(f, mountpoint)) {
-		fprintf(stderr, "emufs: cannot mount on %s\n", o.mountpoint);
-		goto out_destroy;
-	}
-	struct fuse_session *se = fuse_get_session(f);
-	fcntl(fuse_session_fd(se), F_SETFD, FD_CLOEXEC);
+	status = 1;
 	if (fuse_daemonize(o.foreground)) {
 		fprintf(stderr, "emufs: cannot daemonize\n");
 		goto out_unmount;
@@ -226,35 +202,26 @@ int main(int argc, char **argv)
 	bool autostarted = pthread_create(&autostart, NULL, autostart_main,
 					  fs.core) == 0;
 
-	struct fuse_loop_config *lc = fuse_loop_cfg_create();
-	fuse_loop_cfg_set_max_threads(lc, MAX_FUSE_THREADS);
-	fuse_loop_cfg_set_idle_threads(lc, MAX_IDLE_FUSE_THREADS);
-	fuse_loop_cfg_set_clone_fd(lc, 0);
-	/* The loop returns the signal that ended it (SIGINT, SIGTERM: a
-	 * clean stop, exit 0) or a negative errno. */
-	int res = fuse_loop_mt(f, lc);
-	status = res == 0 || res == SIGINT || res == SIGTERM ||
-		 res == SIGHUP ? 0 : 1;
-	fuse_loop_cfg_destroy(lc);
+	status = fs_session_loop(se);
 
 	if (autostarted)
 		pthread_join(autostart, NULL);
 	fuse_remove_signal_handlers(se);
-	fs_free_open_files(&fs);
 out_core:
-	fuse_unmount(f);
+	fuse_session_unmount(se);
+	fs_free_open_files(&fs);    /* their instance references first */
 	core_free(fs.core);         /* stops every emulator */
 	fs.core = NULL;
 	goto out_destroy;
 out_unmount:
-	fuse_unmount(f);
+	fuse_session_unmount(se);
 out_destroy:
-	fuse_destroy(f);
+	fuse_session_destroy(se);
 out_cfg:
+	fs_destroy(&fs);
 	if (!core_made)
 		statedir_remove(state_dir);
 	janitor_dismiss();
-	fuse_opt_free_args(&args);
 	config_free(cfg);
 	free(state_dir);
 	free(mountpoint);

@@ -1,20 +1,28 @@
-/* node.h - from a path in the mount to what it names (interface.md 3).
+/* node.h - what a file of the mount is (docs/reference.md, "The tree"):
  *
- *   /                      the instances
- *   /<instance>            an instance directory
+ *   /                      the instances                    N_ROOT
+ *   /<instance>            an instance directory            N_INST
  *   /<instance>/<file>     ctl state target log events, a channel, ...
  *   /<instance>/props/...  the emulator's properties (connector.h)
+ *
+ * A node is an identity (instance, kind, name or path below props/) plus
+ * what was learnt when it was resolved (the mode of a property or pin).
+ * The kernel knows it by an inode number (inode.h); the handlers of each
+ * kind live in the kind table (kinds.h).
  */
 #ifndef EMUFS_FS_NODE_H
 #define EMUFS_FS_NODE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 
-struct core;
+struct emufs_fs;
 struct instance;
 
+/* The fixed files come in their listing order, then the kinds named by
+ * the configuration or the emulator. kinds.c has a row for each. */
 enum node_kind {
 	N_ROOT,
 	N_INST,
@@ -23,43 +31,50 @@ enum node_kind {
 	N_TARGET,
 	N_LOG,
 	N_EVENTS,
+	N_PROPS,        /* props/ or an object directory below it */
+	N_GPIO,         /* gpio/ */
+	N_RAW,          /* raw commands: named by the emulator (qmp, monitor) */
+	N_GDB,          /* host:port of the gdb stub */
+	N_FIRMWARE,     /* reserved names of the contract, not served yet */
+	N_FOLLOW,
+	N_SNAPSHOTS,
+	N_TRACE,
 	N_CHANNEL,
 	N_PTY,          /* <channel>.pty, while running */
-	N_PROPS,        /* props/ or an object directory below it */
 	N_PROP,         /* a property file */
 	N_PROP_LINK,    /* a link property that resolves */
-	N_GPIO,         /* gpio/ */
 	N_PIN,          /* gpio/<pin> */
-	N_QMP,          /* raw QMP (QEMU) */
-	N_MONITOR,      /* raw monitor lines (Renode) */
-	N_GDB,          /* host:port of the gdb stub */
+	N_KINDS
 };
+
+#define NODE_NAME_MAX 255     /* a path component */
 
 struct node {
 	enum node_kind kind;
 	struct instance *inst;     /* with a reference; NULL for the root */
-	char name[256];            /* the last component */
+	char name[NODE_NAME_MAX + 1];  /* the last component */
 	char rel[1024];            /* props: the path below props/ */
-	mode_t mode;               /* props: from the emulator */
+	mode_t mode;               /* props, pins: from the emulator */
 };
 
-/* The fixed files of every instance directory, in listing order. */
-struct fixed_file {
-	const char *name;
-	enum node_kind kind;
-	mode_t mode;
-	const char *emulator;  /* only for the emulator of this name, or
-			       * NULL for all */
-};
-extern const struct fixed_file node_fixed_files[];
-
-int node_resolve(struct core *core, const char *path, struct node *n);
+/* The node an inode number names, checked against the instance as it is
+ * now (kind table's refresh): -ENOENT if it is gone, -ESTALE if its
+ * instance was removed. node_release() it. */
+int node_of_ino(struct emufs_fs *fs, uint64_t ino, struct node *n);
+/* The child name of directory dir, checked to exist: -ENOENT,
+ * -ENAMETOOLONG, -ENOTDIR. */
+int node_child(struct emufs_fs *fs, const struct node *dir,
+	       const char *name, struct node *child);
+/* Is n still there as the kind it was (and its mode now)? Fixed files
+ * depend on the target's emulator; the rest ask their kind's refresh. */
+int node_refresh(struct node *n);
+/* Count one kernel lookup of n: its inode number (0: no memory). */
+uint64_t node_ino(struct emufs_fs *fs, const struct node *n);
 void node_release(struct node *n);
+
 mode_t node_mode(const struct node *n);
-/* Whether a fixed file exists in this instance (qmp: QEMU targets only). */
-bool node_fixed_present(const struct fixed_file *f, struct instance *inst);
 bool node_writable(const struct node *n);
-/* The pty path of an N_PTY node: 0, or -ENOENT while not running. */
-int node_pty_path(const struct node *n, char *buf, size_t len);
+/* Whether the instance was removed by rmdir (its files give ESTALE). */
+bool node_instance_removed(struct instance *inst);
 
 #endif

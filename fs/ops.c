@@ -1,248 +1,246 @@
-/* ops.c - the FUSE operations: path to node, node to core call, -errno
- * back to the kernel. No handler waits on an emulator without the core's
- * request timeout bounding it.
+/* ops.c - the low-level FUSE operations: inode number to node
+ * (node.c), node to its kind's handler (kinds.c), the reply or -errno
+ * back to the kernel. Every request is answered before its handler
+ * returns; none waits on an emulator without the core's request timeout
+ * bounding it. (Replies that wait, for follow/, are designed in
+ * docs/design.md, "Deferred replies".)
  *
- * Every file is opened with direct_io: reads return what the core returns
- * (files whose content is computed have no meaningful size), and growing
- * logs never hit stale page-cache data. Attributes are not cached
- * (attr_timeout 0, see main.c) so `tail -f` sees st_size grow.
- *
- * What an open small file or qmp/monitor file reads is in text.c.
+ * Every file is opened with direct_io: reads return what the handler
+ * returns (files whose content is computed have no meaningful size), and
+ * growing logs never hit stale page-cache data. Entry and attribute
+ * timeouts come from the kind table (attr 0 everywhere for now, so
+ * `tail -f` sees st_size grow); failed lookups are not cached (instances
+ * come and go).
  */
-#define FUSE_USE_VERSION 312
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "core/channel.h"
 #include "core/core.h"
-#include "core/connector.h"
-#include "core/ctl.h"
 #include "fs.h"
+#include "inode.h"
 #include "core/instance.h"
-#include "node.h"
-#include "core/pin.h"
+#include "kinds.h"
 
-static struct core *core_of_ctx(void)
+/* What readdir reports as an entry's inode number (the kernel asks for
+ * the real one with a LOOKUP), as libfuse's high-level API did. */
+#define DIRENT_UNKNOWN_INO 0xffffffffu
+#define READLINK_MAX 4096
+
+static struct emufs_fs *fs_of(fuse_req_t req)
 {
-	return ((struct emufs_fs *)fuse_get_context()->private_data)->core;
+	return fuse_req_userdata(req);
 }
 
-static struct emufs_fs *fs_of_ctx(void)
+static int fill_stat(struct emufs_fs *fs, struct node *n, fuse_ino_t ino,
+		     struct stat *st)
 {
-	return fuse_get_context()->private_data;
-}
-
-/* The growing log a node reads from (log, events, a channel), or NULL.
- * For a channel inst->tlock stays held: give it back with log_done(). */
-static struct logfile *log_of(struct node *n)
-{
-	switch (n->kind) {
-	case N_LOG:
-		return &n->inst->log;
-	case N_EVENTS:
-		return &n->inst->events;
-	case N_CHANNEL: {
-		struct channel *ch = instance_lock_channel(n->inst, n->name);
-		return ch ? &ch->log : NULL;
-	}
-	default:
-		return NULL;
-	}
-}
-
-static void log_done(struct node *n, struct logfile *lf)
-{
-	if (lf && n->kind == N_CHANNEL)
-		instance_unlock_target(n->inst);
-}
-
-/* Property values are computed on read; like sysfs, their files say 4096
- * bytes and reads (direct_io) return the value and then 0. */
-#define PROP_FILE_SIZE 4096
-
-static int fill_stat(struct node *n, struct stat *st)
-{
-	struct emufs_fs *fs = fs_of_ctx();
 	memset(st, 0, sizeof *st);
+	st->st_ino = ino;
 	st->st_mode = node_mode(n);
 	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
 	st->st_uid = getuid();
 	st->st_gid = getgid();
 	st->st_mtim = st->st_ctim = st->st_atim = fs->mounted_at;
-	struct logfile *lf;
-	char buf[128];
-
-	switch (n->kind) {
-	case N_LOG:
-	case N_EVENTS:
-	case N_CHANNEL:
-		if (!(lf = log_of(n)))
-			return -ENOENT;
-		logfile_stat(lf, &st->st_size, &st->st_mtim);
-		log_done(n, lf);
-		break;
-	case N_PTY:
-		if (node_pty_path(n, buf, sizeof buf))
-			return -ENOENT;
-		st->st_size = strlen(buf);
-		break;
-	case N_PROP:
-		st->st_size = PROP_FILE_SIZE;
-		break;
-	case N_PIN:
-		st->st_size = 2;        /* "0\n" or "1\n" */
-		break;
-	case N_GDB:
-		st->st_size = fs_gdb_address(n, buf, sizeof buf) ? 0
-							      : strlen(buf);
-		break;
-	case N_CTL:
-	case N_STATE:
-		st->st_size = strlen(inst_state_name(
-				      instance_state(n->inst))) + 1;
-		break;
-	case N_TARGET:
-		instance_target_name(n->inst, buf, sizeof buf);
-		st->st_size = buf[0] ? strlen(buf) + 1 : 0;
-		break;
-	default:
-		break;
-	}
+	const struct kind *k = kind_of(n);
+	int rc = k->stat ? k->stat(fs, n, st) : 0;
 	st->st_ctim = st->st_mtim;
-	return 0;
-}
-
-/* Run a property operation on the instance's current run. */
-static struct run *prop_run(struct node *n)
-{
-	struct run *r = instance_get_run(n->inst);
-	if (r && !r->conn->prop_get) {
-		run_put(r);
-		r = NULL;
-	}
-	return r;
-}
-
-static int op_getattr(const char *path, struct stat *st,
-		      struct fuse_file_info *fi)
-{
-	if (fi && fi->fh)
-		return fill_stat(&((struct fh *)fi->fh)->node, st);
-	struct node n;
-	int rc = node_resolve(core_of_ctx(), path, &n);
-	if (rc)
-		return rc;
-	rc = fill_stat(&n, st);
-	node_release(&n);
 	return rc;
 }
 
-static int readdir_props(struct node *n, void *buf, fuse_fill_dir_t fill)
+/* Answer a LOOKUP or MKDIR with n: the kernel now holds one lookup of
+ * its inode (released by FORGET). */
+static void reply_entry(fuse_req_t req, struct node *n)
 {
-	struct run *r = prop_run(n);
-	if (!r)
-		return 0;       /* empty while not running */
-	struct prop_entry *e;
-	size_t cnt;
-	int rc = r->conn->prop_list(r, n->rel, &e, &cnt);
-	run_put(r);
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < cnt; i++)
-		fill(buf, e[i].name, NULL, 0, 0);
-	prop_entries_free(e, cnt);
-	return 0;
-}
-
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t fill,
-		      off_t off, struct fuse_file_info *fi,
-		      enum fuse_readdir_flags flags)
-{
-	struct core *core = core_of_ctx();
-	struct node n;
-	int rc = node_resolve(core, path, &n);
-	if (rc)
-		return rc;
-	if (n.kind != N_ROOT && n.kind != N_INST && n.kind != N_PROPS &&
-	    n.kind != N_GPIO) {
-		node_release(&n);
-		return -ENOTDIR;
-	}
-	fill(buf, ".", NULL, 0, 0);
-	fill(buf, "..", NULL, 0, 0);
-	if (n.kind == N_PROPS) {
-		rc = readdir_props(&n, buf, fill);
-		node_release(&n);
-		return rc;
-	}
-	if (n.kind == N_GPIO) {
-		pthread_rwlock_rdlock(&n.inst->tlock);
-		for (size_t i = 0; i < n.inst->npins; i++)
-			fill(buf, n.inst->pins[i].cfg->name, NULL, 0, 0);
-		pthread_rwlock_unlock(&n.inst->tlock);
-		node_release(&n);
-		return 0;
-	}
-	if (n.kind == N_ROOT) {
-		char **names = core_names(core);
-		for (size_t i = 0; names && names[i]; i++)
-			fill(buf, names[i], NULL, 0, 0);
-		core_names_free(names);
-		return 0;
-	}
-	for (const struct fixed_file *f = node_fixed_files; f->name; f++)
-		if (node_fixed_present(f, n.inst))
-			fill(buf, f->name, NULL, 0, 0);
-	pthread_rwlock_rdlock(&n.inst->tlock);
-	for (size_t i = 0; i < n.inst->nchannels; i++) {
-		struct channel *ch = &n.inst->channels[i];
-		char name[160], pty[64];
-		fill(buf, ch->cfg->name, NULL, 0, 0);
-		snprintf(name, sizeof name, "%s.pty", ch->cfg->name);
-		if (channel_pty_path(ch, pty, sizeof pty) == 0)
-			fill(buf, name, NULL, 0, 0);
-	}
-	pthread_rwlock_unlock(&n.inst->tlock);
-	node_release(&n);
-	return 0;
-}
-
-/* An open pin file makes the core watch its pin (for poll). */
-static void pin_file_watch(struct fh *fh, int delta)
-{
-	struct instance *inst = fh->node.inst;
-	struct pin *p = instance_lock_pin(inst, fh->node.name);
-	if (!p)
+	struct emufs_fs *fs = fs_of(req);
+	struct fuse_entry_param e = { 0 };
+	const struct kind *k = kind_of(n);
+	int rc = fill_stat(fs, n, 0, &e.attr);
+	if (rc) {
+		fuse_reply_err(req, -rc);
 		return;
-	if (delta > 0) {
-		fh->watching = true;
-		fh->bind_gen = inst->bind_gen;
-		fh->seen_gen = atomic_load(&p->gen);
-		pin_watch(inst, p, 1);
-	} else if (fh->watching && fh->bind_gen == inst->bind_gen) {
-		pin_watch(inst, p, -1);
 	}
-	instance_unlock_target(inst);
+	e.ino = node_ino(fs, n);
+	if (!e.ino) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	e.attr.st_ino = e.ino;
+	e.attr_timeout = k->attr_timeout;
+	e.entry_timeout = k->entry_timeout;
+	/* Not delivered (the request was interrupted): not held either. */
+	if (fuse_reply_entry(req, &e))
+		inode_forget(fs->inodes, e.ino, 1);
 }
 
-static int op_open(const char *path, struct fuse_file_info *fi)
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	struct emufs_fs *fs = fs_of(req);
+	struct node dir, child;
+	int rc = node_of_ino(fs, parent, &dir);
+	if (rc == 0) {
+		rc = node_child(fs, &dir, name, &child);
+		node_release(&dir);
+	}
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	reply_entry(req, &child);
+	node_release(&child);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	inode_forget(fs_of(req)->inodes, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	for (size_t i = 0; i < count; i++)
+		inode_forget(fs_of(req)->inodes, forgets[i].ino,
+			     forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
+static void reply_attr(fuse_req_t req, fuse_ino_t ino, struct node *n)
+{
+	struct stat st;
+	int rc = fill_stat(fs_of(req), n, ino, &st);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &st, kind_of(n)->attr_timeout);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct node n;
+	/* fstat() of an open file: what was opened, even if the name now
+	 * means something else; only a removed instance makes it stale. */
+	if (fi && fi->fh) {
+		struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
+		if (fh->node.inst && node_instance_removed(fh->node.inst))
+			fuse_reply_err(req, ESTALE);
+		else
+			reply_attr(req, ino, &fh->node);
+		return;
+	}
+	int rc = node_of_ino(fs_of(req), ino, &n);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	reply_attr(req, ino, &n);
+	node_release(&n);
+}
+
+/* Only a size, and only as O_TRUNC or truncate(): on a control file or
+ * a channel it means nothing, and is accepted. chmod, chown and utimes
+ * are not implemented (ENOSYS), checked in the order libfuse's
+ * high-level API did. */
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	struct node n;
+	int rc = node_of_ino(fs_of(req), ino, &n);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
+		      FUSE_SET_ATTR_GID))
+		rc = -ENOSYS;
+	else if ((to_set & FUSE_SET_ATTR_SIZE) && !node_writable(&n))
+		rc = -EACCES;
+	else if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME))
+		rc = -ENOSYS;
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_attr(req, ino, &n);
+	node_release(&n);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct node n;
+	char buf[READLINK_MAX];
+	int rc = node_of_ino(fs_of(req), ino, &n);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	const struct kind *k = kind_of(&n);
+	rc = k->readlink ? k->readlink(&n, buf, sizeof buf) : -EINVAL;
+	node_release(&n);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, buf);
+}
+
+/* Only instances are directories one can make or remove. */
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	struct emufs_fs *fs = fs_of(req);
+	struct node root = { .kind = N_ROOT }, child;
+	int rc = parent == INODE_ROOT ? core_mkdir(fs->core, name) : -EPERM;
+	if (rc == 0)
+		rc = node_child(fs, &root, name, &child);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	reply_entry(req, &child);
+	node_release(&child);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct emufs_fs *fs = fs_of(req);
+	if (parent != INODE_ROOT) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	/* The kernel holds the root locked across mkdir and rmdir: the
+	 * instance named here is the one core_rmdir() removes. */
+	struct instance *inst = core_get(fs->core, name);
+	int rc = core_rmdir(fs->core, name);
+	if (rc == 0 && inst)
+		inode_detach_owner(fs->inodes, inst);
+	instance_put(inst);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	fuse_reply_err(req, ENOENT);   /* the tree is fixed by the config */
+}
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct emufs_fs *fs = fs_of(req);
 	struct fh *fh = calloc(1, sizeof *fh);
-	if (!fh)
-		return -ENOMEM;
-	int rc = node_resolve(core_of_ctx(), path, &fh->node);
+	int rc = fh ? node_of_ino(fs, ino, &fh->node) : -ENOMEM;
 	if (rc) {
 		free(fh);
-		return rc;
+		fuse_reply_err(req, -rc);
+		return;
 	}
 	pthread_mutex_init(&fh->text_lock, NULL);
+	const struct kind *k = kind_of(&fh->node);
 	if (S_ISDIR(node_mode(&fh->node))) {
 		rc = -EISDIR;
 	} else if ((fi->flags & O_ACCMODE) != O_RDONLY &&
@@ -250,295 +248,176 @@ static int op_open(const char *path, struct fuse_file_info *fi)
 		instance_log(fh->node.inst, "open of %s for writing refused:"
 			     " the file is read-only", fh->node.name);
 		rc = -EACCES;
+	} else if (k->open) {
+		rc = k->open(fh, fi->flags);
 	}
-	if (rc == 0 && fh->node.kind == N_PROP &&
-	    (fi->flags & O_ACCMODE) != O_WRONLY) {
-		struct run *r = prop_run(&fh->node);
-		rc = r ? r->conn->prop_get(r, fh->node.rel, &fh->text)
-		       : -ENOENT;
-		run_put(r);
-	}
-	if (rc == 0 && fh->node.kind == N_PIN)
-		pin_file_watch(fh, 1);
-	if (rc) {
+	if (rc) {                         /* a failed open undid itself */
 		node_release(&fh->node);
 		free(fh->text);
 		pthread_mutex_destroy(&fh->text_lock);
 		free(fh);
-		return rc;
+		fuse_reply_err(req, -rc);
+		return;
 	}
 	fi->direct_io = 1;
-	if (fh->node.kind == N_QMP || fh->node.kind == N_MONITOR)
-		fi->nonseekable = 1;
-	struct emufs_fs *fs = fs_of_ctx();
-	pthread_mutex_lock(&fs->files_lock);
-	fh->file_next = fs->files;
-	if (fs->files)
-		fs->files->file_prev = &fh->file_next;
-	fs->files = fh;
-	fh->file_prev = &fs->files;
-	pthread_mutex_unlock(&fs->files_lock);
+	fi->nonseekable = k->nonseekable;
+	fs_file_link(fs, fh);
 	fi->fh = (uintptr_t)fh;
-	return 0;
+	if (fuse_reply_open(req, fi))
+		fs_file_free(fs, fh);     /* interrupted: never opened */
 }
 
-static void fh_free(struct emufs_fs *fs, struct fh *fh)
-{
-	pthread_mutex_lock(&fs->files_lock);
-	*fh->file_prev = fh->file_next;
-	if (fh->file_next)
-		fh->file_next->file_prev = fh->file_prev;
-	pthread_mutex_unlock(&fs->files_lock);
-	fs_poll_forget(fs, fh);
-	if (fh->node.kind == N_PIN)
-		pin_file_watch(fh, -1);
-	node_release(&fh->node);
-	free(fh->text);
-	pthread_mutex_destroy(&fh->text_lock);
-	free(fh);
-}
-
-void fs_free_open_files(struct emufs_fs *fs)
-{
-	while (fs->files)
-		fh_free(fs, fs->files);
-}
-
-static int op_release(const char *path, struct fuse_file_info *fi)
-{
-	fh_free(fs_of_ctx(), (struct fh *)fi->fh);
-	return 0;
-}
-
-static int op_read(const char *path, char *buf, size_t size, off_t off,
-		   struct fuse_file_info *fi)
-{
-	struct fh *fh = (struct fh *)fi->fh;
-	struct node *n = &fh->node;
-
-	switch (n->kind) {
-	case N_CTL:
-	case N_STATE:
-	case N_TARGET:
-	case N_PROP:
-	case N_GDB:
-	case N_PIN:
-		return fs_read_small(fh, buf, size, off);
-	case N_QMP:
-	case N_MONITOR:
-		return fs_read_replies(fh, buf, size);
-	case N_LOG:
-	case N_EVENTS:
-	case N_CHANNEL: {
-		struct logfile *lf = log_of(n);
-		if (!lf)
-			return -ENOENT;
-		off_t size_now;
-		unsigned gen;
-		logfile_position(lf, &size_now, &gen);
-		ssize_t r = logfile_read(lf, buf, size, off);
-		log_done(n, lf);
-		if (r >= 0) {
-			fh->seen = off + r;
-			fh->seen_gen = gen;
-		}
-		return r;
-	}
-	default:
-		return -EISDIR;
-	}
-}
-
-static int op_write(const char *path, const char *buf, size_t size,
-		    off_t off, struct fuse_file_info *fi)
-{
-	struct fh *fh = (struct fh *)fi->fh;
-	struct node *n = &fh->node;
-	int rc;
-
-	switch (n->kind) {
-	case N_CTL:
-		rc = ctl_run(n->inst, buf, size);
-		break;
-	case N_TARGET:
-		rc = instance_set_target(n->inst, buf, size);
-		break;
-	case N_QMP:
-	case N_MONITOR:
-		return fs_raw_write(fh, buf, size);
-	case N_PIN: {
-		struct pin *p = instance_lock_pin(n->inst, n->name);
-		if (!p)
-			return -ENOENT;
-		rc = pin_write(n->inst, p, buf, size);
-		instance_unlock_target(n->inst);
-		break;
-	}
-	case N_PROP: {
-		struct run *r = prop_run(n);
-		if (!r) {
-			instance_log(n->inst, "write to props/%s refused: the "
-				     "instance is %s", n->rel, inst_state_name(
-					     instance_state(n->inst)));
-			return -ESRCH;
-		}
-		rc = r->conn->prop_set(r, n->rel, buf, size);
-		run_put(r);
-		break;
-	}
-	case N_CHANNEL: {
-		struct channel *ch = instance_lock_channel(n->inst, n->name);
-		if (!ch)
-			return -ENOENT;
-		ssize_t w = channel_write(ch, buf, size);
-		instance_unlock_target(n->inst);
-		if (w == -ESRCH)
-			instance_log(n->inst, "write to %s refused: the "
-				     "instance is %s", n->name,
-				     inst_state_name(instance_state(n->inst)));
-		else if (w < 0)
-			instance_log(n->inst, "write to %s refused: %s",
-				     n->name, strerror((int)-w));
-		return w;
-	}
-	default:
-		return -EACCES;
-	}
-	return rc ? rc : (int)size;
-}
-
-/* O_TRUNC on a control file or a channel means nothing; accept it. */
-static int op_truncate(const char *path, off_t size,
+static void op_release(fuse_req_t req, fuse_ino_t ino,
 		       struct fuse_file_info *fi)
 {
+	fs_file_free(fs_of(req), (struct fh *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
+	const struct kind *k = kind_of(&fh->node);
+	char *buf = malloc(size ? size : 1);
+	ssize_t r = !buf ? -ENOMEM : k->read ? k->read(fh, buf, size, off)
+					     : -EISDIR;
+	if (r < 0)
+		fuse_reply_err(req, (int)-r);
+	else
+		fuse_reply_buf(req, buf, r);
+	free(buf);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
+	const struct kind *k = kind_of(&fh->node);
+	ssize_t w = k->write ? k->write(fh, buf, size) : -EACCES;
+	if (w < 0)
+		fuse_reply_err(req, (int)-w);
+	else
+		fuse_reply_write(req, w);
+}
+
+static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+		    struct fuse_pollhandle *ph)
+{
+	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
+	const struct kind *k = kind_of(&fh->node);
+	unsigned revents = POLLIN | POLLOUT;
+	if (k->poll)
+		k->poll(fs_of(req), fh, ph, &revents);
+	else if (ph)
+		fuse_pollhandle_destroy(ph);
+	fuse_reply_poll(req, revents);
+}
+
+/* ---- directories --------------------------------------------------- */
+
+static void dirlist_clear(struct dirlist *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->names[i]);
+	d->n = 0;
+	d->filled = false;
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct dirlist *d = calloc(1, sizeof *d);
+	if (!d) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	fi->fh = (uintptr_t)d;
+	if (fuse_reply_open(req, fi))
+		free(d);
+}
+
+/* The whole listing of ino, "." and ".." first. */
+static int dirlist_fill(struct emufs_fs *fs, fuse_ino_t ino,
+			struct dirlist *d)
+{
 	struct node n;
-	int rc = node_resolve(core_of_ctx(), path, &n);
+	dirlist_clear(d);
+	int rc = node_of_ino(fs, ino, &n);
 	if (rc)
 		return rc;
-	rc = node_writable(&n) ? 0 : -EACCES;
+	const struct kind *k = kind_of(&n);
+	if (!k->readdir)
+		rc = -ENOTDIR;
+	if (rc == 0)
+		rc = dirlist_add(d, ".");
+	if (rc == 0)
+		rc = dirlist_add(d, "..");
+	if (rc == 0)
+		rc = k->readdir(fs, &n, d);
 	node_release(&n);
+	d->filled = rc == 0;
 	return rc;
 }
 
-/* The sysfs GPIO convention: POLLPRI|POLLERR once the level changed since
- * this open file last read it; nothing otherwise. */
-static int poll_pin(struct fh *fh, struct fuse_pollhandle *ph,
-		    unsigned *reventsp)
+/* The listing is taken at offset 0 (a new `ls`, or rewinddir()); the
+ * readdirs that follow go on from the offset of the last entry given. */
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
 {
-	struct pin *p = instance_lock_pin(fh->node.inst, fh->node.name);
-	*reventsp = 0;
-	if (!p) {
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		*reventsp = POLLERR;
-		return 0;
+	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
+	int rc = off == 0 || !d->filled ? dirlist_fill(fs_of(req), ino, d) : 0;
+	char *buf = rc ? NULL : malloc(size);
+	if (rc || !buf) {
+		fuse_reply_err(req, rc ? -rc : ENOMEM);
+		return;
 	}
-	if (ph)
-		fs_poll_arm(fs_of_ctx(), fh, p, ph);
-	if (atomic_load(&p->gen) != fh->seen_gen)
-		*reventsp = POLLPRI | POLLERR;
-	instance_unlock_target(fh->node.inst);
-	return 0;
-}
-
-/* POLLIN once a growing log has bytes past what this open file read, or
- * started over since; other files are always ready. */
-static int op_poll(const char *path, struct fuse_file_info *fi,
-		   struct fuse_pollhandle *ph, unsigned *reventsp)
-{
-	struct fh *fh = (struct fh *)fi->fh;
-	if (fh->node.kind == N_PIN)
-		return poll_pin(fh, ph, reventsp);
-	struct logfile *lf = log_of(&fh->node);
-	if (!lf) {
-		if (ph)
-			fuse_pollhandle_destroy(ph);
-		*reventsp = POLLIN | POLLOUT;
-		return 0;
+	size_t used = 0;
+	struct stat st = { .st_ino = DIRENT_UNKNOWN_INO };
+	for (size_t i = off; i < d->n; i++) {
+		size_t l = fuse_add_direntry(req, buf + used, size - used,
+					     d->names[i], &st, i + 1);
+		if (l > size - used)
+			break;
+		used += l;
 	}
-	off_t size;
-	unsigned gen;
-	/* Arm first, then look: a growth in between still wakes us. */
-	if (ph)
-		fs_poll_arm(fs_of_ctx(), fh, lf, ph);
-	logfile_position(lf, &size, &gen);
-	log_done(&fh->node, lf);
-	*reventsp = POLLOUT;
-	if (size > fh->seen || gen != fh->seen_gen)
-		*reventsp |= POLLIN;
-	return 0;
+	fuse_reply_buf(req, buf, used);
+	free(buf);
 }
 
-static int op_readlink(const char *path, char *buf, size_t size)
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
+			  struct fuse_file_info *fi)
 {
-	struct node n;
-	int rc = node_resolve(core_of_ctx(), path, &n);
-	if (rc)
-		return rc;
-	if (n.kind == N_PTY) {
-		rc = node_pty_path(&n, buf, size);
-	} else if (n.kind == N_PROP_LINK) {
-		struct run *r = prop_run(&n);
-		struct prop_info info = { 0 };
-		rc = r ? r->conn->prop_lookup(r, n.rel, &info) : -ENOENT;
-		run_put(r);
-		if (rc == 0 && info.link)
-			snprintf(buf, size, "%s", info.link);
-		else if (rc == 0)
-			rc = -EINVAL;   /* no longer a link */
-		free(info.link);
-	} else {
-		rc = -EINVAL;
-	}
-	node_release(&n);
-	return rc;
+	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
+	dirlist_clear(d);
+	free(d->names);
+	free(d);
+	fuse_reply_err(req, 0);
 }
 
-static int op_mkdir(const char *path, mode_t mode)
+static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	const char *name = path + 1;
-	if (strchr(name, '/'))
-		return -EPERM;      /* only instances are directories */
-	return core_mkdir(core_of_ctx(), name);
+	/* readdir gives names only: the kernel looks each one up. */
+	conn->want &= ~FUSE_CAP_READDIRPLUS;
 }
 
-static int op_rmdir(const char *path)
-{
-	const char *name = path + 1;
-	if (strchr(name, '/'))
-		return -EPERM;
-	return core_rmdir(core_of_ctx(), name);
-}
-
-static int op_create(const char *path, mode_t mode,
-		     struct fuse_file_info *fi)
-{
-	return -ENOENT;   /* the tree is fixed by the configuration */
-}
-
-static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
-{
-	cfg->attr_timeout = 0;      /* sizes of growing files */
-	cfg->entry_timeout = 1;
-	cfg->negative_timeout = 0;  /* instances come and go */
-	cfg->direct_io = 1;
-	cfg->hard_remove = 1;
-	fs_text_init();
-	return fuse_get_context()->private_data;
-}
-
-const struct fuse_operations emufs_ops = {
+const struct fuse_lowlevel_ops emufs_ll_ops = {
 	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
-	.readdir = op_readdir,
-	.open = op_open,
-	.release = op_release,
-	.read = op_read,
-	.poll = op_poll,
+	.setattr = op_setattr,
 	.readlink = op_readlink,
-	.write = op_write,
-	.truncate = op_truncate,
 	.mkdir = op_mkdir,
 	.rmdir = op_rmdir,
 	.create = op_create,
+	.open = op_open,
+	.release = op_release,
+	.read = op_read,
+	.write = op_write,
+	.poll = op_poll,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.releasedir = op_releasedir,
 };

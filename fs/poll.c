@@ -1,5 +1,5 @@
-/* poll.c - poll() on growing logs: the open files waiting for a log to
- * grow, and the wake-up when it does.
+/* poll.c - poll() on growing logs and pins: the open files waiting for
+ * a log to grow or a pin to change, and the wake-up when it does.
  *
  * An open file with a pending poll is on fs->pollers. When the core
  * appends to a log (from the I/O loop, or a worker logging a refusal) or a
@@ -7,8 +7,7 @@
  * fs_pin_changed(), which notify and drop every handle that waits for it.
  * The kernel then calls poll again and gets the new state.
  */
-#define FUSE_USE_VERSION 312
-#include <fuse.h>
+#include <fuse_lowlevel.h>
 
 #include "fs.h"
 
@@ -58,7 +57,7 @@ static void notify(struct emufs_fs *fs, const void *what)
 		next = fh->poll_next;
 		if (fh->watched != what)
 			continue;
-		fuse_notify_poll(fh->ph);
+		fuse_lowlevel_notify_poll(fh->ph);
 		fuse_pollhandle_destroy(fh->ph);
 		fh->ph = NULL;
 		unlink_locked(fh);

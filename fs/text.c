@@ -1,18 +1,19 @@
 /* text.c - what an open file of text reads: the small computed files
- * (state, ctl, target, gdb, pins, props) and the raw conversations (qmp,
- * monitor). Both keep their text in the open file (struct fh), under
+ * (state, ctl, target, gdb, pins, props: the kinds with a `text` handler
+ * or a snapshot taken at open) and the raw conversations (qmp, monitor).
+ * Both keep their text in the open file (struct fh), under
  * fh->text_lock, since several threads may serve one open file.
  *
  * Small files are one snapshot per read from the start: the read at
- * offset 0 takes the text and the reads that go on from there (cat's,
- * until 0) serve the same text, so `cat state` never mixes "running\n"
- * with "paused\n". Their st_size is the length of the text now; direct_io
- * (no page cache, ops.c) keeps the kernel from cutting a snapshot to a
- * size taken at another moment.
+ * offset 0 takes the text (the kind's `text` handler) and the reads that
+ * go on from there (cat's, until 0) serve the same text, so `cat state`
+ * never mixes "running\n" with "paused\n". Their st_size is the length
+ * of the text now; direct_io (no page cache, ops.c) keeps the kernel
+ * from cutting a snapshot to a size taken at another moment. A property
+ * has no `text` handler: its snapshot is taken at open (props.c).
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,25 +22,10 @@
 
 #include "core/connector.h"
 #include "fs.h"
+#include "handlers.h"
 #include "core/instance.h"
-#include "core/pin.h"
 
-/* "host:port\n" of the gdb stub: -ESRCH while not running. */
-int fs_gdb_address(struct node *n, char *buf, size_t len)
-{
-	struct run *r = instance_get_run(n->inst);
-	if (!r)
-		return -ESRCH;
-	int rc = r->conn->gdb_address ? r->conn->gdb_address(r, buf, len - 1)
-				      : -ENOENT;
-	run_put(r);
-	if (rc == 0)
-		strcat(buf, "\n");
-	return rc;
-}
-
-/* Serve a read of a small computed text. */
-static int read_text(const char *text, char *buf, size_t size, off_t off)
+ssize_t read_text(const char *text, char *buf, size_t size, off_t off)
 {
 	size_t len = strlen(text);
 	if (off < 0 || (size_t)off >= len)
@@ -50,63 +36,19 @@ static int read_text(const char *text, char *buf, size_t size, off_t off)
 	return size;
 }
 
-/* A pin's level now, as its file reads ("1\n"); the open file has now
- * seen every change up to this level (poll_pin). */
-static int pin_text(struct fh *fh, char *text, size_t len)
-{
-	struct node *n = &fh->node;
-	struct pin *p = instance_lock_pin(n->inst, n->name);
-	if (!p)
-		return -ENOENT;
-	unsigned gen;
-	int level = pin_read(n->inst, p, &gen);
-	if (level >= 0)      /* the changes that level includes */
-		fh->seen_gen = gen;
-	instance_unlock_target(n->inst);
-	if (level < 0)
-		return level;
-	snprintf(text, len, "%d\n", level);
-	return 0;
-}
-
-/* The text of a small computed file now. */
-static int small_text(struct fh *fh, char *text, size_t len)
-{
-	struct node *n = &fh->node;
-
-	switch (n->kind) {
-	case N_CTL:
-	case N_STATE:
-		snprintf(text, len, "%s\n",
-			 inst_state_name(instance_state(n->inst)));
-		return 0;
-	case N_TARGET:
-		instance_target_name(n->inst, text, len - 1);
-		if (text[0])
-			strcat(text, "\n");
-		return 0;
-	case N_GDB:
-		return fs_gdb_address(n, text, len);
-	case N_PIN:
-		return pin_text(fh, text, len);
-	default:
-		return -EISDIR;
-	}
-}
-
 /* A read of a small file: the read at offset 0 (or the first one) takes
  * a new snapshot, computed without text_lock held (a pin may ask the
- * emulator); the reads that go on from there serve it. A property's
- * snapshot was taken at open. */
-int fs_read_small(struct fh *fh, char *buf, size_t size, off_t off)
+ * emulator); the reads that go on from there serve it. */
+ssize_t text_read(struct fh *fh, char *buf, size_t size, off_t off)
 {
-	char now[160];
+	const struct kind *k = kind_of(&fh->node);
+	char now[TEXT_MAX];
 	char *fresh = NULL;
 	pthread_mutex_lock(&fh->text_lock);
-	bool take = fh->node.kind != N_PROP && (off == 0 || !fh->text);
+	bool take = k->text && (off == 0 || !fh->text);
 	pthread_mutex_unlock(&fh->text_lock);
 	if (take) {
-		int rc = small_text(fh, now, sizeof now);
+		int rc = k->text(fh, now, sizeof now);
 		if (rc)
 			return rc;
 		if (!(fresh = strdup(now)))
@@ -117,14 +59,22 @@ int fs_read_small(struct fh *fh, char *buf, size_t size, off_t off)
 		free(fh->text);
 		fh->text = fresh;
 	}
-	int rc = fh->text ? read_text(fh->text, buf, size, off) : -EBADF;
+	ssize_t rc = fh->text ? read_text(fh->text, buf, size, off) : -EBADF;
 	pthread_mutex_unlock(&fh->text_lock);
 	return rc;
 }
 
+/* The raw command file is there while the target's emulator has one of
+ * that name. */
+int raw_refresh(struct node *n)
+{
+	const char *raw = kind_raw_name(n->inst);
+	return raw && !strcmp(n->name, raw) ? 0 : -ENOENT;
+}
+
 /* A conversation, not a file: each read takes the next bytes of the
  * replies so far, whatever the offset. */
-int fs_read_replies(struct fh *fh, char *buf, size_t size)
+ssize_t raw_read(struct fh *fh, char *buf, size_t size, off_t off)
 {
 	pthread_mutex_lock(&fh->text_lock);
 	size_t have = fh->text ? strlen(fh->text) - fh->text_off : 0;
@@ -151,7 +101,7 @@ void fs_text_init(void)
 }
 
 /* A raw command on a qmp or monitor file; its reply waits for a read. */
-int fs_raw_write(struct fh *fh, const char *buf, size_t size)
+ssize_t raw_write(struct fh *fh, const char *buf, size_t size)
 {
 	struct node *n = &fh->node;
 	struct run *r = instance_get_run(n->inst);

@@ -109,5 +109,6 @@ bool config_name_reserved(const char *name)
 		if ((*e)->raw_file && !strcmp(name, (*e)->raw_file))
 			return true;
 	l = strlen(name);
-	return l >= 4 && !strcmp(name + l - 4, ".pty");
+	size_t sl = strlen(CONFIG_RESERVED_SUFFIX);
+	return l >= sl && !strcmp(name + l - sl, CONFIG_RESERVED_SUFFIX);
 }

@@ -90,7 +90,9 @@ bool config_name_valid(const char *name);
  * take it. */
 bool config_name_reserved(const char *name);
 /* The fixed names of an instance directory, NULL-terminated (the FUSE
- * adapter's table of file kinds is checked against it). */
+ * adapter's table of file kinds is checked against it), and the suffix
+ * of the channels' pty links. */
 extern const char *const config_reserved_names[];
+#define CONFIG_RESERVED_SUFFIX ".pty"
 
 #endif

@@ -1,6 +1,7 @@
 /* core.c - the instance registry (see core.h). */
 #include "core.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -155,6 +156,14 @@ struct instance *core_get(struct core *core, const char *name)
 	}
 	pthread_mutex_unlock(&core->lock);
 	return inst;
+}
+
+void instance_get(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->core->lock);
+	assert(inst->refs > 0);    /* a holder vouches for it */
+	inst->refs++;
+	pthread_mutex_unlock(&inst->core->lock);
 }
 
 void instance_put(struct instance *inst)

@@ -60,6 +60,8 @@ void core_free(struct core *core);
 
 /* Instance by name with a reference (instance_put() it), or NULL. */
 struct instance *core_get(struct core *core, const char *name);
+/* One more reference of an instance the caller holds one of. */
+void instance_get(struct instance *inst);
 void instance_put(struct instance *inst);
 /* Names of all instances, in order; a NULL-terminated malloc'd array of
  * malloc'd strings. */

@@ -1,0 +1,150 @@
+/* logs.c - growing logs (log, events, a serial channel) and a channel's
+ * pty link.
+ *
+ * A log's st_size is its length and every open is direct_io, so `cat`
+ * reads to the end and `tail -f` (which polls st_size, attr_timeout 0)
+ * sees it grow. poll() gives POLLIN when this open file has not read to
+ * the end yet, or the log started over (a new run) since it read.
+ */
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/channel.h"
+#include "fs.h"
+#include "handlers.h"
+#include "core/instance.h"
+
+/* The growing log a node reads from, or NULL. For a channel inst->tlock
+ * stays held: give it back with log_done(). */
+static struct logfile *log_of(struct node *n)
+{
+	switch (n->kind) {
+	case N_LOG:
+		return &n->inst->log;
+	case N_EVENTS:
+		return &n->inst->events;
+	case N_CHANNEL: {
+		struct channel *ch = instance_lock_channel(n->inst, n->name);
+		return ch ? &ch->log : NULL;
+	}
+	default:
+		return NULL;
+	}
+}
+
+static void log_done(struct node *n, struct logfile *lf)
+{
+	if (lf && n->kind == N_CHANNEL)
+		instance_unlock_target(n->inst);
+}
+
+int log_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
+{
+	struct logfile *lf = log_of(n);
+	if (!lf)
+		return -ENOENT;
+	logfile_stat(lf, &st->st_size, &st->st_mtim);
+	log_done(n, lf);
+	return 0;
+}
+
+ssize_t log_read(struct fh *fh, char *buf, size_t size, off_t off)
+{
+	struct logfile *lf = log_of(&fh->node);
+	if (!lf)
+		return -ENOENT;
+	off_t size_now;
+	unsigned gen;
+	logfile_position(lf, &size_now, &gen);
+	ssize_t r = logfile_read(lf, buf, size, off);
+	log_done(&fh->node, lf);
+	if (r >= 0) {
+		fh->seen = off + r;
+		fh->seen_gen = gen;
+	}
+	return r;
+}
+
+int log_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
+	     unsigned *revents)
+{
+	struct logfile *lf = log_of(&fh->node);
+	if (!lf) {
+		if (ph)
+			fuse_pollhandle_destroy(ph);
+		*revents = POLLIN | POLLOUT;
+		return 0;
+	}
+	off_t size;
+	unsigned gen;
+	/* Arm first, then look: a growth in between still wakes us. */
+	if (ph)
+		fs_poll_arm(fs, fh, lf, ph);
+	logfile_position(lf, &size, &gen);
+	log_done(&fh->node, lf);
+	*revents = POLLOUT;
+	if (size > fh->seen || gen != fh->seen_gen)
+		*revents |= POLLIN;
+	return 0;
+}
+
+int channel_refresh(struct node *n)
+{
+	struct channel *ch = instance_lock_channel(n->inst, n->name);
+	if (!ch)
+		return -ENOENT;
+	instance_unlock_target(n->inst);
+	return 0;
+}
+
+ssize_t channel_file_write(struct fh *fh, const char *buf, size_t size)
+{
+	struct node *n = &fh->node;
+	struct channel *ch = instance_lock_channel(n->inst, n->name);
+	if (!ch)
+		return -ENOENT;
+	ssize_t w = channel_write(ch, buf, size);
+	instance_unlock_target(n->inst);
+	if (w == -ESRCH)
+		instance_log(n->inst, "write to %s refused: the instance is %s",
+			     n->name, inst_state_name(instance_state(n->inst)));
+	else if (w < 0)
+		instance_log(n->inst, "write to %s refused: %s", n->name,
+			     strerror((int)-w));
+	return w;
+}
+
+/* The pty path of "<channel>.pty": 0, or -ENOENT while not running. */
+int pty_readlink(struct node *n, char *buf, size_t len)
+{
+	size_t l = strlen(n->name), sl = strlen(KIND_PTY_SUFFIX);
+	if (l <= sl || strcmp(n->name + l - sl, KIND_PTY_SUFFIX))
+		return -ENOENT;
+	char chname[128];
+	snprintf(chname, sizeof chname, "%.*s", (int)(l - sl), n->name);
+	struct channel *ch = instance_lock_channel(n->inst, chname);
+	if (!ch)
+		return -ENOENT;
+	int rc = channel_pty_path(ch, buf, len);
+	instance_unlock_target(n->inst);
+	return rc;
+}
+
+int pty_refresh(struct node *n)
+{
+	char pty[64];
+	return pty_readlink(n, pty, sizeof pty);
+}
+
+int pty_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
+{
+	char buf[128];
+	if (pty_readlink(n, buf, sizeof buf))
+		return -ENOENT;
+	st->st_size = strlen(buf);
+	return 0;
+}

@@ -1,0 +1,74 @@
+/* session.c - the FUSE session: libfuse's low-level API, its mount, and
+ * the loop of worker threads that serves it.
+ *
+ * The workers (up to SESSION_MAX_THREADS, since 3.14 ignores
+ * `-o max_threads`) each answer one request at a time; after a burst the
+ * pool shrinks back to SESSION_IDLE_THREADS waiting ones: libfuse 3.12+
+ * never ends an idle worker unless told (its default is -1), so one
+ * burst of 60 concurrent requests kept 60 threads and their stacks for
+ * the mount's life.
+ */
+#include <fuse_lowlevel.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "fs.h"
+#include "session.h"
+
+#define SESSION_MAX_THREADS 64
+#define SESSION_IDLE_THREADS 4
+
+int fs_session_new(struct emufs_fs *fs, const char *argv0,
+		   const char *fuse_opts, bool debug, const char *mountpoint,
+		   const char *shown, struct fuse_session **out)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_session *se = NULL;
+	int status = 1;
+
+	if (fuse_opt_add_arg(&args, argv0) ||
+	    fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, "fsname=emufs,subtype=emufs") ||
+	    (fuse_opts && (fuse_opt_add_arg(&args, "-o") ||
+			   fuse_opt_add_arg(&args, fuse_opts))) ||
+	    (debug && fuse_opt_add_arg(&args, "-d")))
+		goto out;
+	se = fuse_session_new(&args, &emufs_ll_ops, sizeof emufs_ll_ops, fs);
+	if (!se) {
+		fprintf(stderr, "emufs: bad FUSE options\n");
+		status = 2;
+		goto out;
+	}
+	if (fuse_session_mount(se, mountpoint)) {
+		fprintf(stderr, "emufs: cannot mount on %s\n", shown);
+		goto out_destroy;
+	}
+	/* Emulators are forked later: they must not inherit /dev/fuse. */
+	fcntl(fuse_session_fd(se), F_SETFD, FD_CLOEXEC);
+	*out = se;
+	status = 0;
+	goto out;
+out_destroy:
+	fuse_session_destroy(se);
+out:
+	fuse_opt_free_args(&args);
+	return status;
+}
+
+int fs_session_loop(struct fuse_session *se)
+{
+	struct fuse_loop_config *lc = fuse_loop_cfg_create();
+	if (!lc)
+		return 1;
+	fuse_loop_cfg_set_max_threads(lc, SESSION_MAX_THREADS);
+	fuse_loop_cfg_set_idle_threads(lc, SESSION_IDLE_THREADS);
+	fuse_loop_cfg_set_clone_fd(lc, 0);
+	/* The loop returns the signal that ended it (SIGINT, SIGTERM,
+	 * SIGHUP: a clean stop, exit 0) or a negative errno. */
+	int res = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return res == 0 || res == SIGINT || res == SIGTERM ||
+	       res == SIGHUP ? 0 : 1;
+}
