@@ -8,6 +8,8 @@
 #include "core/core.h"
 #include "fs.h"
 #include "handlers.h"
+#include "resolve.h"
+#include "mount.h"
 #include "core/instance.h"
 
 int root_lookup(struct emufs_fs *fs, const struct node *dir,

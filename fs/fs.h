@@ -1,5 +1,5 @@
-/* fs.h - the FUSE adapter's shared state: the mount, open files,
- * directory listings. */
+/* fs.h - the FUSE adapter's shared types: the mount, an open file, a
+ * directory listing. Their functions are mount.c's (mount.h). */
 #ifndef EMUFS_FS_FS_H
 #define EMUFS_FS_FS_H
 
@@ -11,11 +11,8 @@
 #include "node.h"
 
 struct core;
-struct fuse_lowlevel_ops;
 struct fuse_pollhandle;
 struct inode_table;
-struct logfile;
-struct pin;
 
 struct emufs_fs {
 	struct core *core;
@@ -66,26 +63,5 @@ struct dirlist {
 	size_t n, cap;
 	bool filled;
 };
-
-extern const struct fuse_lowlevel_ops emufs_ll_ops;
-
-/* fs.c: the mount's state, before and after the session. */
-int fs_init(struct emufs_fs *fs);
-/* Free what the kernel did not release or forget (after the loop). */
-void fs_free_open_files(struct emufs_fs *fs);
-void fs_destroy(struct emufs_fs *fs);
-/* An open file: made at open, linked on fs->files; and its end. */
-void fs_file_link(struct emufs_fs *fs, struct fh *fh);
-void fs_file_free(struct emufs_fs *fs, struct fh *fh);
-
-/* text.c: reads the test hook's variable once (fs_init). */
-void fs_text_init(void);
-
-/* poll.c */
-void fs_poll_arm(struct emufs_fs *fs, struct fh *fh, const void *what,
-		 struct fuse_pollhandle *ph);
-void fs_poll_forget(struct emufs_fs *fs, struct fh *fh);
-void fs_log_grew(struct logfile *lf, void *opaque);
-void fs_pin_changed(struct pin *p, void *opaque);
 
 #endif

@@ -13,6 +13,8 @@
 #include "core/core.h"
 #include "fs.h"
 #include "handlers.h"
+#include "mount.h"
+#include "pollers.h"
 #include "core/instance.h"
 #include "core/pin.h"
 

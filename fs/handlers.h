@@ -73,4 +73,7 @@ int raw_refresh(struct node *n);
 ssize_t raw_read(struct fh *fh, char *buf, size_t size, off_t off);
 ssize_t raw_write(struct fh *fh, const char *buf, size_t size);
 
+/* text.c: reads the test hook's variable once (fs_init). */
+void fs_text_init(void);
+
 #endif

@@ -80,7 +80,4 @@ bool kind_present(const struct kind *k, struct instance *inst);
  * emulator's ("qmp", "monitor": core/emulator.h), or NULL. */
 const char *kind_raw_name(struct instance *inst);
 
-/* A directory listing, taken whole at the first readdir (ops.c). */
-int dirlist_add(struct dirlist *d, const char *name);
-
 #endif

@@ -16,6 +16,7 @@
 #include "core/channel.h"
 #include "fs.h"
 #include "handlers.h"
+#include "pollers.h"
 #include "core/instance.h"
 
 /* The growing log a node reads from, or NULL. For a channel inst->tlock

@@ -24,6 +24,8 @@
 #include "fs.h"
 #include "janitor.h"
 #include "session.h"
+#include "mount.h"
+#include "pollers.h"
 #include "core/statedir.h"
 
 static void usage(FILE *to)

@@ -57,24 +57,4 @@ struct node {
 	mode_t mode;               /* props, pins: from the emulator */
 };
 
-/* The node an inode number names, checked against the instance as it is
- * now (kind table's refresh): -ENOENT if it is gone, -ESTALE if its
- * instance was removed. node_release() it. */
-int node_of_ino(struct emufs_fs *fs, uint64_t ino, struct node *n);
-/* The child name of directory dir, checked to exist: -ENOENT,
- * -ENAMETOOLONG, -ENOTDIR. */
-int node_child(struct emufs_fs *fs, const struct node *dir,
-	       const char *name, struct node *child);
-/* Is n still there as the kind it was (and its mode now)? Fixed files
- * depend on the target's emulator; the rest ask their kind's refresh. */
-int node_refresh(struct node *n);
-/* Count one kernel lookup of n: its inode number (0: no memory). */
-uint64_t node_ino(struct emufs_fs *fs, const struct node *n);
-void node_release(struct node *n);
-
-mode_t node_mode(const struct node *n);
-bool node_writable(const struct node *n);
-/* Whether the instance was removed by rmdir (its files give ESTALE). */
-bool node_instance_removed(struct instance *inst);
-
 #endif

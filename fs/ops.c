@@ -27,6 +27,8 @@
 #include "inode.h"
 #include "core/instance.h"
 #include "kinds.h"
+#include "resolve.h"
+#include "mount.h"
 
 /* What readdir reports as an entry's inode number (the kernel asks for
  * the real one with a LOOKUP), as libfuse's high-level API did. */

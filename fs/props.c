@@ -14,6 +14,7 @@
 #include "core/core.h"
 #include "fs.h"
 #include "handlers.h"
+#include "mount.h"
 #include "core/instance.h"
 
 #define PROP_FILE_SIZE 4096

@@ -16,6 +16,7 @@
 
 #include "fs.h"
 #include "session.h"
+#include "ops.h"
 
 #define SESSION_MAX_THREADS 64
 #define SESSION_IDLE_THREADS 4

@@ -1,4 +1,4 @@
-/* fs.c - the mount's state (fs.h): made before the session, freed after
+/* mount.c - the mount's state (fs.h, mount.h): made before the session, freed after
  * it; the list of open files; directory listings. */
 #include <errno.h>
 #include <stdlib.h>
@@ -8,6 +8,9 @@
 #include "fs.h"
 #include "inode.h"
 #include "kinds.h"
+#include "resolve.h"
+#include "pollers.h"
+#include "handlers.h"
 
 static void owner_get(void *inst)
 {

@@ -1,4 +1,4 @@
-/* poll.c - poll() on growing logs and pins: the open files waiting for
+/* pollers.c - poll() on growing logs and pins: the open files waiting for
  * a log to grow or a pin to change, and the wake-up when it does.
  *
  * An open file with a pending poll is on fs->pollers. When the core
@@ -9,7 +9,7 @@
  */
 #include <fuse_lowlevel.h>
 
-#include "fs.h"
+#include "pollers.h"
 
 static void unlink_locked(struct fh *fh)
 {

@@ -1,6 +1,6 @@
-/* node.c - nodes: from an inode number or a directory entry to the node
+/* resolve.c - nodes: from an inode number or a directory entry to the node
  * it names, checked against the instance as it is now (see node.h). */
-#include "node.h"
+#include "resolve.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,0 +1,65 @@
+/* kind_table.c - the table of file kinds (kinds.h): one row per kind,
+ * naming its handlers. Nothing else lives here: the table is the one
+ * place of fs/ that names every handler, as src/emulators.c names every
+ * emulator (tests/check-layers.py lets both close a loop). */
+#include "kinds.h"
+
+#include "handlers.h"
+
+/* Entry and attribute timeouts. Nothing is cached yet: the entry
+ * timeout of 1 s and the attribute timeout of 0 are what emufs has
+ * always used; a kind whose attributes are stable (QOM metadata) may
+ * raise its own. Growing and changing files must keep 0. */
+#define ENTRY_S 1.0
+#define ATTR_S 0.0
+
+#define FIXED(n, m) .name = (n), .mode = (m), \
+	.entry_timeout = ENTRY_S, .attr_timeout = ATTR_S
+#define NAMED(m) .mode = (m), .entry_timeout = ENTRY_S, .attr_timeout = ATTR_S
+#define RESERVED(n) .name = (n), .reserved_only = true
+
+const struct kind fs_kinds[N_KINDS] = {
+	[N_ROOT] = { NAMED(S_IFDIR | 0755),
+		.lookup = root_lookup, .readdir = root_readdir },
+	[N_INST] = { NAMED(S_IFDIR | 0755),
+		.lookup = inst_lookup, .readdir = inst_readdir },
+	[N_CTL] = { FIXED("ctl", S_IFREG | 0644),
+		.stat = state_stat, .text = state_text, .read = text_read,
+		.write = ctl_write },
+	[N_STATE] = { FIXED("state", S_IFREG | 0444),
+		.stat = state_stat, .text = state_text, .read = text_read },
+	[N_TARGET] = { FIXED("target", S_IFREG | 0644),
+		.stat = target_stat, .text = target_text, .read = text_read,
+		.write = target_write },
+	[N_LOG] = { FIXED("log", S_IFREG | 0444),
+		.stat = log_stat, .read = log_read, .poll = log_poll },
+	[N_EVENTS] = { FIXED("events", S_IFREG | 0444),
+		.stat = log_stat, .read = log_read, .poll = log_poll },
+	[N_PROPS] = { FIXED("props", S_IFDIR | 0755),
+		.lookup = props_lookup, .readdir = props_readdir,
+		.refresh = props_refresh },
+	[N_GPIO] = { FIXED("gpio", S_IFDIR | 0755),
+		.lookup = gpio_lookup, .readdir = gpio_readdir },
+	[N_RAW] = { NAMED(S_IFREG | 0644), .refresh = raw_refresh,
+		.nonseekable = true, .read = raw_read, .write = raw_write },
+	[N_GDB] = { FIXED("gdb", S_IFREG | 0444),
+		.stat = gdb_stat, .text = gdb_text, .read = text_read },
+	[N_FIRMWARE] = { RESERVED("firmware") },
+	[N_FOLLOW] = { RESERVED("follow") },
+	[N_SNAPSHOTS] = { RESERVED("snapshots") },
+	[N_TRACE] = { RESERVED("trace") },
+	[N_CHANNEL] = { NAMED(S_IFREG | 0644), .refresh = channel_refresh,
+		.stat = log_stat, .read = log_read, .poll = log_poll,
+		.write = channel_file_write },
+	[N_PTY] = { .name = "*" KIND_PTY_SUFFIX, NAMED(S_IFLNK | 0777),
+		.refresh = pty_refresh, .stat = pty_stat,
+		.readlink = pty_readlink },
+	[N_PROP] = { NAMED(0), .refresh = props_refresh, .stat = prop_stat,
+		.open = prop_open, .read = text_read, .write = prop_write },
+	[N_PROP_LINK] = { NAMED(S_IFLNK | 0777), .refresh = props_refresh,
+		.readlink = prop_link_readlink },
+	[N_PIN] = { NAMED(0), .refresh = pin_refresh, .stat = pin_stat,
+		.open = pin_open, .release = pin_release,
+		.text = pin_text, .read = text_read, .write = pin_file_write,
+		.poll = pin_poll },
+};

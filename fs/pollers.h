@@ -1,0 +1,19 @@
+/* pollers.h - poll() on open files: pending poll handles, woken when the
+ * log or pin they watch changes (pollers.c). */
+#ifndef EMUFS_FS_POLLERS_H
+#define EMUFS_FS_POLLERS_H
+
+#include "fs.h"
+
+struct fuse_pollhandle;
+struct logfile;
+struct pin;
+
+void fs_poll_arm(struct emufs_fs *fs, struct fh *fh, const void *what,
+		 struct fuse_pollhandle *ph);
+void fs_poll_forget(struct emufs_fs *fs, struct fh *fh);
+/* The core's hooks (core_hooks): a log grew, a pin changed. */
+void fs_log_grew(struct logfile *lf, void *opaque);
+void fs_pin_changed(struct pin *p, void *opaque);
+
+#endif
