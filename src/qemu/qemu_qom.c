@@ -104,14 +104,6 @@ static int split(const char *rel, char **parent, const char **name)
 	return 0;
 }
 
-static int errno_of(int rc, struct qmp_error *err)
-{
-	/* A path QOM does not know arrives as DeviceNotFound (ENOENT) or,
-	 * for qom-list of a non-object, GenericError. */
-	return rc == -EINVAL && !strcmp(err->cls, "GenericError") ? -ENOENT
-								  : rc;
-}
-
 static int fetch_listing(struct run *r, const char *path,
 			 struct prop_entry **ents, size_t *n)
 {
@@ -121,10 +113,11 @@ static int fetch_listing(struct run *r, const char *path,
 	if (!q)
 		return -ESRCH;
 	json_t *args = json_pack("{s:s}", "path", path);
+	/* A path QOM does not know is ENOENT (qmp_errno_for()). */
 	int rc = qmp_execute(q, "qom-list", args, r->timeout_ms, &ret, &err);
 	json_decref(args);
 	if (rc)
-		return errno_of(rc, &err);
+		return rc;
 	size_t cnt = json_array_size(ret);
 	struct prop_entry *e = calloc(cnt ? cnt : 1, sizeof *e);
 	if (!e) {
