@@ -20,7 +20,8 @@
 
 #include "core/instance.h"
 #include "core/propval.h"
-#include "qemu.h"
+#include "qemu_qom.h"
+#include "qemu_run.h"
 #include "qmp.h"
 
 #define QOM_LIST_TTL_MS 1000
@@ -107,7 +108,7 @@ static int split(const char *rel, char **parent, const char **name)
 static int fetch_listing(struct run *r, const char *path,
 			 struct prop_entry **ents, size_t *n)
 {
-	struct qmp *q = qemu_qmp(r);
+	struct qmp *q = qemu_run_qmp(r);
 	struct qmp_error err;
 	json_t *ret = NULL;
 	if (!q)
@@ -235,7 +236,7 @@ static int find_entry(struct run *r, const char *parent, const char *name,
 static int qom_get(struct run *r, const char *path, const char *name,
 		   json_t **value, struct qmp_error *err)
 {
-	struct qmp *q = qemu_qmp(r);
+	struct qmp *q = qemu_run_qmp(r);
 	if (!q)
 		return -ESRCH;
 	json_t *args = json_pack("{s:s,s:s}", "path", path, "property",
@@ -248,7 +249,7 @@ static int qom_get(struct run *r, const char *path, const char *name,
 static int qom_set(struct run *r, const char *path, const char *name,
 		   json_t *value, struct qmp_error *err)
 {
-	struct qmp *q = qemu_qmp(r);
+	struct qmp *q = qemu_run_qmp(r);
 	if (!q)
 		return -ESRCH;
 	json_t *args = json_pack("{s:s,s:s,s:O}", "path", path, "property",
