@@ -16,9 +16,9 @@
  * monitor nobody else uses), no parse (QEMU starts every reply with
  * "return" or "error", events with "event").
  *
- * What it could share with the core is the line framing, but that is
- * static inside src/qemu/qmp.c today; see docs/performance.md ("How the
- * benchmark is built") for what is left.
+ * What it shares with the core is the line framing: the QMP wire module
+ * (src/qemu/qmp_wire.c, qmp_lines), which has no thread and no socket of
+ * its own, so this stays a direct socket read by the one thread asking.
  */
 #include <errno.h>
 #include <poll.h>
@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "qemu/qmp_wire.h"
 
 /* ---- unix sockets ----------------------------------------------------- */
 
@@ -120,34 +121,29 @@ ssize_t raw_read_until(int fd, char *buf, size_t cap, const char *needle,
 
 struct raw_qmp {
 	int fd;
-	char buf[1 << 16];     /* what came after the last line returned */
-	size_t len;
+	struct qmp_lines in;   /* what came after the last line returned */
 };
 
 /* The next line (without CRLF) into out. */
 static int raw_qmp_line(struct raw_qmp *q, char *out, size_t cap)
 {
 	for (;;) {
-		char *nl = memchr(q->buf, '\n', q->len);
-		if (nl) {
-			size_t l = nl - q->buf;
-			size_t c = l && q->buf[l - 1] == '\r' ? l - 1 : l;
-			if (c >= cap)
-				c = cap - 1;
-			memcpy(out, q->buf, c);
+		char *line, *space;
+		size_t l;
+		enum qmp_line_kind k = qmp_lines_next(&q->in, &line, &l);
+		if (k == QMP_LINE) {
+			size_t c = l >= cap ? cap - 1 : l;
+			memcpy(out, line, c);
 			out[c] = '\0';
-			memmove(q->buf, nl + 1, q->len - l - 1);
-			q->len -= l + 1;
 			return 0;
 		}
-		if (q->len == sizeof q->buf)
-			return -1;
+		if (k == QMP_LINE_DROPPED || !(space = qmp_lines_space(&q->in)))
+			return -1;     /* over QMP_MAX_LINE, or out of memory */
 		/* Blocking, with the socket's timeout (raw_qmp_open). */
-		ssize_t n = read(q->fd, q->buf + q->len,
-				 sizeof q->buf - q->len);
+		ssize_t n = read(q->fd, space, QMP_LINES_CHUNK);
 		if (n <= 0)
 			return -1;
-		q->len += n;
+		qmp_lines_add(&q->in, (size_t)n);
 	}
 }
 
@@ -175,12 +171,11 @@ struct raw_qmp *raw_qmp_open(int fd)
 {
 	char line[4096];
 	struct timeval tv = { 5, 0 };
-	struct raw_qmp *q = malloc(sizeof *q);
+	struct raw_qmp *q = calloc(1, sizeof *q);
 	if (!q)
 		bench_fail("out of memory");
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	q->fd = fd;
-	q->len = 0;
 	if (raw_qmp_line(q, line, sizeof line) || !strstr(line, "\"QMP\""))
 		bench_fail("no QMP greeting");
 	if (raw_qmp_cmd(q, "{\"execute\":\"qmp_capabilities\"}", line,
@@ -192,6 +187,7 @@ struct raw_qmp *raw_qmp_open(int fd)
 void raw_qmp_close(struct raw_qmp *q)
 {
 	close(q->fd);
+	qmp_lines_free(&q->in);
 	free(q);
 }
 

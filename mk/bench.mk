@@ -6,14 +6,17 @@
 #   make bench BENCH_ARGS='--tsv runs.tsv'    append the figures to a file
 #
 # Every bench/*.c is part of the harness (no list to keep). It is built with
-# the project's flags; it links nothing of the core: its raw side must stay
+# the project's flags. Of the core it links only the QMP wire format (the
+# raw side's line framing): not the QMP client, as its raw side must stay
 # the cheapest way to reach QEMU (bench/raw.c says why).
 
 BENCH_BIN    := $(BUILD)/bench/emufs-bench
 BENCH_SRC    := $(wildcard bench/*.c)
 BENCH_OBJ    := $(BENCH_SRC:%.c=$(BUILD)/%.o)
+BENCH_CORE   := $(BUILD)/src/qemu/qmp_wire.o
 # Paths are printed into fixed buffers on purpose (PATH_MAX is the bound).
-BENCH_CFLAGS := $(CFLAGS) -Wno-format-truncation
+BENCH_CFLAGS := $(CFLAGS) -Wno-format-truncation \
+                $(shell pkg-config --cflags jansson 2>/dev/null)
 BENCH_ARGS   ?=
 BENCH_LABEL   = $(shell git rev-parse --short HEAD 2>/dev/null)$(shell \
 	git diff --quiet HEAD -- src fs 2>/dev/null || echo +dirty)
@@ -24,8 +27,9 @@ $(BUILD)/bench/%.o: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(BENCH_CFLAGS) -c $< -o $@
 
-$(BENCH_BIN): $(BENCH_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^
+$(BENCH_BIN): $(BENCH_OBJ) $(BENCH_CORE)
+	$(CC) $(LDFLAGS) -o $@ $^ \
+		$(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 
 bench: $(BUILD)/emufs $(BENCH_BIN) firmware
 	$(BENCH_BIN) --emufs $(BUILD)/emufs \

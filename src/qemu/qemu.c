@@ -1,26 +1,19 @@
-/* qemu.c - the QEMU connector: launch over an argv array, control over QMP.
+/* qemu.c - the QEMU connector: a run's launch and lifecycle.
  *
- * emufs listens on unix sockets in the instance's 0700 state directory and
- * QEMU connects to them as a client (server=off): the QMP monitor and every
- * serial channel. QEMU connects while it initialises, before any CPU runs,
- * and starts with -S; emufs lets the CPUs go (`cont`) only once every
- * channel is attached, so not a byte the guest prints is lost.
- *
- * With a preconfig file QEMU also starts with --preconfig: emufs runs the
- * file's lines over QMP before the machine is built, then
- * x-exit-preconfig. The gdb stub listens on 127.0.0.1, on a port QEMU
- * picks; query-chardev tells which.
+ * A launch: the command line (qemu_argv.c) with -S, sockets QEMU connects
+ * to as a client (qemu_sock.c), the QMP link (qemu_link.c), then, with a
+ * preconfig file (QEMU also started with --preconfig), the file's lines
+ * over QMP before the machine is built and x-exit-preconfig; the gdb
+ * address from query-chardev; every channel attached; only then `cont`,
+ * so not a byte the guest prints is lost. Then quit, reset, pause, resume
+ * and the raw qmp file, each one QMP command; props/ and pins are
+ * qemu_qom.c.
  */
 #include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/connector.h"
@@ -30,348 +23,17 @@
 #include "overlay.h"
 #include "preconfig.h"
 #include "qemu.h"
+#include "qemu_argv.h"
 #include "qemu_config.h"
+#include "qemu_link.h"
+#include "qemu_qom.h"
+#include "qemu_run.h"
+#include "qemu_sock.h"
 #include "qmp.h"
-
-struct qmp *qemu_qmp(struct run *r)
-{
-	struct qemu_run *q = r->priv;
-	return q ? q->qmp : NULL;
-}
-
-/* ---- argv ---------------------------------------------------------- */
-
-struct argv {
-	char **v;
-	size_t n, cap;
-	int failed;
-};
-
-static void argv_add(struct argv *a, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void argv_add(struct argv *a, const char *fmt, ...)
-{
-	if (a->n + 2 > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 32;
-		char **v = realloc(a->v, cap * sizeof *v);
-		if (!v) {
-			a->failed = 1;
-			return;
-		}
-		a->v = v;
-		a->cap = cap;
-	}
-	va_list ap;
-	va_start(ap, fmt);
-	if (vasprintf(&a->v[a->n], fmt, ap) < 0)
-		a->failed = 1;
-	else
-		a->v[++a->n] = NULL;
-	va_end(ap);
-}
-
-static void argv_free(struct argv *a)
-{
-	for (size_t i = 0; i < a->n; i++)
-		free(a->v[i]);
-	free(a->v);
-}
-
-/* QEMU's option syntax splits on ',': a comma in a value is written ",,".
- * Paths from the config and the state directory go through this, so no
- * file name can smuggle in an option. */
-static char *opt_escape(const char *s)
-{
-	size_t n = strlen(s), extra = 0;
-	for (size_t i = 0; i < n; i++)
-		extra += s[i] == ',';
-	char *out = malloc(n + extra + 1), *o = out;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < n; i++) {
-		*o++ = s[i];
-		if (s[i] == ',')
-			*o++ = ',';
-	}
-	*o = '\0';
-	return out;
-}
-
-static int sock_path(struct run *r, const char *name, char *buf,
-		     size_t len)
-{
-	int n = snprintf(buf, len, "%s/%s.sock", r->inst->dir, name);
-	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static void add_chardev(struct argv *a, const char *id, const char *path)
-{
-	char *p = opt_escape(path);
-	if (!p) {
-		a->failed = 1;
-		return;
-	}
-	argv_add(a, "-chardev");
-	argv_add(a, "socket,id=%s,path=%s,server=off", id, p);
-	free(p);
-}
-
-static int build_argv(struct run *r, const char *binary, struct argv *a)
-{
-	const struct cfg_target *t = r->target;
-	const struct qemu_config *q = qemu_config_of(t);
-	struct qemu_run *qr = r->priv;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-
-	argv_add(a, "%s", binary);
-	argv_add(a, "-machine");
-	argv_add(a, "%s", q->machine);
-	argv_add(a, "-S");
-	argv_add(a, "-no-user-config");
-	argv_add(a, "-display");
-	argv_add(a, "none");
-	argv_add(a, "-monitor");
-	argv_add(a, "none");
-	argv_add(a, "-parallel");
-	argv_add(a, "none");
-	argv_add(a, "-gdb");
-	argv_add(a, "tcp:127.0.0.1:0");
-	if (q->preconfig)
-		argv_add(a, "--preconfig");
-	if (sock_path(r, "qmp", path, sizeof path))
-		return -ENAMETOOLONG;
-	add_chardev(a, "emufs-qmp", path);
-	argv_add(a, "-mon");
-	argv_add(a, "chardev=emufs-qmp,mode=control");
-
-	/* One -serial per UART index up to the highest configured. */
-	int top = -1;
-	for (size_t i = 0; i < t->nchannels; i++)
-		if (t->channels[i].index > top)
-			top = t->channels[i].index;
-	if (top < 0) {
-		argv_add(a, "-serial");
-		argv_add(a, "null");
-	}
-	for (int idx = 0; idx <= top; idx++) {
-		const struct cfg_channel *c = NULL;
-		for (size_t i = 0; i < t->nchannels; i++)
-			if (t->channels[i].index == idx)
-				c = &t->channels[i];
-		argv_add(a, "-serial");
-		if (!c) {
-			argv_add(a, "null");
-			continue;
-		}
-		char id[32];
-		snprintf(id, sizeof id, "emufs-serial%d", idx);
-		argv_add(a, "chardev:%s", id);
-		if (sock_path(r, c->name, path, sizeof path))
-			return -ENAMETOOLONG;
-		add_chardev(a, id, path);
-	}
-	if (q->kernel) {
-		argv_add(a, "-kernel");
-		argv_add(a, "%s", q->kernel);
-	}
-	for (size_t i = 0; i < q->ndrives; i++) {
-		const struct qemu_drive *d = &q->drives[i];
-		const char *file = qr->overlays[i] ? qr->overlays[i] : d->file;
-		char *f = opt_escape(file);
-		char *fmt = opt_escape(qr->overlays[i] ? "qcow2" : d->format);
-		char *ifc = d->iface ? opt_escape(d->iface) : NULL;
-		if (f && fmt && (ifc || !d->iface)) {
-			argv_add(a, "-drive");
-			argv_add(a, "file=%s,format=%s%s%s", f, fmt,
-				 ifc ? ",if=" : "", ifc ? ifc : "");
-		} else {
-			a->failed = 1;
-		}
-		free(f);
-		free(fmt);
-		free(ifc);
-	}
-	for (size_t i = 0; i < q->nargs; i++)
-		argv_add(a, "%s", q->args[i]);
-	return a->failed ? -ENOMEM : 0;
-}
-
-/* ---- sockets ------------------------------------------------------- */
-
-static int listen_at(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof sa.sun_path)
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	unlink(path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-	    listen(fd, 4) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	return fd;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/* Accept QEMU's connection on lfd before the deadline; -EIO if the
- * process ends first. */
-static int accept_by(struct run *r, int lfd, long long deadline)
-{
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL,
-				 SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd >= 0)
-			return fd;
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
-		if (run_exited(r))
-			return -EIO;
-		long long left = deadline - now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		struct pollfd p[2] = { { lfd, POLLIN, 0 },
-				       { r->proc.pidfd, POLLIN, 0 } };
-		poll(p, 2, left > 100 ? 100 : (int)left);
-	}
-}
-
-/* ---- QMP plumbing -------------------------------------------------- */
-
-/* Append n bytes of s to a growing buffer; false when out of memory. */
-static bool grow_add(char **buf, size_t *len, size_t *cap, const char *s,
-		     size_t n)
-{
-	if (*len + n > *cap) {
-		size_t c = *cap ? *cap : 4096;
-		while (c < *len + n)
-			c *= 2;
-		char *b = realloc(*buf, c);
-		if (!b)
-			return false;
-		*buf = b;
-		*cap = c;
-	}
-	memcpy(*buf + *len, s, n);
-	*len += n;
-	return true;
-}
-
-/* A batch buffer larger than this is not kept between reads: a QMP read
- * brings at most 64 KiB, only a single huge event line grows it more. */
-#define EVENT_BATCH_KEEP (1024 * 1024)
-
-/* Events go to `events` in one append per read of the QMP socket (or per
- * reply that follows them: the client's flush points) rather than one per
- * line: an emulator flooding events costs emufs far less. Their names go
- * to the instance afterwards, in order, so `state` never shows a change
- * before the event behind it is in the file. */
-static void flush_events(struct run *r)
-{
-	struct qemu_events *e = &((struct qemu_run *)r->priv)->events;
-	if (e->len)
-		logfile_append(&r->inst->events, e->lines, e->len);
-	for (size_t i = 0; i < e->nlen; i += strlen(e->names + i) + 1)
-		run_emulator_event(r, NULL, e->names + i);
-	e->len = e->nlen = 0;
-	if (e->cap > EVENT_BATCH_KEEP) {       /* after one huge event */
-		free(e->lines);
-		e->lines = NULL;
-		e->cap = 0;
-	}
-}
-
-static void on_qmp_event(void *opaque, const char *line, json_t *ev)
-{
-	struct run *r = opaque;
-	struct qemu_events *e = &((struct qemu_run *)r->priv)->events;
-	if (!line) {                           /* the client's flush point */
-		flush_events(r);
-		return;
-	}
-	const char *name = json_string_value(json_object_get(ev, "event"));
-	size_t len = strlen(line), nlen = strlen(name) + 1;
-	if (!grow_add(&e->lines, &e->len, &e->cap, line, len) ||
-	    !grow_add(&e->lines, &e->len, &e->cap, "\n", 1) ||
-	    !grow_add(&e->names, &e->nlen, &e->ncap, name, nlen)) {
-		flush_events(r);               /* no memory: one at a time */
-		run_emulator_event(r, line, name);
-	}
-}
-
-/* The QMP client's write hook (under its lock, any thread): watch for
- * writability while a line waits for room (a big qom-set), so the loop
- * finishes it even after its requester timed out. */
-static void on_qmp_want_write(void *opaque, bool on)
-{
-	struct qemu_run *q = ((struct run *)opaque)->priv;
-	struct io_watch *w = atomic_load(&q->qmp_watch);
-	if (w)
-		ioloop_modify(w, on ? EPOLLIN | EPOLLOUT : EPOLLIN);
-}
-
-/* The hook first: once it is cleared no thread is inside it, so none
- * can modify the watch that ioloop_remove() then lets the loop free. */
-static void unwatch_qmp(struct qemu_run *q)
-{
-	if (q->qmp)
-		qmp_set_write_hook(q->qmp, NULL, NULL);
-	ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
-}
-
-/* The QMP connection ended a request timeout ago and QEMU still runs: it
- * can no longer be controlled, so rather than a `running` instance on
- * which everything fails with EIO, end it; its exit makes it `crashed`.
- * (A one-shot timer made at launch, disarmed until the QMP EOF.) */
-static void on_qmp_lost(void *opaque, uint32_t events)
-{
-	struct run *r = opaque;
-	enum inst_state st = instance_state(r->inst);
-	if (run_exited(r) || (st != ST_RUNNING && st != ST_PAUSED))
-		return;                /* ended, or a stop is ending it */
-	instance_log(r->inst, "the QMP connection to QEMU (pid %d) broke "
-		     "while it runs: killing it", (int)r->proc.pid);
-	process_signal(&r->proc, SIGKILL);
-}
-
-static void on_qmp_readable(void *opaque, uint32_t events)
-{
-	/* Held while we run: once the watch is gone (our EOF), a thread
-	 * finishing the run no longer waits for us (see instance.c). */
-	struct run *r = run_get(opaque);
-	struct qemu_run *q = r->priv;
-	int rc = 0;
-	if (events & EPOLLOUT)
-		rc = qmp_on_writable(q->qmp);
-	if (rc == 0 && (events & ~EPOLLOUT))
-		rc = qmp_on_readable(q->qmp);
-	if (rc != 0) {
-		/* EOF. QEMU closes QMP as it exits; if it has not exited a
-		 * request timeout later, the connection broke. Arm that
-		 * before letting go of the watch. */
-		struct io_watch *lost = atomic_load(&q->lost_watch);
-		if (lost && !run_exited(r))
-			ioloop_timer_arm_us(lost, r->timeout_ms * 1000L);
-		unwatch_qmp(q);                /* stop watching */
-	}
-	run_put(r);
-}
 
 static int execute(struct run *r, const char *cmd)
 {
-	struct qmp *q = qemu_qmp(r);
+	struct qmp *q = qemu_run_qmp(r);
 	struct qmp_error err;
 	if (!q)
 		return -ESRCH;
@@ -423,7 +85,7 @@ static int run_preconfig(struct run *r, const char *file, char *why,
 			break;
 		}
 		struct qmp_error err;
-		int e = qmp_execute(qemu_qmp(r), cmd, args, r->timeout_ms,
+		int e = qmp_execute(qemu_run_qmp(r), cmd, args, r->timeout_ms,
 				    NULL, &err);
 		if (e) {
 			snprintf(why, wl, "preconfig %s:%d: %s: %s: %s", file,
@@ -501,7 +163,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 {
 	const struct cfg_target *t = r->target;
 	struct qemu_run *q = calloc(1, sizeof *q);
-	struct argv a = { 0 };
+	struct qemu_argv a = { 0 };
 	int *lfds = calloc(t->nchannels + 1, sizeof *lfds);
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	char *binary = NULL;
@@ -522,7 +184,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	}
 	if ((rc = make_overlays(r, why, wl)))
 		goto out;
-	if ((rc = build_argv(r, binary, &a))) {
+	if ((rc = qemu_argv_build(r, binary, &a))) {
 		snprintf(why, wl, "cannot build the command line: %s",
 			 strerror(-rc));
 		goto out;
@@ -530,8 +192,8 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	/* Listen before spawning: QEMU connects during its start-up. */
 	for (size_t i = 0; i <= t->nchannels; i++) {
 		const char *name = i == 0 ? "qmp" : t->channels[i - 1].name;
-		sock_path(r, name, path, sizeof path);
-		if ((lfds[i] = listen_at(path)) < 0) {
+		qemu_sock_path(r, name, path, sizeof path);
+		if ((lfds[i] = qemu_sock_listen(path)) < 0) {
 			rc = lfds[i];
 			snprintf(why, wl, "%s: %s", path, strerror(-rc));
 			goto out;
@@ -540,8 +202,8 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	if ((rc = run_spawn(r, a.v, NULL, why, wl)))
 		goto out;
 
-	long long deadline = now_ms() + r->timeout_ms;
-	int fd = accept_by(r, lfds[0], deadline);
+	long long deadline = qemu_sock_now_ms() + r->timeout_ms;
+	int fd = qemu_sock_accept(r, lfds[0], deadline);
 	if (fd < 0) {
 		rc = fd;
 		snprintf(why, wl, "QEMU %s its QMP socket",
@@ -549,24 +211,12 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 				    : "did not connect");
 		goto out;
 	}
-	q->qmp = qmp_new(fd, on_qmp_event, r);
-	if (!q->qmp) {
-		close(fd);
-		rc = -ENOMEM;
+	rc = qemu_link_open(r, fd);
+	if (rc == -ENOMEM)
 		goto out;
-	}
-	q->lost_watch = ioloop_add_timer(r->inst->core->loop, -1, 0,
-					 on_qmp_lost, r);
-	q->qmp_watch = ioloop_add(r->inst->core->loop, fd, EPOLLIN,
-				  on_qmp_readable, r);
-	if (q->qmp_watch)
-		qmp_set_write_hook(q->qmp, on_qmp_want_write, r);
 	struct qmp_error err;
-	if (!q->qmp_watch || !q->lost_watch ||
-	    (rc = qmp_handshake(q->qmp, r->timeout_ms))) {
-		snprintf(why, wl, "QMP handshake failed: %s",
-			 strerror(rc ? -rc : EIO));
-		rc = rc ? rc : -EIO;
+	if (rc || (rc = qmp_handshake(q->qmp, r->timeout_ms))) {
+		snprintf(why, wl, "QMP handshake failed: %s", strerror(-rc));
 		goto out;
 	}
 	if (qemu_config_of(t)->preconfig &&
@@ -582,7 +232,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	find_gdb(r, q->gdb, sizeof q->gdb);
 	pthread_rwlock_rdlock(&r->inst->tlock);
 	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
-		int cfd = accept_by(r, lfds[i + 1], deadline);
+		int cfd = qemu_sock_accept(r, lfds[i + 1], deadline);
 		if (cfd < 0) {
 			rc = cfd;
 			snprintf(why, wl, "QEMU did not connect channel %s",
@@ -610,18 +260,18 @@ out:
 			continue;
 		close(lfds[i]);
 		const char *name = i == 0 ? "qmp" : t->channels[i - 1].name;
-		if (sock_path(r, name, path, sizeof path) == 0)
+		if (qemu_sock_path(r, name, path, sizeof path) == 0)
 			unlink(path);
 	}
 	free(lfds);
 	free(binary);
-	argv_free(&a);
+	qemu_argv_free(&a);
 	return rc;
 }
 
 static int qemu_quit(struct run *r, int timeout_ms)
 {
-	struct qmp *q = qemu_qmp(r);
+	struct qmp *q = qemu_run_qmp(r);
 	return q ? qmp_execute_final(q, "quit", timeout_ms) : -ESRCH;
 }
 
@@ -645,7 +295,7 @@ static void qemu_shutdown(struct run *r)
 	struct qemu_run *q = r->priv;
 	if (!q)
 		return;
-	unwatch_qmp(q);
+	qemu_link_unwatch(q);
 	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
 	if (q->qmp)
 		qmp_shutdown(q->qmp);
@@ -657,7 +307,7 @@ static void qemu_release(struct run *r)
 	struct qemu_run *q = r->priv;
 	if (!q)
 		return;
-	unwatch_qmp(q);
+	qemu_link_unwatch(q);
 	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
 	if (q->qmp)
 		qmp_free(q->qmp);
@@ -675,7 +325,7 @@ static void qemu_release(struct run *r)
 /* The qmp file: a client's JSON command, its reply line. */
 static int qemu_raw(struct run *r, const char *cmd, size_t len, char **reply)
 {
-	struct qmp *q = qemu_qmp(r);
+	struct qmp *q = qemu_run_qmp(r);
 	json_error_t jerr;
 	if (!q)
 		return -ESRCH;

@@ -20,7 +20,8 @@
 
 #include "core/instance.h"
 #include "core/propval.h"
-#include "qemu.h"
+#include "qemu_qom.h"
+#include "qemu_run.h"
 #include "qmp.h"
 
 #define QOM_LIST_TTL_MS 1000
@@ -104,27 +105,20 @@ static int split(const char *rel, char **parent, const char **name)
 	return 0;
 }
 
-static int errno_of(int rc, struct qmp_error *err)
-{
-	/* A path QOM does not know arrives as DeviceNotFound (ENOENT) or,
-	 * for qom-list of a non-object, GenericError. */
-	return rc == -EINVAL && !strcmp(err->cls, "GenericError") ? -ENOENT
-								  : rc;
-}
-
 static int fetch_listing(struct run *r, const char *path,
 			 struct prop_entry **ents, size_t *n)
 {
-	struct qmp *q = qemu_qmp(r);
+	struct qmp *q = qemu_run_qmp(r);
 	struct qmp_error err;
 	json_t *ret = NULL;
 	if (!q)
 		return -ESRCH;
 	json_t *args = json_pack("{s:s}", "path", path);
+	/* A path QOM does not know is ENOENT (qmp_errno_for()). */
 	int rc = qmp_execute(q, "qom-list", args, r->timeout_ms, &ret, &err);
 	json_decref(args);
 	if (rc)
-		return errno_of(rc, &err);
+		return rc;
 	size_t cnt = json_array_size(ret);
 	struct prop_entry *e = calloc(cnt ? cnt : 1, sizeof *e);
 	if (!e) {
@@ -242,7 +236,7 @@ static int find_entry(struct run *r, const char *parent, const char *name,
 static int qom_get(struct run *r, const char *path, const char *name,
 		   json_t **value, struct qmp_error *err)
 {
-	struct qmp *q = qemu_qmp(r);
+	struct qmp *q = qemu_run_qmp(r);
 	if (!q)
 		return -ESRCH;
 	json_t *args = json_pack("{s:s,s:s}", "path", path, "property",
@@ -255,7 +249,7 @@ static int qom_get(struct run *r, const char *path, const char *name,
 static int qom_set(struct run *r, const char *path, const char *name,
 		   json_t *value, struct qmp_error *err)
 {
-	struct qmp *q = qemu_qmp(r);
+	struct qmp *q = qemu_run_qmp(r);
 	if (!q)
 		return -ESRCH;
 	json_t *args = json_pack("{s:s,s:s,s:O}", "path", path, "property",

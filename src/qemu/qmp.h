@@ -28,9 +28,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct qmp;
+/* QMP_MAX_LINE, struct qmp_error, qmp_errno_for(): the wire format. */
+#include "qmp_sendq.h"
+#include "qmp_wire.h"
 
-#define QMP_MAX_LINE (16u << 20)
+struct qmp;
 
 /* An event as received: the raw line (no CR/LF) and its parsed object, both
  * borrowed for the call (json_incref to keep it). Runs on the thread inside
@@ -40,13 +42,6 @@ struct qmp;
  * reply that came after them is about to wake its requester, or the read
  * ended. */
 typedef void (*qmp_event_fn)(void *opaque, const char *line, json_t *event);
-
-/* Error of a failed request: QMP's class and desc, or emufs's own
- * ("Timeout", "Disconnected", ...) when the failure was local. */
-struct qmp_error {
-	char cls[64];
-	char desc[256];
-};
 
 /* Takes ownership of fd (a connected stream socket) on success; on failure
  * (NULL) the fd is still the caller's to close. Sets it non-blocking and
@@ -65,13 +60,13 @@ int qmp_fd(const struct qmp *q);
  * and every later request fails with -EIO. */
 int qmp_on_readable(struct qmp *q);
 
-/* Called with q's lock held, from any thread: on true, watch the fd for
- * writability and call qmp_on_writable() when it is; on false, stop. It
- * must not block or call into q. Clearing the hook (fn NULL) waits for a
- * call in progress, so the owner clears it before it stops watching.
- * Without a hook, a requester sends its own line, waiting for the socket
- * until its deadline. */
-typedef void (*qmp_want_write_fn)(void *opaque, bool on);
+/* The write hook (qmp_want_write_fn, qmp_sendq.h) is called with q's
+ * lock held, from any thread: on true, watch the fd for writability and
+ * call qmp_on_writable() when it is; on false, stop. It must not block or
+ * call into q. Clearing the hook (fn NULL) waits for a call in progress,
+ * so the owner clears it before it stops watching. Without a hook, a
+ * requester sends its own line, waiting for the socket until its
+ * deadline. */
 void qmp_set_write_hook(struct qmp *q, qmp_want_write_fn fn, void *opaque);
 /* Send what the socket takes of the queued lines. 0, or -1 when dead. */
 int qmp_on_writable(struct qmp *q);
@@ -88,7 +83,7 @@ int qmp_handshake(struct qmp *q, int timeout_ms);
 /* Run one command and wait at most timeout_ms for its reply.
  * args: borrowed, may be NULL. On success returns 0 and, if ret is not
  * NULL, *ret holds a new reference to the "return" value. On failure
- * returns -errno: the error class mapped by qmp_errno_for_class() for a
+ * returns -errno: the error class mapped by qmp_errno_for() for a
  * QMP error, -ETIMEDOUT when no reply came in time, -EIO when the
  * connection broke, -EFBIG when the command is over QMP_MAX_LINE as a
  * line (QEMU could not take it, and we could not read its reply); err
@@ -109,9 +104,6 @@ int qmp_execute_final(struct qmp *q, const char *cmd, int timeout_ms);
  * an object with a string "execute"; -ETIMEDOUT, -EIO as qmp_execute. */
 int qmp_execute_raw(struct qmp *q, json_t *cmd, int timeout_ms,
 		    char **reply_line);
-
-/* The one place QMP error classes become errno values. */
-int qmp_errno_for_class(const char *cls);
 
 /* Counters for the log and the tests. Garbage: lines that are not JSON
  * objects, objects that are no QMP message, over-long lines. Unmatched:

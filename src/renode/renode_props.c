@@ -133,7 +133,7 @@ static int get_tree(struct run *r, struct renode_periph **out, size_t *n)
 		instance_log(r->inst, "renode: peripherals: %s",
 			     robot_error_line(&res, line, sizeof line));
 		robot_result_clear(&res);
-		return rc == -EINVAL ? -EIO : rc;
+		return robot_errno_as(rc, ROBOT_ASK_QUERY);
 	}
 	robot_result_clear(&res);
 	rc = renode_parse_peripherals(text, out, n);
@@ -226,7 +226,7 @@ static int get_props(struct run *r, const char *path,
 		instance_log(r->inst, "renode: %s: %s", path,
 			     robot_error_line(&res, line, sizeof line));
 		robot_result_clear(&res);
-		return rc == -EINVAL ? -ENOENT : rc;
+		return robot_errno_as(rc, ROBOT_ASK_NAME);
 	}
 	robot_result_clear(&res);
 	rc = renode_parse_help(text, out, n);
@@ -463,8 +463,7 @@ int renode_prop_get(struct run *r, const char *rel, char **text)
 		char why[200];
 		instance_log(r->inst, "read of props/%s failed: %s", rel,
 			     robot_error_line(&res, why, sizeof why));
-		if (rc == -EINVAL)
-			rc = -EIO;
+		rc = robot_errno_as(rc, ROBOT_ASK_QUERY);
 	} else if (!(*text = renode_format_value(ref.prop.type, out))) {
 		rc = -ENOMEM;
 	}

@@ -46,8 +46,7 @@ int renode_exec_logged(struct run *r, const char *what, const char *line,
 		char why[300];
 		instance_log(r->inst, "renode: %s (%s): %s", what, line,
 			     robot_error_line(&res, why, sizeof why));
-		if (rc == -EINVAL)
-			rc = -EIO;
+		rc = robot_errno_as(rc, ROBOT_ASK_QUERY);
 	}
 	robot_result_clear(&res);
 	return rc;

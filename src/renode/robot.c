@@ -53,15 +53,19 @@ static void global_init(void)
 
 /* ---- results ------------------------------------------------------- */
 
+/* The one table from an outcome to -errno. A failed keyword (the monitor
+ * refused the line) means something else for each kind of request, in
+ * the column of that kind (enum robot_ask). */
 static const struct {
 	enum robot_status status;
-	int err;
+	int err[ROBOT_ASK_COUNT];
 } errno_table[] = {
-	{ ROBOT_PASS, 0 },
-	{ ROBOT_FAIL, -EINVAL },
-	{ ROBOT_FAULT, -EIO },
-	{ ROBOT_NOREPLY, -EIO },
-	{ ROBOT_TIMEOUT, -ETIMEDOUT },
+	/*                 COMMAND      QUERY       NAME */
+	{ ROBOT_PASS,    { 0,           0,          0 } },
+	{ ROBOT_FAIL,    { -EINVAL,     -EIO,       -ENOENT } },
+	{ ROBOT_FAULT,   { -EIO,        -EIO,       -EIO } },
+	{ ROBOT_NOREPLY, { -EIO,        -EIO,       -EIO } },
+	{ ROBOT_TIMEOUT, { -ETIMEDOUT,  -ETIMEDOUT, -ETIMEDOUT } },
 };
 
 int robot_errno(const struct robot_result *res)
@@ -69,8 +73,17 @@ int robot_errno(const struct robot_result *res)
 	for (size_t i = 0; i < sizeof errno_table / sizeof errno_table[0];
 	     i++)
 		if (errno_table[i].status == res->status)
-			return errno_table[i].err;
+			return errno_table[i].err[ROBOT_ASK_COMMAND];
 	return -EIO;
+}
+
+int robot_errno_as(int rc, enum robot_ask ask)
+{
+	for (size_t i = 0; i < sizeof errno_table / sizeof errno_table[0];
+	     i++)
+		if (errno_table[i].err[ROBOT_ASK_COMMAND] == rc)
+			return errno_table[i].err[ask];
+	return rc;         /* not the robot's (ESRCH, ENOMEM, ...) */
 }
 
 void robot_result_clear(struct robot_result *res)

@@ -53,10 +53,22 @@ int robot_execute(struct robot *rb, const char *line,
  * answer is not an error (the server may be gone before it replies). */
 int robot_stop_server(struct robot *rb);
 
+/* What a request was, for what a failed keyword means (robot_errno_as). */
+enum robot_ask {
+	ROBOT_ASK_COMMAND,   /* a command or value of the user's: refused */
+	ROBOT_ASK_QUERY,     /* emufs's own query of what exists: broken */
+	ROBOT_ASK_NAME,      /* whether a name exists: it does not */
+	ROBOT_ASK_COUNT
+};
+
 /* The one mapping from an outcome to -errno: PASS 0, FAIL -EINVAL (the
  * emulator refused the command or value), FAULT and NOREPLY -EIO,
  * TIMEOUT -ETIMEDOUT. */
 int robot_errno(const struct robot_result *res);
+/* The same outcome (robot_errno()'s rc) for a request of kind ask: FAIL
+ * is -EIO for a QUERY, -ENOENT for a NAME. Any other rc is returned as
+ * it is. */
+int robot_errno_as(int rc, enum robot_ask ask);
 
 /* The first line of res->error without the exception type
  * ("KeywordException: "), for one-line log messages; into buf. */

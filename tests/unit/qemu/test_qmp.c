@@ -618,6 +618,25 @@ static void test_error_reply_maps_class_to_errno(void **state)
 	}
 }
 
+/* The reply's class maps per command: GenericError to qom-list is a path
+ * that is no QOM object, ENOENT, where qemu_qom.c used to remap it. */
+static void test_error_reply_maps_per_command(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "qom-list", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	srv_reply(f, R_NOTWRITABLE, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, -ENOENT);
+	assert_string_equal(c.err.cls, "GenericError");
+	json_decref(req);
+	call_free(&c);
+}
+
 static void test_errno_table(void **state)
 {
 	assert_int_equal(qmp_errno_for_class("GenericError"), EINVAL);
@@ -627,6 +646,11 @@ static void test_errno_table(void **state)
 	assert_int_equal(qmp_errno_for_class("KVMMissingCap"), EIO);
 	assert_int_equal(qmp_errno_for_class("SomethingNew"), EIO);
 	assert_int_equal(qmp_errno_for_class(NULL), EIO);
+	/* A class may mean more in a reply to one command: qom-list of a
+	 * path that is no object. */
+	assert_int_equal(qmp_errno_for("qom-list", "GenericError"), ENOENT);
+	assert_int_equal(qmp_errno_for("qom-list", "DeviceNotFound"), ENOENT);
+	assert_int_equal(qmp_errno_for("qom-get", "GenericError"), EINVAL);
 }
 
 static void test_replies_without_known_id_are_counted(void **state)
@@ -1149,6 +1173,7 @@ int main(void)
 		T(test_garbage_lines_are_skipped_and_counted),
 		T(test_overlong_line_is_discarded),
 		T(test_error_reply_maps_class_to_errno),
+		T(test_error_reply_maps_per_command),
 		cmocka_unit_test(test_errno_table),
 		T(test_replies_without_known_id_are_counted),
 		T(test_timeout_then_late_reply_is_ignored),

@@ -406,6 +406,16 @@ static void test_errno_table(void **state)
 	assert_int_equal(robot_errno(&r), -EIO);
 	r.status = ROBOT_TIMEOUT;
 	assert_int_equal(robot_errno(&r), -ETIMEDOUT);
+	/* A failed keyword per kind of request; other outcomes keep theirs,
+	 * and what was never the robot's passes through. */
+	assert_int_equal(robot_errno_as(-EINVAL, ROBOT_ASK_COMMAND), -EINVAL);
+	assert_int_equal(robot_errno_as(-EINVAL, ROBOT_ASK_QUERY), -EIO);
+	assert_int_equal(robot_errno_as(-EINVAL, ROBOT_ASK_NAME), -ENOENT);
+	assert_int_equal(robot_errno_as(-ETIMEDOUT, ROBOT_ASK_NAME), -ETIMEDOUT);
+	assert_int_equal(robot_errno_as(-EIO, ROBOT_ASK_NAME), -EIO);
+	assert_int_equal(robot_errno_as(0, ROBOT_ASK_QUERY), 0);
+	assert_int_equal(robot_errno_as(-ESRCH, ROBOT_ASK_QUERY), -ESRCH);
+	assert_int_equal(robot_errno_as(-ENOMEM, ROBOT_ASK_NAME), -ENOMEM);
 }
 
 int main(void)

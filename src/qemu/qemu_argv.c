@@ -1,0 +1,163 @@
+/* qemu_argv.c - QEMU's command line for a run (see qemu_argv.h).
+ *
+ * QEMU starts with -S and connects, as a client (server=off), to emufs's
+ * sockets for the QMP monitor and every serial channel while it
+ * initialises; emufs lets the CPUs go only once every channel is attached.
+ * The gdb stub listens on 127.0.0.1, on a port QEMU picks.
+ */
+#include "qemu_argv.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "core/instance.h"
+#include "qemu_config.h"
+#include "qemu_run.h"
+#include "qemu_sock.h"
+
+static void argv_add(struct qemu_argv *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void argv_add(struct qemu_argv *a, const char *fmt, ...)
+{
+	if (a->n + 2 > a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 32;
+		char **v = realloc(a->v, cap * sizeof *v);
+		if (!v) {
+			a->failed = 1;
+			return;
+		}
+		a->v = v;
+		a->cap = cap;
+	}
+	va_list ap;
+	va_start(ap, fmt);
+	if (vasprintf(&a->v[a->n], fmt, ap) < 0)
+		a->failed = 1;
+	else
+		a->v[++a->n] = NULL;
+	va_end(ap);
+}
+
+void qemu_argv_free(struct qemu_argv *a)
+{
+	for (size_t i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+}
+
+/* QEMU's option syntax splits on ',': a comma in a value is written ",,".
+ * Paths from the config and the state directory go through this, so no
+ * file name can smuggle in an option. */
+static char *opt_escape(const char *s)
+{
+	size_t n = strlen(s), extra = 0;
+	for (size_t i = 0; i < n; i++)
+		extra += s[i] == ',';
+	char *out = malloc(n + extra + 1), *o = out;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		*o++ = s[i];
+		if (s[i] == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+static void add_chardev(struct qemu_argv *a, const char *id, const char *path)
+{
+	char *p = opt_escape(path);
+	if (!p) {
+		a->failed = 1;
+		return;
+	}
+	argv_add(a, "-chardev");
+	argv_add(a, "socket,id=%s,path=%s,server=off", id, p);
+	free(p);
+}
+
+int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
+{
+	const struct cfg_target *t = r->target;
+	const struct qemu_config *q = qemu_config_of(t);
+	struct qemu_run *qr = r->priv;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	argv_add(a, "%s", binary);
+	argv_add(a, "-machine");
+	argv_add(a, "%s", q->machine);
+	argv_add(a, "-S");
+	argv_add(a, "-no-user-config");
+	argv_add(a, "-display");
+	argv_add(a, "none");
+	argv_add(a, "-monitor");
+	argv_add(a, "none");
+	argv_add(a, "-parallel");
+	argv_add(a, "none");
+	argv_add(a, "-gdb");
+	argv_add(a, "tcp:127.0.0.1:0");
+	if (q->preconfig)
+		argv_add(a, "--preconfig");
+	if (qemu_sock_path(r, "qmp", path, sizeof path))
+		return -ENAMETOOLONG;
+	add_chardev(a, "emufs-qmp", path);
+	argv_add(a, "-mon");
+	argv_add(a, "chardev=emufs-qmp,mode=control");
+
+	/* One -serial per UART index up to the highest configured. */
+	int top = -1;
+	for (size_t i = 0; i < t->nchannels; i++)
+		if (t->channels[i].index > top)
+			top = t->channels[i].index;
+	if (top < 0) {
+		argv_add(a, "-serial");
+		argv_add(a, "null");
+	}
+	for (int idx = 0; idx <= top; idx++) {
+		const struct cfg_channel *c = NULL;
+		for (size_t i = 0; i < t->nchannels; i++)
+			if (t->channels[i].index == idx)
+				c = &t->channels[i];
+		argv_add(a, "-serial");
+		if (!c) {
+			argv_add(a, "null");
+			continue;
+		}
+		char id[32];
+		snprintf(id, sizeof id, "emufs-serial%d", idx);
+		argv_add(a, "chardev:%s", id);
+		if (qemu_sock_path(r, c->name, path, sizeof path))
+			return -ENAMETOOLONG;
+		add_chardev(a, id, path);
+	}
+	if (q->kernel) {
+		argv_add(a, "-kernel");
+		argv_add(a, "%s", q->kernel);
+	}
+	for (size_t i = 0; i < q->ndrives; i++) {
+		const struct qemu_drive *d = &q->drives[i];
+		const char *file = qr->overlays[i] ? qr->overlays[i] : d->file;
+		char *f = opt_escape(file);
+		char *fmt = opt_escape(qr->overlays[i] ? "qcow2" : d->format);
+		char *ifc = d->iface ? opt_escape(d->iface) : NULL;
+		if (f && fmt && (ifc || !d->iface)) {
+			argv_add(a, "-drive");
+			argv_add(a, "file=%s,format=%s%s%s", f, fmt,
+				 ifc ? ",if=" : "", ifc ? ifc : "");
+		} else {
+			a->failed = 1;
+		}
+		free(f);
+		free(fmt);
+		free(ifc);
+	}
+	for (size_t i = 0; i < q->nargs; i++)
+		argv_add(a, "%s", q->args[i]);
+	return a->failed ? -ENOMEM : 0;
+}

@@ -1,0 +1,159 @@
+/* qemu_link.c - a run's QMP link to its QEMU (see qemu_link.h).
+ *
+ * The core's I/O loop owns the QMP socket: it calls the client's
+ * qmp_on_readable()/qmp_on_writable() from the watch made here, and the
+ * events the client hands back go to `events` in batches. A QMP EOF while
+ * QEMU runs arms a one-shot timer that kills it.
+ */
+#include "qemu_link.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "core/instance.h"
+#include "core/ioloop.h"
+#include "qemu_run.h"
+#include "qmp.h"
+
+/* Append n bytes of s to a growing buffer; false when out of memory. */
+static bool grow_add(char **buf, size_t *len, size_t *cap, const char *s,
+		     size_t n)
+{
+	if (*len + n > *cap) {
+		size_t c = *cap ? *cap : 4096;
+		while (c < *len + n)
+			c *= 2;
+		char *b = realloc(*buf, c);
+		if (!b)
+			return false;
+		*buf = b;
+		*cap = c;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	return true;
+}
+
+/* A batch buffer larger than this is not kept between reads: a QMP read
+ * brings at most 64 KiB, only a single huge event line grows it more. */
+#define EVENT_BATCH_KEEP (1024 * 1024)
+
+/* Events go to `events` in one append per read of the QMP socket (or per
+ * reply that follows them: the client's flush points) rather than one per
+ * line: an emulator flooding events costs emufs far less. Their names go
+ * to the instance afterwards, in order, so `state` never shows a change
+ * before the event behind it is in the file. */
+static void flush_events(struct run *r)
+{
+	struct qemu_events *e = &((struct qemu_run *)r->priv)->events;
+	if (e->len)
+		logfile_append(&r->inst->events, e->lines, e->len);
+	for (size_t i = 0; i < e->nlen; i += strlen(e->names + i) + 1)
+		run_emulator_event(r, NULL, e->names + i);
+	e->len = e->nlen = 0;
+	if (e->cap > EVENT_BATCH_KEEP) {       /* after one huge event */
+		free(e->lines);
+		e->lines = NULL;
+		e->cap = 0;
+	}
+}
+
+static void on_qmp_event(void *opaque, const char *line, json_t *ev)
+{
+	struct run *r = opaque;
+	struct qemu_events *e = &((struct qemu_run *)r->priv)->events;
+	if (!line) {                           /* the client's flush point */
+		flush_events(r);
+		return;
+	}
+	const char *name = json_string_value(json_object_get(ev, "event"));
+	size_t len = strlen(line), nlen = strlen(name) + 1;
+	if (!grow_add(&e->lines, &e->len, &e->cap, line, len) ||
+	    !grow_add(&e->lines, &e->len, &e->cap, "\n", 1) ||
+	    !grow_add(&e->names, &e->nlen, &e->ncap, name, nlen)) {
+		flush_events(r);               /* no memory: one at a time */
+		run_emulator_event(r, line, name);
+	}
+}
+
+/* The QMP client's write hook (under its lock, any thread): watch for
+ * writability while a line waits for room (a big qom-set), so the loop
+ * finishes it even after its requester timed out. */
+static void on_qmp_want_write(void *opaque, bool on)
+{
+	struct qemu_run *q = ((struct run *)opaque)->priv;
+	struct io_watch *w = atomic_load(&q->qmp_watch);
+	if (w)
+		ioloop_modify(w, on ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
+/* The hook first: once it is cleared no thread is inside it, so none
+ * can modify the watch that ioloop_remove() then lets the loop free. */
+void qemu_link_unwatch(struct qemu_run *q)
+{
+	if (q->qmp)
+		qmp_set_write_hook(q->qmp, NULL, NULL);
+	ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
+}
+
+/* The QMP connection ended a request timeout ago and QEMU still runs: it
+ * can no longer be controlled, so rather than a `running` instance on
+ * which everything fails with EIO, end it; its exit makes it `crashed`.
+ * (A one-shot timer made at launch, disarmed until the QMP EOF.) */
+static void on_qmp_lost(void *opaque, uint32_t events)
+{
+	struct run *r = opaque;
+	enum inst_state st = instance_state(r->inst);
+	if (run_exited(r) || (st != ST_RUNNING && st != ST_PAUSED))
+		return;                /* ended, or a stop is ending it */
+	instance_log(r->inst, "the QMP connection to QEMU (pid %d) broke "
+		     "while it runs: killing it", (int)r->proc.pid);
+	process_signal(&r->proc, SIGKILL);
+}
+
+static void on_qmp_readable(void *opaque, uint32_t events)
+{
+	/* Held while we run: once the watch is gone (our EOF), a thread
+	 * finishing the run no longer waits for us (see instance.c). */
+	struct run *r = run_get(opaque);
+	struct qemu_run *q = r->priv;
+	int rc = 0;
+	if (events & EPOLLOUT)
+		rc = qmp_on_writable(q->qmp);
+	if (rc == 0 && (events & ~EPOLLOUT))
+		rc = qmp_on_readable(q->qmp);
+	if (rc != 0) {
+		/* EOF. QEMU closes QMP as it exits; if it has not exited a
+		 * request timeout later, the connection broke. Arm that
+		 * before letting go of the watch. */
+		struct io_watch *lost = atomic_load(&q->lost_watch);
+		if (lost && !run_exited(r))
+			ioloop_timer_arm_us(lost, r->timeout_ms * 1000L);
+		qemu_link_unwatch(q);          /* stop watching */
+	}
+	run_put(r);
+}
+
+int qemu_link_open(struct run *r, int fd)
+{
+	struct qemu_run *q = r->priv;
+	q->qmp = qmp_new(fd, on_qmp_event, r);
+	if (!q->qmp) {
+		close(fd);
+		return -ENOMEM;
+	}
+	q->lost_watch = ioloop_add_timer(r->inst->core->loop, -1, 0,
+					 on_qmp_lost, r);
+	q->qmp_watch = ioloop_add(r->inst->core->loop, fd, EPOLLIN,
+				  on_qmp_readable, r);
+	if (q->qmp_watch)
+		qmp_set_write_hook(q->qmp, on_qmp_want_write, r);
+	return q->qmp_watch && q->lost_watch ? 0 : -EIO;
+}

@@ -1,0 +1,26 @@
+/* qemu_qom.h - QEMU's QOM tree as props/, and pins of the qom backend
+ * (the QEMU connector's prop_* and pin_* operations).
+ */
+#ifndef EMUFS_QEMU_QOM_H
+#define EMUFS_QEMU_QOM_H
+
+#include <stddef.h>
+
+#include "core/connector.h"
+
+struct qom_cache;
+
+/* A run's cache of qom-list results: made at launch, freed with the run. */
+struct qom_cache *qom_cache_new(void);
+void qom_cache_free(struct qom_cache *c);
+
+int qemu_prop_lookup(struct run *r, const char *rel, struct prop_info *info);
+int qemu_prop_list(struct run *r, const char *rel, struct prop_entry **ents,
+		   size_t *n);
+int qemu_prop_get(struct run *r, const char *rel, char **text);
+int qemu_prop_set(struct run *r, const char *rel, const char *text,
+		  size_t len);
+int qemu_pin_get(struct run *r, const struct cfg_pin *pin, int *level);
+int qemu_pin_set(struct run *r, const struct cfg_pin *pin, int level);
+
+#endif

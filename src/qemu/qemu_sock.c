@@ -1,0 +1,71 @@
+/* qemu_sock.c - the unix sockets a QEMU launch listens on (see
+ * qemu_sock.h).
+ */
+#include "qemu_sock.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/instance.h"
+
+int qemu_sock_path(struct run *r, const char *name, char *buf,
+		   size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s.sock", r->inst->dir, name);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int qemu_sock_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof sa.sun_path)
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+			0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(fd, 4) < 0) {
+		int e = -errno;
+		close(fd);
+		return e;
+	}
+	return fd;
+}
+
+long long qemu_sock_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Accept QEMU's connection on lfd before the deadline; -EIO if the
+ * process ends first. */
+int qemu_sock_accept(struct run *r, int lfd, long long deadline)
+{
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL,
+				 SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd >= 0)
+			return fd;
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (run_exited(r))
+			return -EIO;
+		long long left = deadline - qemu_sock_now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		struct pollfd p[2] = { { lfd, POLLIN, 0 },
+				       { r->proc.pidfd, POLLIN, 0 } };
+		poll(p, 2, left > 100 ? 100 : (int)left);
+	}
+}
