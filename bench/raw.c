@@ -129,7 +129,7 @@ static int raw_qmp_line(struct raw_qmp *q, char *out, size_t cap)
 {
 	for (;;) {
 		char *line, *space;
-		size_t l;
+		size_t l, room;
 		enum qmp_line_kind k = qmp_lines_next(&q->in, &line, &l);
 		if (k == QMP_LINE) {
 			size_t c = l >= cap ? cap - 1 : l;
@@ -137,10 +137,10 @@ static int raw_qmp_line(struct raw_qmp *q, char *out, size_t cap)
 			out[c] = '\0';
 			return 0;
 		}
-		if (k == QMP_LINE_DROPPED || !(space = qmp_lines_space(&q->in)))
+		if (k == QMP_LINE_DROPPED || !(space = qmp_lines_space(&q->in, &room)))
 			return -1;     /* over QMP_MAX_LINE, or out of memory */
 		/* Blocking, with the socket's timeout (raw_qmp_open). */
-		ssize_t n = read(q->fd, space, QMP_LINES_CHUNK);
+		ssize_t n = read(q->fd, space, room);
 		if (n <= 0)
 			return -1;
 		qmp_lines_add(&q->in, (size_t)n);

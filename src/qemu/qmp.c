@@ -350,10 +350,11 @@ int qmp_on_readable(struct qmp *q)
 	if (atomic_load(&q->dead))
 		return -1;
 	while (got < QMP_READ_BUDGET) {
-		space = qmp_lines_space(&q->in);
+		size_t room;
+		space = qmp_lines_space(&q->in, &room);
 		if (!space)
 			goto broken;      /* out of memory: cannot go on */
-		n = read(q->fd, space, QMP_LINES_CHUNK);
+		n = read(q->fd, space, room);
 		if (n > 0) {
 			qmp_lines_add(&q->in, (size_t)n);
 			got += (size_t)n;

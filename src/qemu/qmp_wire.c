@@ -13,21 +13,23 @@
 
 /* ---- framing ---------------------------------------------------------- */
 
-char *qmp_lines_space(struct qmp_lines *l)
+char *qmp_lines_space(struct qmp_lines *l, size_t *room)
 {
-	size_t want = l->len + QMP_LINES_CHUNK;
-	size_t cap = l->cap ? l->cap : QMP_LINES_CHUNK;
+	size_t want = l->len + QMP_LINES_MIN;
+	size_t cap = l->cap ? l->cap : QMP_LINES_MIN;
 	char *nb;
 
-	if (l->cap >= want)
-		return l->buf + l->len;
-	while (cap < want)
-		cap *= 2;
-	nb = realloc(l->buf, cap);
-	if (!nb)
-		return NULL;
-	l->buf = nb;
-	l->cap = cap;
+	if (l->cap < want) {
+		while (cap < want)
+			cap *= 2;
+		nb = realloc(l->buf, cap);
+		if (!nb)
+			return NULL;
+		l->buf = nb;
+		l->cap = cap;
+	}
+	*room = l->cap - l->len < QMP_LINES_CHUNK ? l->cap - l->len
+						  : QMP_LINES_CHUNK;
 	return l->buf + l->len;
 }
 

@@ -22,8 +22,11 @@
 /* The longest line emufs sends or reads back. */
 #define QMP_MAX_LINE (16u << 20)
 
-/* What one read adds to a qmp_lines buffer at most. */
+/* What one read adds to a qmp_lines buffer at most, and the least room
+ * the buffer offers a read: it starts small and doubles only when a line
+ * needs it, so an idle connection holds a few KiB, not 64. */
 #define QMP_LINES_CHUNK (64u * 1024)
+#define QMP_LINES_MIN (4u * 1024)
 
 /* ---- framing ---------------------------------------------------------- */
 
@@ -43,10 +46,10 @@ enum qmp_line_kind {
 	QMP_LINE_DROPPED,        /* an over-long line was discarded */
 };
 
-/* Room for one read of up to QMP_LINES_CHUNK bytes at the end of the
- * buffer, or NULL when out of memory. After the read, qmp_lines_add()
- * the bytes it brought. */
-char *qmp_lines_space(struct qmp_lines *l);
+/* Room for one read at the end of the buffer, *room bytes (at least
+ * QMP_LINES_MIN, at most QMP_LINES_CHUNK), or NULL when out of memory.
+ * After the read, qmp_lines_add() the bytes it brought. */
+char *qmp_lines_space(struct qmp_lines *l, size_t *room);
 void qmp_lines_add(struct qmp_lines *l, size_t n);
 
 /* The next whole line, without its CR/LF, NUL-terminated in place; valid
