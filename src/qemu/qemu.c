@@ -22,9 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/connector.h"
-#include "core/core.h"
-#include "core/instance.h"
+#include "core/run.h"
 #include "core/ioloop.h"
 #include "overlay.h"
 #include "preconfig.h"
@@ -100,7 +100,7 @@ static char *opt_escape(const char *s)
 static int sock_path(struct run *r, const char *name, char *buf,
 		     size_t len)
 {
-	int n = snprintf(buf, len, "%s/%s.sock", r->inst->dir, name);
+	int n = snprintf(buf, len, "%s/%s.sock", run_dir(r), name);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -218,13 +218,6 @@ static int listen_at(const char *path)
 	return fd;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Accept QEMU's connection on lfd before the deadline; -EIO if the
  * process ends first. */
 static int accept_by(struct run *r, int lfd, long long deadline)
@@ -238,11 +231,11 @@ static int accept_by(struct run *r, int lfd, long long deadline)
 			return -errno;
 		if (run_exited(r))
 			return -EIO;
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p[2] = { { lfd, POLLIN, 0 },
-				       { r->proc.pidfd, POLLIN, 0 } };
+				       { run_exit_fd(r), POLLIN, 0 } };
 		poll(p, 2, left > 100 ? 100 : (int)left);
 	}
 }
@@ -275,7 +268,7 @@ static int execute(struct run *r, const char *cmd)
 		return -ESRCH;
 	int rc = qmp_execute(q, cmd, NULL, r->timeout_ms, NULL, &err);
 	if (rc)
-		instance_log(r->inst, "qmp %s: %s: %s", cmd, err.cls,
+		run_log(r, "qmp %s: %s: %s", cmd, err.cls,
 			     err.desc);
 	return rc;
 }
@@ -348,7 +341,7 @@ static int make_overlays(struct run *r, char *why, size_t wl)
 		if (!q->drives[i].overlay)
 			continue;
 		if (asprintf(&qr->overlays[i], "%s/drive%zu.qcow2",
-			     r->inst->dir, i) < 0) {
+			     run_dir(r), i) < 0) {
 			qr->overlays[i] = NULL;
 			return -ENOMEM;
 		}
@@ -438,7 +431,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	if ((rc = run_spawn(r, a.v, NULL, why, wl)))
 		goto out;
 
-	long long deadline = now_ms() + r->timeout_ms;
+	long long deadline = clock_now_ms() + r->timeout_ms;
 	int fd = accept_by(r, lfds[0], deadline);
 	if (fd < 0) {
 		rc = fd;
@@ -453,7 +446,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		rc = -ENOMEM;
 		goto out;
 	}
-	q->qmp_watch = ioloop_add(r->inst->core->loop, fd, EPOLLIN,
+	q->qmp_watch = ioloop_add(run_loop(r), fd, EPOLLIN,
 				  on_qmp_readable, r);
 	struct qmp_error err;
 	if (!q->qmp_watch ||
@@ -474,21 +467,18 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto out;
 	}
 	find_gdb(r, q->gdb, sizeof q->gdb);
-	pthread_rwlock_rdlock(&r->inst->tlock);
 	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
 		int cfd = accept_by(r, lfds[i + 1], deadline);
 		if (cfd < 0) {
 			rc = cfd;
 			snprintf(why, wl, "QEMU did not connect channel %s",
 				 t->channels[i].name);
-		} else if ((rc = channel_attach(&r->inst->channels[i],
-						r->inst->core->loop, cfd))) {
+		} else if ((rc = run_attach_channel(r, i, cfd))) {
 			close(cfd);
 			snprintf(why, wl, "channel %s: %s",
 				 t->channels[i].name, strerror(-rc));
 		}
 	}
-	pthread_rwlock_unlock(&r->inst->tlock);
 	if (rc)
 		goto out;
 	if (!paused &&
@@ -571,18 +561,18 @@ static int qemu_raw(struct run *r, const char *cmd, size_t len, char **reply)
 		return -ESRCH;
 	json_t *obj = json_loadb(cmd, len, 0, &jerr);
 	if (!obj) {
-		instance_log(r->inst, "write to qmp refused: bad JSON: %s",
+		run_log(r, "write to qmp refused: bad JSON: %s",
 			     jerr.text);
 		return -EINVAL;
 	}
 	int rc = qmp_execute_raw(q, obj, r->timeout_ms, reply);
 	json_decref(obj);
 	if (rc == -EINVAL)
-		instance_log(r->inst, "write to qmp refused: expected an "
+		run_log(r, "write to qmp refused: expected an "
 			     "object with a string \"execute\", and no Unicode "
 			     "noncharacters (QEMU refuses them)");
 	else if (rc)
-		instance_log(r->inst, "qmp: %s", strerror(-rc));
+		run_log(r, "qmp: %s", strerror(-rc));
 	return rc;
 }
 
