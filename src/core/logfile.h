@@ -10,7 +10,7 @@
  * following (docs/serial.md). A log of lines (`log`, `events`) keeps
  * whole lines: what it keeps begins at a line's start.
  *
- * A full disk (interface.md 3.3, docs/serial.md "A full disk"): an append
+ * A full disk (docs/reference.md 3.3, docs/serial.md "A full disk"): an append
  * the file refuses is never silent. A log of lines keeps what it could
  * not write in memory (up to LOGFILE_HOLD_MAX), at the offsets it would
  * have had, and reads serve it from there; past that, appends are

@@ -1,4 +1,4 @@
-/* qemu_qom.c - QEMU's QOM tree as props/ (interface.md 3.4).
+/* qemu_qom.c - QEMU's QOM tree as props/ (docs/reference.md 3.4).
  *
  * props/<a>/<b> is the QOM object /a/b; its child<> properties are
  * directories, its link<> properties symlinks to the linked object's

@@ -1,4 +1,4 @@
-/* renode_pins.c - gpio/ pins of the renode backend (interface.md 3.5).
+/* renode_pins.c - gpio/ pins of the renode backend (docs/reference.md 3.5).
  *
  * A pin names a peripheral and a number. What the peripheral is comes from
  * its type in `peripherals`:

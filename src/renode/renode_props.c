@@ -1,4 +1,4 @@
-/* renode_props.c - Renode's peripherals as props/ (interface.md 3.4).
+/* renode_props.c - Renode's peripherals as props/ (docs/reference.md 3.4).
  *
  * props/sysbus/usart2/ is the peripheral sysbus.usart2: its child
  * peripherals (from `peripherals`) are directories, its properties and
