@@ -5,7 +5,8 @@
  * The modules, bottom up (each uses only those before it; the table of
  * emulators, src/emulators.c, names the connectors):
  *   clock, logfile, ioloop, process, shim, statedir, propval, config*
- *   channel, event, lognotice, pinwatch, pinset, launcher, launch_local
+ *   hooks, channel, event, lognotice, pinwatch, pinset, launcher,
+ *   launch_local
  *   run          a run: process, watches, the API of connectors
  *   instance     binding, state machine, the runs it owns
  *   lifecycle    start, stop, kill, pause, resume, reset
