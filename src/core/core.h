@@ -13,7 +13,7 @@
  *   pin, ctl     what pin files and `ctl` do through an instance
  *   core         the registry of instances (this file)
  *
- * LOCK ORDER (a lock is only taken while holding those above it):
+ * LOCK ORDER (while holding a lock, take only locks below it here):
  *   core->lock                      the registry
  *   inst->tlock                     the binding (rwlock)
  *   inst->lock                      state, run, busy
@@ -22,12 +22,13 @@
  *   but a logfile's
  * and apart from all of them, the I/O loop's dispatch lock: the loop
  * holds it while callbacks run, and those take inst->lock (a run's end,
- * an emulator's event), run->lock, channel->lock and logfile locks. So
- * ioloop_remove() (and what calls it: channel_detach, run_close, a
- * connector's shutdown) waits for a running callback, and must never be
- * called with any of those locks held, nor with inst->tlock held for
- * writing (a callback's thread may wait for it). A callback may remove
- * its own watch (the lock is recursive).
+ * an emulator's event), run->lock, channel->lock, logfile locks and, by
+ * the hooks (hooks.h), the adapter's. So ioloop_remove() (and what calls
+ * it: channel_detach, run_close, a connector's shutdown) waits for a
+ * running callback, and must never be called with any of those locks
+ * held. No callback takes inst->tlock: a target change removes its
+ * channels' watches holding it for writing. A callback may remove its
+ * own watch (the lock is recursive).
  */
 #ifndef EMUFS_CORE_H
 #define EMUFS_CORE_H
