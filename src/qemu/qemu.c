@@ -24,8 +24,8 @@
 
 #include "core/clock.h"
 #include "core/connector.h"
-#include "core/run.h"
 #include "core/ioloop.h"
+#include "core/run.h"
 #include "overlay.h"
 #include "preconfig.h"
 #include "qemu.h"
