@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -461,6 +462,41 @@ static void test_failed_start_is_eio_and_stopped(void **state)
 	assert_string_equal(ev, "starting,stopped");
 }
 
+/* A change that is not in the table is a bug: the transition function
+ * aborts instead of writing a state that no command expects. Checked in
+ * a child, which inherits the instance (stopped: never stopping). */
+static void test_illegal_transition_aborts(void **state)
+{
+	struct fixture *f = *state;
+	static const enum inst_state illegal[] = {
+		ST_STOPPING, ST_RUNNING, ST_PAUSED, ST_EXITED, ST_STOPPED,
+	};
+	for (size_t i = 0; i < sizeof illegal / sizeof *illegal; i++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			int null = open("/dev/null", O_WRONLY);
+			dup2(null, 2);      /* the assert's message */
+			pthread_mutex_lock(&f->inst->lock);
+			instance_transition_locked(f->inst, illegal[i]);
+			_exit(0);
+		}
+		int ws;
+		assert_int_equal(waitpid(pid, &ws, 0), pid);
+		if (!WIFSIGNALED(ws) || WTERMSIG(ws) != SIGABRT)
+			fail_msg("stopped -> %s did not abort",
+				 inst_state_name(illegal[i]));
+	}
+	/* and the legal one goes through */
+	pthread_mutex_lock(&f->inst->lock);
+	instance_transition_locked(f->inst, ST_STARTING);
+	pthread_mutex_unlock(&f->inst->lock);
+	assert_int_equal(instance_state(f->inst), ST_STARTING);
+	pthread_mutex_lock(&f->inst->lock);
+	instance_transition_locked(f->inst, ST_STOPPED);   /* for teardown */
+	pthread_mutex_unlock(&f->inst->lock);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -480,6 +516,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_failed_start_is_eio_and_stopped, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_illegal_transition_aborts, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
