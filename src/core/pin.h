@@ -8,9 +8,8 @@
 
 #include <stddef.h>
 
+#include "instance.h"     /* instance_lock_pin, for pin.h's users */
 #include "pinset.h"
-
-struct instance;
 
 /* The level now: 0 or 1, or -ESRCH (not running), -ETIMEDOUT, -EIO.
  * *gen (may be NULL) gets the generation that level was recorded at:
