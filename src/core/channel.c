@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "ioloop.h"
-#include "pin.h"
 
 /* Bytes read per callback before yielding to other watches. */
 #define CHANNEL_READ_CHUNK (64 * 1024)
@@ -38,7 +37,6 @@ void channel_destroy(struct channel *ch)
 	logfile_close(&ch->log);
 	pthread_mutex_destroy(&ch->lock);
 	free(ch->out);
-	free(ch->shim);
 }
 
 void channel_new_run(struct channel *ch)
@@ -164,8 +162,8 @@ static void on_io(void *opaque, uint32_t events)
 		if (n > 0) {
 			logfile_append(&ch->log, buf, n);
 			copy_to_pty(ch, buf, n);
-			if (ch->shim)
-				shim_feed(&ch->shim->parser, buf, n);
+			if (ch->tap)
+				ch->tap(ch->tap_opaque, buf, n);
 			got += n;
 			continue;
 		}

@@ -1,5 +1,5 @@
 /* channel.h - a serial channel: the guest's UART as a growing log plus an
- * input queue (interface.md 3.3).
+ * input queue (docs/reference.md 3.3).
  *
  * Output: the I/O loop reads the emulator's socket and appends to the
  * channel's on-disk log. Input: writers queue bytes in the core and the
@@ -18,7 +18,6 @@
 struct ioloop;
 struct io_watch;
 struct cfg_channel;
-struct shim_binding;
 
 /* Largest input backlog the core keeps per channel; a write that would
  * exceed it fails with EAGAIN (nothing of it is queued). */
@@ -36,6 +35,10 @@ struct shim_binding;
 #define CHANNEL_COALESCE_US 200
 
 typedef void (*channel_notify_fn)(void *opaque);
+
+/* Who else reads the guest's output (the shim pins of pinset.c): called
+ * with every chunk, on the I/O loop only. */
+typedef void (*channel_tap_fn)(void *opaque, const char *buf, size_t len);
 
 struct channel {
 	const struct cfg_channel *cfg;
@@ -63,9 +66,11 @@ struct channel {
 	char pty_path[64];
 	unsigned long long pty_dropped;
 
-	/* Set when a shim pin uses this channel: fed every output byte,
-	 * from the I/O loop only. */
-	struct shim_binding *shim;
+	/* Set by the pins' binding when a shim pin uses this channel
+	 * (set and cleared only while no run is attached): fed every
+	 * output byte, from the I/O loop only. Owned by who set it. */
+	channel_tap_fn tap;
+	void *tap_opaque;
 };
 
 int channel_init(struct channel *ch, const struct cfg_channel *cfg,

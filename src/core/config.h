@@ -1,4 +1,4 @@
-/* config.h - the emufs JSON configuration (interface.md section 2) as
+/* config.h - the emufs JSON configuration (docs/reference.md section 2) as
  * plain structs.
  *
  * config_load() reads and validates the whole file before anything is

@@ -8,7 +8,7 @@
  *
  * All operations are called from FUSE workers or the lifecycle code with a
  * reference on the run held; each waits at most the instance's request
- * timeout. They return 0 or -errno (interface.md section 4).
+ * timeout. They return 0 or -errno (docs/reference.md section 4).
  */
 #ifndef EMUFS_CONNECTOR_H
 #define EMUFS_CONNECTOR_H
@@ -55,7 +55,7 @@ struct connector_ops {
 	/* Free the connector's part of the run (no caller is inside). */
 	void (*release)(struct run *r);
 
-	/* Properties (interface.md 3.4), by path relative to props/. Text
+	/* Properties (docs/reference.md 3.4), by path relative to props/. Text
 	 * values are formatted for the shell (propval.h). -ENOENT for
 	 * names that do not exist. NULL when the emulator has none. */
 	int (*prop_lookup)(struct run *r, const char *rel,

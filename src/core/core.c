@@ -10,8 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <assert.h>
+
 #include "instance.h"
 #include "ioloop.h"
+#include "lifecycle.h"
 #include "pin.h"
 #include "statedir.h"
 
@@ -25,6 +28,25 @@ static int add_instance(struct core *core, struct instance *inst)
 	core->inst[core->ninst++] = inst;
 	inst->refs = 1;          /* the registry's */
 	return 0;
+}
+
+/* The pin watcher's round: every instance's watched pins. */
+static void poll_pins(void *opaque)
+{
+	struct core *core = opaque;
+	pthread_mutex_lock(&core->lock);
+	size_t n = core->ninst;
+	struct instance **v = malloc((n ? n : 1) * sizeof *v);
+	for (size_t i = 0; v && i < n; i++) {
+		v[i] = core->inst[i];
+		v[i]->refs++;
+	}
+	pthread_mutex_unlock(&core->lock);
+	for (size_t i = 0; v && i < n; i++) {
+		pins_poll(v[i]);
+		instance_put(v[i]);
+	}
+	free(v);
 }
 
 int core_new(struct emufs_config *cfg, const char *state_dir,
@@ -43,8 +65,11 @@ int core_new(struct emufs_config *cfg, const char *state_dir,
 	pthread_mutex_init(&core->lock, NULL);
 	core->state_dir = strdup(state_dir);
 	core->loop = ioloop_new();
+	core->env = (struct instance_env){ cfg, core->state_dir, core->loop,
+					   &core->hooks, &core->pinwatch,
+					   core };
 	if (!core->state_dir || !core->loop || ioloop_start(core->loop) ||
-	    pinwatch_start(core)) {
+	    pinwatch_start(&core->pinwatch, poll_pins, core)) {
 		snprintf(err, errlen, "cannot start the I/O threads");
 		goto fail;
 	}
@@ -52,7 +77,7 @@ int core_new(struct emufs_config *cfg, const char *state_dir,
 		const struct cfg_instance *ci = &cfg->instances[i];
 		int e = 0;
 		struct instance *inst = instance_new(
-			core, ci->name, config_find_target(cfg, ci->target), &e);
+			&core->env, ci->name, config_find_target(cfg, ci->target), &e);
 		if (!inst || add_instance(core, inst)) {
 			snprintf(err, errlen, "instance %s: %s", ci->name,
 				 strerror(e ? e : ENOMEM));
@@ -124,9 +149,12 @@ void core_free(struct core *core)
 			free(all);
 		}
 	}
-	pinwatch_stop(core);
-	for (size_t i = 0; i < core->ninst; i++)
-		instance_free(core->inst[i]);   /* kills what would not stop */
+	pinwatch_stop(&core->pinwatch);
+	for (size_t i = 0; i < core->ninst; i++) {
+		if (instance_has_run(core->inst[i]))
+			instance_kill(core->inst[i]);  /* would not stop */
+		instance_free(core->inst[i]);
+	}
 	free(core->inst);
 	ioloop_free(core->loop);
 	if (core->state_dir)
@@ -172,6 +200,7 @@ void instance_put(struct instance *inst)
 		return;
 	struct core *core = inst->core;
 	pthread_mutex_lock(&core->lock);
+	assert(inst->refs > 0);
 	bool last = --inst->refs == 0;
 	pthread_mutex_unlock(&core->lock);
 	if (last)
@@ -200,7 +229,7 @@ int core_mkdir(struct core *core, const char *name)
 	if (!config_name_valid(name))
 		return -EINVAL;
 	int e = 0;
-	struct instance *inst = instance_new(core, name, NULL, &e);
+	struct instance *inst = instance_new(&core->env, name, NULL, &e);
 	if (!inst)
 		return -(e ? e : ENOMEM);
 	pthread_mutex_lock(&core->lock);

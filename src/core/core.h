@@ -1,6 +1,34 @@
 /* core.h - the emufs core: the configuration, the instances, the state
  * directory and the I/O loop. Knows nothing of FUSE; the adapter in fs/
  * maps paths onto these calls and their -errno results onto replies.
+ *
+ * The modules, bottom up (each uses only those before it; the table of
+ * emulators, src/emulators.c, names the connectors):
+ *   clock, logfile, ioloop, process, shim, statedir, propval, config*
+ *   hooks, channel, event, lognotice, pinwatch, pinset, launcher,
+ *   launch_local
+ *   run          a run: process, watches, the API of connectors
+ *   instance     binding, state machine, the runs it owns
+ *   lifecycle    start, stop, kill, pause, resume, reset
+ *   pin, ctl     what pin files and `ctl` do through an instance
+ *   core         the registry of instances (this file)
+ *
+ * LOCK ORDER (while holding a lock, take only locks below it here):
+ *   core->lock                      the registry
+ *   inst->tlock                     the binding (rwlock)
+ *   inst->lock                      state, run, busy
+ *   run->lock, channel->lock, pin->lock, pinwatch->lock, a logfile's,
+ *   a connector's own               leaves: nothing is taken under them
+ *   but a logfile's
+ * and apart from all of them, the I/O loop's dispatch lock: the loop
+ * holds it while callbacks run, and those take inst->lock (a run's end,
+ * an emulator's event), run->lock, channel->lock, logfile locks and, by
+ * the hooks (hooks.h), the adapter's. So ioloop_remove() (and what calls
+ * it: channel_detach, run_close, a connector's shutdown) waits for a
+ * running callback, and must never be called with any of those locks
+ * held. No callback takes inst->tlock: a target change removes its
+ * channels' watches holding it for writing. A callback may remove its
+ * own watch (the lock is recursive).
  */
 #ifndef EMUFS_CORE_H
 #define EMUFS_CORE_H
@@ -10,35 +38,18 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "hooks.h"
+#include "instance.h"
+#include "pinwatch.h"
 
-struct instance;
 struct ioloop;
-struct logfile;
-struct pin;
-
-/* How the core tells the adapter that a log grew (poll wake-ups). Called
- * from any thread, never from inside a FUSE request of the same file. */
-struct core_hooks {
-	void (*log_grew)(struct logfile *lf, void *opaque);
-	void (*pin_changed)(struct pin *p, void *opaque);
-	void *opaque;
-};
-
-struct pinwatch {
-	pthread_t thread;
-	bool started;
-	pthread_mutex_t lock;          /* protects active, stop */
-	pthread_cond_t cond;           /* active or stop changed */
-	int active;                    /* watched qom/renode pins, all
-					* instances */
-	bool stop;
-};
 
 struct core {
 	struct emufs_config *cfg;
 	struct core_hooks hooks;
 	char *state_dir;               /* 0700, owned by us */
 	struct ioloop *loop;
+	struct instance_env env;       /* what instances see of the above */
 
 	pthread_mutex_t lock;          /* protects inst, ninst, and every
 					* instance's refs */

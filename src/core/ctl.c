@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "instance.h"
+#include "lifecycle.h"
 
 static const struct ctl_def {
 	const char *name;

@@ -1,4 +1,4 @@
-/* ctl.h - the `ctl` file's command language (interface.md 3.1).
+/* ctl.h - the `ctl` file's command language (docs/reference.md 3.1).
  *
  * A write holds one command per line; they run in order and the first
  * error stops the rest. Parsing is split from running so that the parser

@@ -24,7 +24,7 @@ struct emulator {
 	 * section for this emulator ("qemu": targets.*.qemu). */
 	const char *name;
 	const struct connector_ops *conn;
-	/* The name of the instance file of raw commands (interface.md 3.6:
+	/* The name of the instance file of raw commands (docs/reference.md 3.6:
 	 * "qmp", "monitor"), or NULL. */
 	const char *raw_file;
 

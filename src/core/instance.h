@@ -1,28 +1,40 @@
-/* instance.h - an emulator instance (one directory of the tree), its state
- * machine (interface.md 3.1, 3.2) and its runs.
+/* instance.h - an emulator instance (one directory of the tree): its
+ * binding to a target, its state machine (docs/reference.md 3.1, 3.2),
+ * and its runs (run.h). The lifecycle commands are lifecycle.h.
  *
  * An instance lives as long as its directory. Each start creates a run:
- * the emulator process and everything connected to it. The run is
- * reference counted, so a FUSE worker that is talking to the emulator
- * keeps it valid while the emulator dies underneath.
+ * the emulator process and everything connected to it.
+ *
+ * The states and the changes between them (instance_transition_locked
+ * asserts each against this table, and writes an EMUFS_STATE event):
+ *
+ *   stopped, exited, crashed -> starting                 (start)
+ *   starting -> running, paused                          (launched)
+ *   starting, running, paused -> stopped                 (kill; a failed
+ *                                                          start)
+ *   starting, running, paused -> exited | crashed        (ended by itself:
+ *                                                          status 0 | else)
+ *   running <-> paused                    (pause, resume, the guest, raw)
+ *   running, paused -> stopping -> stopped               (stop)
  */
 #ifndef EMUFS_INSTANCE_H
 #define EMUFS_INSTANCE_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "channel.h"
 #include "config.h"
 #include "logfile.h"
-#include "pin.h"
-#include "process.h"
+#include "lognotice.h"
+#include "pinset.h"
+#include "run.h"
 
 struct core;
-struct connector_ops;
-struct io_watch;
+struct core_hooks;
+struct ioloop;
+struct pinwatch;
 
 enum inst_state {
 	ST_STOPPED,
@@ -32,30 +44,29 @@ enum inst_state {
 	ST_STOPPING,
 	ST_EXITED,
 	ST_CRASHED,
+	ST_COUNT
 };
 
 const char *inst_state_name(enum inst_state st);
 
-struct run {
-	atomic_int refs;
-	struct instance *inst;
-	const struct connector_ops *conn;
-	const struct cfg_target *target;
-	int timeout_ms;                /* request timeout */
-	struct process proc;
-	/* Taken with atomic_exchange by whoever removes them: the I/O loop
-	 * at EOF (a hung-up fd would wake it forever) or the run's end. */
-	struct io_watch *_Atomic pid_watch;  /* pidfd: the process ended */
-	struct io_watch *_Atomic out_watch;  /* stdout/stderr into log */
-	pthread_mutex_t lock;          /* protects exited, wstatus */
-	pthread_cond_t cond;           /* signalled when exited is set */
-	bool exited;
-	int wstatus;
-	void *priv;                    /* the connector's */
+/* What all instances share; owned by the core (core.h), which outlives
+ * them. */
+struct instance_env {
+	const struct emufs_config *cfg;
+	const char *state_dir;
+	struct ioloop *loop;
+	const struct core_hooks *hooks;
+	struct pinwatch *pinwatch;
+	struct core *core;             /* the registry (core.c's) */
 };
 
+/* The claim of a lifecycle command on its instance: while a command
+ * holds one, no other command runs. 0 is "nobody". */
+typedef unsigned inst_token;
+
 struct instance {
-	struct core *core;
+	struct core *core;             /* the registry that lists it */
+	const struct instance_env *env;
 	char *name;
 	char *dir;                     /* state directory of this instance */
 	int refs;                      /* protected by core->lock */
@@ -69,23 +80,25 @@ struct instance {
 	struct pin *pins;
 	size_t npins;
 	unsigned bind_gen;             /* bumped when the target changes */
+	struct pinset_env pinenv;      /* what the pins tell, and whom */
+	struct lognotice notice;       /* where a full disk is told */
 
 	pthread_mutex_t lock;          /* protects state, run, busy,
-					* busy_next, finishing, runs,
-					* retired */
+					* busy_last, closing, runs, retired */
 	enum inst_state state;
 	struct run *run;               /* current run, or NULL */
-	/* The lifecycle command that runs, by the token it claimed busy
-	 * with (0: none). Only the holder clears it, so the exit path or a
-	 * late release can never free a claim another command holds. */
-	unsigned busy;
-	unsigned busy_next;            /* the last token handed out */
-	int finishing;                 /* runs being taken down (run_finish
-					* is detaching their channels) */
+	/* The token of the lifecycle command that holds the instance (0:
+	 * none). Only its holder clears it, so the exit path or a late
+	 * release can never free a claim another command holds. */
+	inst_token busy;
+	inst_token busy_last;          /* the last token handed out */
+	int closing;                   /* runs taken off, being closed
+					* (run_close is detaching their
+					* channels) */
 	int runs;                      /* run objects not yet freed: each
 					* points here, so instance_free
 					* waits for them */
-	pthread_cond_t finished;       /* signalled when finishing or runs
+	pthread_cond_t finished;       /* signalled when closing or runs
 					* drops */
 	bool retired;                  /* removed by rmdir; files still open */
 
@@ -94,18 +107,11 @@ struct instance {
 };
 
 /* Created stopped; target may be NULL (mkdir). */
-struct instance *instance_new(struct core *core, const char *name,
+struct instance *instance_new(const struct instance_env *env,
+			      const char *name,
 			      const struct cfg_target *target, int *err);
+/* No run may be left (lifecycle.h: kill it first). */
 void instance_free(struct instance *inst);
-
-/* Run the lines of a ctl write, in order, stopping at the first error. */
-int instance_ctl(struct instance *inst, const char *buf, size_t len);
-int instance_start(struct instance *inst, bool paused);
-int instance_stop(struct instance *inst);
-int instance_kill(struct instance *inst);
-int instance_pause(struct instance *inst);
-int instance_resume(struct instance *inst);
-int instance_reset(struct instance *inst);
 
 /* rmdir: a stopped instance leaves the tree. Its state directory moves
  * aside at once (a new instance of the same name gets a fresh one even
@@ -114,6 +120,7 @@ int instance_reset(struct instance *inst);
 int instance_retire(struct instance *inst);
 
 enum inst_state instance_state(struct instance *inst);
+bool instance_has_run(struct instance *inst);
 /* Name of the target, "" when none. */
 void instance_target_name(struct instance *inst, char *buf, size_t len);
 /* Set the target by name; only while stopped (EBUSY), known names only. */
@@ -121,36 +128,52 @@ int instance_set_target(struct instance *inst, const char *buf, size_t len);
 
 /* The current run with a reference, or NULL when not running. */
 struct run *instance_get_run(struct instance *inst);
-/* Another reference on a run the caller holds one on, or that a watch
- * whose callback is running points to. */
-struct run *run_get(struct run *r);
-void run_put(struct run *r);
 
 /* Find a channel by name, with inst->tlock held for reading on success:
  * the caller calls instance_unlock_target() when done. */
 struct channel *instance_lock_channel(struct instance *inst,
 				      const char *name);
+/* Find a pin likewise (pin.h: what a pin file does with it). */
+struct pin *instance_lock_pin(struct instance *inst, const char *name);
 void instance_unlock_target(struct instance *inst);
 
-/* For connectors: spawn argv for this run (from the I/O loop thread) with
- * env's NAME=VALUE strings added to its environment (env may be NULL),
- * watch its exit and copy its output into `log`. */
-int run_spawn(struct run *r, char *const argv[], char *const env[],
-	      char *why, size_t whylen);
-/* Wait until the process ended, at most timeout_ms: 0 or -ETIMEDOUT. */
-int run_wait_exit(struct run *r, int timeout_ms);
-bool run_exited(struct run *r);
-/* An event line from the emulator (QMP event JSON) into `events`. line
- * NULL: the connector appended it itself (in a batch); only what the event
- * named name means for the state is left to do. */
-void run_emulator_event(struct run *r, const char *line, const char *name);
-
-/* One QMP-shaped event line of emufs's own in `events`: data holds the
- * JSON members that follow "instance" (names need no escaping). notice:
- * a full disk's notice (lognotice.c), which may use all the memory a log
- * holds while its disk is full. */
+/* One QMP-shaped event line of emufs's own in `events` (event.h). */
 void instance_event(struct instance *inst, const char *event,
 		    const char *data, bool notice);
+/* A line in `log`. */
+void instance_log(struct instance *inst, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- the state machine, for the lifecycle commands (lifecycle.c) --- */
+
+static inline bool inst_state_stopped(enum inst_state st)
+{
+	return st == ST_STOPPED || st == ST_EXITED || st == ST_CRASHED;
+}
+
+/* Change the state (inst->lock held): asserts the change is in the
+ * table above and writes the EMUFS_STATE event. */
+void instance_transition_locked(struct instance *inst, enum inst_state to);
+/* Let a run being closed go first (bounded; inst->lock held), before a
+ * command looks at the state. */
+void instance_wait_closed_locked(struct instance *inst);
+/* Claim the instance for a command (inst->lock held, busy free). */
+inst_token instance_claim_locked(struct instance *inst);
+/* Give up the claim; if r's process ended meanwhile, take r down as
+ * ended by itself (exited or crashed), as the exit callback would have. */
+void instance_release(struct instance *inst, inst_token token,
+		      struct run *r);
+/* Take r off the instance as stopped (stop, kill, a failed start) and
+ * give up the claim. */
+void instance_release_stopped(struct instance *inst, inst_token token,
+			      struct run *r);
+/* A new run of target t for the current binding (inst->lock held):
+ * counted in runs. */
+struct run *instance_run_new_locked(struct instance *inst,
+				    const struct cfg_target *t);
+/* "<how>: the emulator <exit status>" in `log`. */
+void instance_log_exit(struct instance *inst, struct run *r,
+		       const char *how);
 
 /* Tests only (NULL in emufs): called by the exit callback at each point
  * where another thread may finish the run meanwhile, to widen that window
@@ -162,9 +185,5 @@ enum exit_hook_point {
 	EXIT_HOOK_DONE,         /* the callback is about to return */
 };
 extern void (*instance_exit_hook)(struct run *r, enum exit_hook_point pt);
-
-/* A line in `log`, and the same through the instance. */
-void instance_log(struct instance *inst, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -318,6 +318,13 @@ void logfile_printf(struct logfile *lf, const char *fmt, ...)
 	va_end(ap);
 }
 
+void logfile_vprintf_emufs(struct logfile *lf, const char *fmt, va_list ap)
+{
+	char msg[900];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	logfile_printf(lf, "emufs: %s", msg);
+}
+
 void logfile_notice_printf(struct logfile *lf, const char *fmt, ...)
 {
 	va_list ap;

@@ -10,7 +10,7 @@
  * following (docs/serial.md). A log of lines (`log`, `events`) keeps
  * whole lines: what it keeps begins at a line's start.
  *
- * A full disk (interface.md 3.3, docs/serial.md "A full disk"): an append
+ * A full disk (docs/reference.md 3.3, docs/serial.md "A full disk"): an append
  * the file refuses is never silent. A log of lines keeps what it could
  * not write in memory (up to LOGFILE_HOLD_MAX), at the offsets it would
  * have had, and reads serve it from there; past that, appends are
@@ -23,6 +23,7 @@
 #define EMUFS_LOGFILE_H
 
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -101,6 +102,9 @@ void logfile_printf(struct logfile *lf, const char *fmt, ...)
 /* The same line, as a notice. */
 void logfile_notice_printf(struct logfile *lf, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* One of emufs's own lines in `log`: "emufs: " and the message. */
+void logfile_vprintf_emufs(struct logfile *lf, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 /* At most len bytes at off; 0 at or past the end. Never blocks. */
 ssize_t logfile_read(struct logfile *lf, void *buf, size_t len, off_t off);
 void logfile_stat(struct logfile *lf, off_t *size, struct timespec *mtime);

@@ -1,4 +1,4 @@
-/* lognotice.h - a full disk is never silent (interface.md 3.3): the
+/* lognotice.h - a full disk is never silent (docs/reference.md 3.3): the
  * trouble hook of every log of an instance (its channels, `log`,
  * `events`) tells `log` and `events` when appending fails and when it
  * works again, with the range of bytes that was lost. The notices are
@@ -7,11 +7,19 @@
 #ifndef EMUFS_LOGNOTICE_H
 #define EMUFS_LOGNOTICE_H
 
-struct instance;
 struct logfile;
 
-/* Let inst's log and events tell of lf's trouble, naming it name. */
-void lognotice_watch(struct instance *inst, struct logfile *lf,
+/* Where an instance's notices go: its `log` and `events`, and the
+ * instance's name for the event lines. Lives as long as the logs it
+ * watches (in struct instance). */
+struct lognotice {
+	struct logfile *log;
+	struct logfile *events;
+	const char *instance;
+};
+
+/* Let n's log and events tell of lf's trouble, naming it name. */
+void lognotice_watch(const struct lognotice *n, struct logfile *lf,
 		     const char *name);
 
 #endif

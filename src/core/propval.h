@@ -1,5 +1,5 @@
 /* propval.h - property values between the shell and the emulator
- * (interface.md 3.4).
+ * (docs/reference.md 3.4).
  *
  * Reading: a JSON value becomes one line for the shell: true/false for
  * bools, decimal numbers, strings as they are, anything else compact JSON;

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 /* An instance directory holds sockets, logs, overlays and a Renode
  * instance's temporary directory a few levels down. */
 #define INSTANCE_DEPTH 4
@@ -291,19 +293,12 @@ void statedir_salvage(const char *dir)
 	free(sv.crash);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Take the lock of dir. The holder may remove the whole directory when it
  * is done, lock file included: a lock won on a file that is no longer
  * linked there is worth nothing, so check, and start over. */
 static int take_lock(const char *dir, char *err, size_t errlen)
 {
-	long long deadline = now_ms() + STATEDIR_LOCK_WAIT_MS;
+	long long deadline = clock_now_ms() + STATEDIR_LOCK_WAIT_MS;
 	char *path;
 	if (asprintf(&path, "%s/%s", dir, STATEDIR_LOCK) < 0) {
 		snprintf(err, errlen, "out of memory");
@@ -333,7 +328,7 @@ static int take_lock(const char *dir, char *err, size_t errlen)
 			break;
 		}
 		close(fd);
-		if (now_ms() > deadline) {
+		if (clock_now_ms() > deadline) {
 			snprintf(err, errlen, "%s: in use by another emufs "
 				 "(see %s)", dir, path);
 			free(path);

@@ -1,5 +1,5 @@
 /* statedir.h - the state directory: where sockets, on-disk logs and disk
- * overlays live (interface.md 1, --state-dir).
+ * overlays live (docs/reference.md 1, --state-dir).
  *
  * It is private (0700, owned by the user). emufs removes only what it
  * made: each instance has a directory there marked with a file
@@ -9,7 +9,7 @@
  * (marked with STATEDIR_MADE), never a --state-dir that existed before.
  *
  * The logs of an emufs that died (SIGKILL, a crash) are kept for the user
- * (interface.md 1): its janitor, or else the next emufs on the directory,
+ * (docs/reference.md 1): its janitor, or else the next emufs on the directory,
  * moves each instance's log, events and channel logs into a new folder
  * STATEDIR_CRASHED<UTC time>/<instance>/ and removes the rest (sockets,
  * overlays). Such a folder is not emufs's: it never removes it.

@@ -1,4 +1,4 @@
-/* overlay.h - a fresh copy-on-write disk per run (interface.md 2,
+/* overlay.h - a fresh copy-on-write disk per run (docs/reference.md 2,
  * qemu.drives[].overlay): `qemu-img create -f qcow2 -b BASE -F FORMAT` in
  * the instance's state directory, so the base file is never written. The
  * overlay is deleted when the run ends; if emufs itself is killed, the

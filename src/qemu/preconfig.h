@@ -1,5 +1,5 @@
 /* preconfig.h - the qmp-shell line syntax of a target's preconfig file
- * (interface.md 2, seed 001):
+ * (docs/reference.md 2, seed 001):
  *
  *   # a comment
  *   qom-set path=/machine property=append value=console=ttyS0

@@ -16,9 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/connector.h"
-#include "core/core.h"
-#include "core/instance.h"
+#include "core/run.h"
 #include "core/ioloop.h"
 #include "overlay.h"
 #include "preconfig.h"
@@ -39,7 +39,7 @@ static int execute(struct run *r, const char *cmd)
 		return -ESRCH;
 	int rc = qmp_execute(q, cmd, NULL, r->timeout_ms, NULL, &err);
 	if (rc)
-		instance_log(r->inst, "qmp %s: %s: %s", cmd, err.cls,
+		run_log(r, "qmp %s: %s: %s", cmd, err.cls,
 			     err.desc);
 	return rc;
 }
@@ -112,7 +112,7 @@ static int make_overlays(struct run *r, char *why, size_t wl)
 		if (!q->drives[i].overlay)
 			continue;
 		if (asprintf(&qr->overlays[i], "%s/drive%zu.qcow2",
-			     r->inst->dir, i) < 0) {
+			     run_dir(r), i) < 0) {
 			qr->overlays[i] = NULL;
 			return -ENOMEM;
 		}
@@ -202,7 +202,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	if ((rc = run_spawn(r, a.v, NULL, why, wl)))
 		goto out;
 
-	long long deadline = qemu_sock_now_ms() + r->timeout_ms;
+	long long deadline = clock_now_ms() + r->timeout_ms;
 	int fd = qemu_sock_accept(r, lfds[0], deadline);
 	if (fd < 0) {
 		rc = fd;
@@ -230,21 +230,18 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto out;
 	}
 	find_gdb(r, q->gdb, sizeof q->gdb);
-	pthread_rwlock_rdlock(&r->inst->tlock);
 	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
 		int cfd = qemu_sock_accept(r, lfds[i + 1], deadline);
 		if (cfd < 0) {
 			rc = cfd;
 			snprintf(why, wl, "QEMU did not connect channel %s",
 				 t->channels[i].name);
-		} else if ((rc = channel_attach(&r->inst->channels[i],
-						r->inst->core->loop, cfd))) {
+		} else if ((rc = run_attach_channel(r, i, cfd))) {
 			close(cfd);
 			snprintf(why, wl, "channel %s: %s",
 				 t->channels[i].name, strerror(-rc));
 		}
 	}
-	pthread_rwlock_unlock(&r->inst->tlock);
 	if (rc)
 		goto out;
 	if (!paused &&
@@ -331,18 +328,18 @@ static int qemu_raw(struct run *r, const char *cmd, size_t len, char **reply)
 		return -ESRCH;
 	json_t *obj = json_loadb(cmd, len, 0, &jerr);
 	if (!obj) {
-		instance_log(r->inst, "write to qmp refused: bad JSON: %s",
+		run_log(r, "write to qmp refused: bad JSON: %s",
 			     jerr.text);
 		return -EINVAL;
 	}
 	int rc = qmp_execute_raw(q, obj, r->timeout_ms, reply);
 	json_decref(obj);
 	if (rc == -EINVAL)
-		instance_log(r->inst, "write to qmp refused: expected an "
+		run_log(r, "write to qmp refused: expected an "
 			     "object with a string \"execute\", and no Unicode "
 			     "noncharacters (QEMU refuses them)");
 	else if (rc)
-		instance_log(r->inst, "qmp: %s", strerror(-rc));
+		run_log(r, "qmp: %s", strerror(-rc));
 	return rc;
 }
 

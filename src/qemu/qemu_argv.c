@@ -14,7 +14,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "core/instance.h"
+#include "core/run.h"
 #include "qemu_config.h"
 #include "qemu_run.h"
 #include "qemu_sock.h"

@@ -16,8 +16,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "core/core.h"
-#include "core/instance.h"
+#include "core/run.h"
 #include "core/ioloop.h"
 #include "qemu_run.h"
 #include "qmp.h"
@@ -54,7 +53,7 @@ static void flush_events(struct run *r)
 {
 	struct qemu_events *e = &((struct qemu_run *)r->priv)->events;
 	if (e->len)
-		logfile_append(&r->inst->events, e->lines, e->len);
+		run_append_events(r, e->lines, e->len);
 	for (size_t i = 0; i < e->nlen; i += strlen(e->names + i) + 1)
 		run_emulator_event(r, NULL, e->names + i);
 	e->len = e->nlen = 0;
@@ -110,12 +109,11 @@ void qemu_link_unwatch(struct qemu_run *q)
 static void on_qmp_lost(void *opaque, uint32_t events)
 {
 	struct run *r = opaque;
-	enum inst_state st = instance_state(r->inst);
-	if (run_exited(r) || (st != ST_RUNNING && st != ST_PAUSED))
+	if (run_exited(r) || !run_live(r))
 		return;                /* ended, or a stop is ending it */
-	instance_log(r->inst, "the QMP connection to QEMU (pid %d) broke "
-		     "while it runs: killing it", (int)r->proc.pid);
-	process_signal(&r->proc, SIGKILL);
+	run_log(r, "the QMP connection to QEMU (pid %d) broke while it "
+		"runs: killing it", run_pid(r));
+	run_signal(r, SIGKILL);
 }
 
 static void on_qmp_readable(void *opaque, uint32_t events)
@@ -149,9 +147,9 @@ int qemu_link_open(struct run *r, int fd)
 		close(fd);
 		return -ENOMEM;
 	}
-	q->lost_watch = ioloop_add_timer(r->inst->core->loop, -1, 0,
+	q->lost_watch = ioloop_add_timer(run_loop(r), -1, 0,
 					 on_qmp_lost, r);
-	q->qmp_watch = ioloop_add(r->inst->core->loop, fd, EPOLLIN,
+	q->qmp_watch = ioloop_add(run_loop(r), fd, EPOLLIN,
 				  on_qmp_readable, r);
 	if (q->qmp_watch)
 		qmp_set_write_hook(q->qmp, on_qmp_want_write, r);

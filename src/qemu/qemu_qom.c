@@ -1,4 +1,4 @@
-/* qemu_qom.c - QEMU's QOM tree as props/ (interface.md 3.4).
+/* qemu_qom.c - QEMU's QOM tree as props/ (docs/reference.md 3.4).
  *
  * props/<a>/<b> is the QOM object /a/b; its child<> properties are
  * directories, its link<> properties symlinks to the linked object's
@@ -18,7 +18,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/instance.h"
+#include "core/clock.h"
+#include "core/run.h"
 #include "core/propval.h"
 #include "qemu_qom.h"
 #include "qemu_run.h"
@@ -46,13 +47,6 @@ struct qom_cache {
 	struct qom_listing *head;  /* most recent first */
 	size_t count;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 struct qom_cache *qom_cache_new(void)
 {
@@ -157,7 +151,7 @@ static int listing_get(struct run *r, const char *path,
 		       struct qom_listing **out)
 {
 	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
-	long long now = now_ms();
+	long long now = clock_now_ms();
 
 	pthread_mutex_lock(&c->lock);
 	for (struct qom_listing **pp = &c->head, *l; (l = *pp);
@@ -389,11 +383,11 @@ int qemu_prop_get(struct run *r, const char *rel, char **text)
 	if (rc == -EINVAL) {
 		/* The property exists (lookup found it) but reading it
 		 * failed: no getter, or the getter refused. */
-		instance_log(r->inst, "read of props/%s refused: %s: %s", rel,
+		run_log(r, "read of props/%s refused: %s: %s", rel,
 			     err.cls, err.desc);
 		rc = -EACCES;
 	} else if (rc) {
-		instance_log(r->inst, "read of props/%s failed: %s: %s", rel,
+		run_log(r, "read of props/%s failed: %s: %s", rel,
 			     err.cls, err.desc);
 	} else if (!(*text = propval_format(v))) {
 		rc = -ENOMEM;
@@ -419,7 +413,7 @@ int qemu_prop_set(struct run *r, const char *rel, const char *text,
 	if (rc)
 		goto out;
 	if (!(v = propval_parse(type, text, len, why, sizeof why))) {
-		instance_log(r->inst, "write to props/%s refused: %s (type %s)",
+		run_log(r, "write to props/%s refused: %s (type %s)",
 			     rel, why, type);
 		rc = -EINVAL;
 		goto out;
@@ -436,11 +430,11 @@ int qemu_prop_set(struct run *r, const char *rel, const char *text,
 		    qom_set(r, parent, name, cur, &e2) == -EINVAL)
 			rc = -EACCES;
 		json_decref(cur);
-		instance_log(r->inst, "write to props/%s refused%s: %s: %s",
+		run_log(r, "write to props/%s refused%s: %s: %s",
 			     rel, rc == -EACCES ? " (not writable)" : "",
 			     err.cls, err.desc);
 	} else if (rc) {
-		instance_log(r->inst, "write to props/%s failed: %s: %s", rel,
+		run_log(r, "write to props/%s failed: %s: %s", rel,
 			     err.cls, err.desc);
 	}
 out:
@@ -458,11 +452,11 @@ int qemu_pin_get(struct run *r, const struct cfg_pin *pin, int *level)
 	json_t *v = NULL;
 	int rc = qom_get(r, pin->object, pin->property, &v, &err);
 	if (rc == 0 && !json_is_boolean(v)) {
-		instance_log(r->inst, "gpio/%s: %s %s is not a bool",
+		run_log(r, "gpio/%s: %s %s is not a bool",
 			     pin->name, pin->object, pin->property);
 		rc = -EIO;
 	} else if (rc) {
-		instance_log(r->inst, "gpio/%s: qom-get %s %s: %s: %s",
+		run_log(r, "gpio/%s: qom-get %s %s: %s: %s",
 			     pin->name, pin->object, pin->property, err.cls,
 			     err.desc);
 	} else {
@@ -478,7 +472,7 @@ int qemu_pin_set(struct run *r, const struct cfg_pin *pin, int level)
 	int rc = qom_set(r, pin->object, pin->property, json_boolean(level),
 			 &err);
 	if (rc)
-		instance_log(r->inst, "gpio/%s: qom-set %s %s: %s: %s",
+		run_log(r, "gpio/%s: qom-set %s %s: %s: %s",
 			     pin->name, pin->object, pin->property, err.cls,
 			     err.desc);
 	return rc;

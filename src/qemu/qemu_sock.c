@@ -12,12 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/instance.h"
+#include "core/clock.h"
+#include "core/run.h"
 
 int qemu_sock_path(struct run *r, const char *name, char *buf,
 		   size_t len)
 {
-	int n = snprintf(buf, len, "%s/%s.sock", r->inst->dir, name);
+	int n = snprintf(buf, len, "%s/%s.sock", run_dir(r), name);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -41,13 +42,6 @@ int qemu_sock_listen(const char *path)
 	return fd;
 }
 
-long long qemu_sock_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* Accept QEMU's connection on lfd before the deadline; -EIO if the
  * process ends first. */
 int qemu_sock_accept(struct run *r, int lfd, long long deadline)
@@ -61,11 +55,11 @@ int qemu_sock_accept(struct run *r, int lfd, long long deadline)
 			return -errno;
 		if (run_exited(r))
 			return -EIO;
-		long long left = deadline - qemu_sock_now_ms();
+		long long left = deadline - clock_now_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		struct pollfd p[2] = { { lfd, POLLIN, 0 },
-				       { r->proc.pidfd, POLLIN, 0 } };
+				       { run_exit_fd(r), POLLIN, 0 } };
 		poll(p, 2, left > 100 ? 100 : (int)left);
 	}
 }

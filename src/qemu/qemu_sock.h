@@ -17,11 +17,8 @@ int qemu_sock_path(struct run *r, const char *name, char *buf, size_t len);
  * there is replaced), or -errno. */
 int qemu_sock_listen(const char *path);
 
-/* Now on the monotonic clock, in ms: qemu_sock_accept()'s deadlines. */
-long long qemu_sock_now_ms(void);
-
-/* Accept QEMU's connection on lfd before the deadline (qemu_sock_now_ms()
- * time); -EIO if the process ends first, -ETIMEDOUT. */
+/* Accept QEMU's connection on lfd before the deadline (clock_now_ms()
+ * time, core/clock.h); -EIO if the process ends first, -ETIMEDOUT. */
 int qemu_sock_accept(struct run *r, int lfd, long long deadline);
 
 #endif

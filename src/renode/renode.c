@@ -37,9 +37,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/connector.h"
-#include "core/core.h"
-#include "core/instance.h"
+#include "core/run.h"
 #include "renode.h"
 #include "renode_config.h"
 #include "renode_parse.h"
@@ -52,13 +52,6 @@
 #define RENODE_START_MS 30000
 #define RENODE_PORT_TRIES 8
 #define RENODE_POLL_MS 20
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -121,12 +114,12 @@ static int find_port(const char *tmpdir, int pid)
 static int wait_port(struct run *r, const char *tmpdir, long long deadline)
 {
 	for (;;) {
-		int port = find_port(tmpdir, (int)r->proc.pid);
+		int port = find_port(tmpdir, run_pid(r));
 		if (port)
 			return port;
 		if (run_exited(r))
 			return -EIO;
-		if (now_ms() >= deadline)
+		if (clock_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		sleep_ms(RENODE_POLL_MS);
 	}
@@ -168,7 +161,7 @@ static int connect_by(struct run *r, int port, long long deadline)
 			return -errno;
 		int rc = connect(fd, (struct sockaddr *)&sa, sizeof sa);
 		if (rc < 0 && errno == EINPROGRESS) {
-			long long left = deadline - now_ms();
+			long long left = deadline - clock_now_ms();
 			struct pollfd p = { fd, POLLOUT, 0 };
 			int err = 0;
 			socklen_t el = sizeof err;
@@ -187,7 +180,7 @@ static int connect_by(struct run *r, int port, long long deadline)
 		}
 		int e = errno;
 		close(fd);
-		if (e != ECONNREFUSED || run_exited(r) || now_ms() >= deadline)
+		if (e != ECONNREFUSED || run_exited(r) || clock_now_ms() >= deadline)
 			return -e;
 		sleep_ms(RENODE_POLL_MS);
 	}
@@ -242,7 +235,7 @@ static int wait_ready(struct boot *b, long long deadline)
 		if (rc == 0 || res.status == ROBOT_FAIL) {
 			char *v = renode_no_cr(res.ret);
 			if (v)
-				instance_log(b->r->inst, "renode: %.*s",
+				run_log(b->r, "renode: %.*s",
 					     (int)strcspn(v, "\n"), v);
 			free(v);
 			robot_result_clear(&res);
@@ -254,7 +247,7 @@ static int wait_ready(struct boot *b, long long deadline)
 		robot_result_clear(&res);
 		if (run_exited(b->r))
 			return -EIO;
-		if (now_ms() >= deadline)
+		if (clock_now_ms() >= deadline)
 			return -ETIMEDOUT;
 		sleep_ms(50);
 	}
@@ -272,7 +265,7 @@ static int boot_machine(struct boot *b)
 		if (!(tok = renode_path_token(path = c->platform)))
 			goto bad_path;
 		if ((rc = boot_execf(b, "mach create \"%s\"",
-				     b->r->inst->name)) ||
+				     run_name(b->r))) ||
 		    (rc = boot_execf(b, "machine LoadPlatformDescription %s",
 				     tok)))
 			goto out;
@@ -341,7 +334,6 @@ static int boot_uarts(struct boot *b, long long deadline)
 	struct run *r = b->r;
 	const struct cfg_target *t = r->target;
 	int rc = 0;
-	pthread_rwlock_rdlock(&r->inst->tlock);
 	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
 		const struct cfg_channel *ch = &t->channels[i];
 		char term[32];
@@ -365,8 +357,7 @@ static int boot_uarts(struct boot *b, long long deadline)
 			rc = -EIO;
 			break;
 		}
-		if ((rc = channel_attach(&r->inst->channels[i],
-					 r->inst->core->loop, fd))) {
+		if ((rc = run_attach_channel(r, i, fd))) {
 			close(fd);
 			snprintf(b->why, b->wl, "channel %s: %s", ch->name,
 				 strerror(-rc));
@@ -375,7 +366,6 @@ static int boot_uarts(struct boot *b, long long deadline)
 		rc = boot_execf(b, "connector Connect %s %s", ch->path,
 				term);
 	}
-	pthread_rwlock_unlock(&r->inst->tlock);
 	return rc;
 }
 
@@ -395,7 +385,7 @@ static int renode_launch(struct run *r, bool paused, char *why, size_t wl)
 	rr->in_level = calloc(t->npins ? t->npins : 1,
 			      sizeof *rr->in_level);
 	if (!rr->cache || !rr->in_level ||
-	    asprintf(&rr->tmpdir, "%s/renode-tmp", r->inst->dir) < 0) {
+	    asprintf(&rr->tmpdir, "%s/renode-tmp", run_dir(r)) < 0) {
 		rr->tmpdir = NULL;
 		goto nomem;
 	}
@@ -417,7 +407,7 @@ static int renode_launch(struct run *r, bool paused, char *why, size_t wl)
 	if ((rc = run_spawn(r, argv, env, why, wl)))
 		goto out;
 
-	long long deadline = now_ms() + RENODE_START_MS;
+	long long deadline = clock_now_ms() + RENODE_START_MS;
 	int port = wait_port(r, rr->tmpdir, deadline);
 	if (port < 0) {
 		rc = port;
@@ -426,7 +416,7 @@ static int renode_launch(struct run *r, bool paused, char *why, size_t wl)
 				    : "did not write", rr->tmpdir);
 		goto out;
 	}
-	instance_log(r->inst, "renode: robot port %d", port);
+	run_log(r, "renode: robot port %d", port);
 	rr->port = port;
 	/* Set-up calls may take long (platform, ELF): the start deadline. */
 	if (!(b.rb = robot_new("127.0.0.1", port, RENODE_START_MS)) ||
@@ -439,7 +429,7 @@ static int renode_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto out;
 	if (boot_listen(&b, "machine StartGdbServer %d false%s", "",
 			&rr->gdb_port)) {
-		instance_log(r->inst, "renode: no gdb server: %s", why);
+		run_log(r, "renode: no gdb server: %s", why);
 		why[0] = '\0';
 		rr->gdb_port = 0;
 	}
@@ -517,7 +507,7 @@ static int renode_raw(struct run *r, const char *cmd, size_t len,
 	if (len && cmd[len - 1] == '\r')
 		len--;
 	if (!len || memchr(cmd, '\n', len) || memchr(cmd, '\0', len)) {
-		instance_log(r->inst, "monitor: expected one monitor line");
+		run_log(r, "monitor: expected one monitor line");
 		return -EINVAL;
 	}
 	char *line = strndup(cmd, len), *out = NULL;
@@ -531,7 +521,7 @@ static int renode_raw(struct run *r, const char *cmd, size_t len,
 		rc = out ? 0 : -ENOMEM;
 	} else if (rc) {
 		char why[300];
-		instance_log(r->inst, "monitor: %s: %s", line,
+		run_log(r, "monitor: %s: %s", line,
 			     robot_error_line(&res, why, sizeof why));
 	}
 	robot_result_clear(&res);

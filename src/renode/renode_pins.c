@@ -1,4 +1,4 @@
-/* renode_pins.c - gpio/ pins of the renode backend (interface.md 3.5).
+/* renode_pins.c - gpio/ pins of the renode backend (docs/reference.md 3.5).
  *
  * A pin names a peripheral and a number. What the peripheral is comes from
  * its type in `peripherals`:
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/instance.h"
+#include "core/run.h"
 #include "renode_pins.h"
 #include "renode_props.h"
 #include "renode_run.h"
@@ -29,14 +29,14 @@ static int pin_kind(struct run *r, const struct cfg_pin *pin,
 {
 	*idx = (size_t)(pin - r->target->pins);
 	if (*idx >= r->target->npins || !renode_path_ok(pin->object)) {
-		instance_log(r->inst, "gpio/%s: \"%s\" is not a peripheral "
+		run_log(r, "gpio/%s: \"%s\" is not a peripheral "
 			     "path", pin->name, pin->object);
 		return -EIO;
 	}
 	char *type;
 	int rc = renode_peripheral_type(r, pin->object, &type);
 	if (rc == -ENOENT)
-		instance_log(r->inst, "gpio/%s: the machine has no "
+		run_log(r, "gpio/%s: the machine has no "
 			     "peripheral %s", pin->name, pin->object);
 	if (rc)
 		return rc == -ENOENT ? -EIO : rc;
@@ -53,7 +53,7 @@ static int read_bool(struct run *r, const struct cfg_pin *pin,
 	snprintf(line, sizeof line, "%s %s", pin->object, prop);
 	int rc = renode_exec_logged(r, pin->name, line, &out);
 	if (rc == 0 && (*level = renode_parse_bool(out)) < 0) {
-		instance_log(r->inst, "gpio/%s: %s printed \"%.40s\", not "
+		run_log(r, "gpio/%s: %s printed \"%.40s\", not "
 			     "True or False", pin->name, line, out);
 		rc = -EIO;
 	}
@@ -88,7 +88,7 @@ int renode_pin_get(struct run *r, const struct cfg_pin *pin,
 	int st = renode_parse_gpio_state(out, num);
 	free(out);
 	if (st < 0) {
-		instance_log(r->inst, "gpio/%s: %s lists %s GPIO %d",
+		run_log(r, "gpio/%s: %s lists %s GPIO %d",
 			     pin->name, line, st == -ENOENT ? "no" : "no state "
 			     "for", pin->pin);
 		return -EIO;
@@ -109,7 +109,7 @@ int renode_pin_set(struct run *r, const struct cfg_pin *pin,
 		return rc;
 	switch (k) {
 	case PK_LED:
-		instance_log(r->inst, "gpio/%s: %s is an LED: nothing to "
+		run_log(r, "gpio/%s: %s is an LED: nothing to "
 			     "drive", pin->name, pin->object);
 		return -EIO;
 	case PK_BUTTON:

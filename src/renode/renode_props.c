@@ -1,4 +1,4 @@
-/* renode_props.c - Renode's peripherals as props/ (interface.md 3.4).
+/* renode_props.c - Renode's peripherals as props/ (docs/reference.md 3.4).
  *
  * props/sysbus/usart2/ is the peripheral sysbus.usart2: its child
  * peripherals (from `peripherals`) are directories, its properties and
@@ -23,7 +23,8 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "core/instance.h"
+#include "core/clock.h"
+#include "core/run.h"
 #include "renode_props.h"
 #include "renode_run.h"
 #include "renode_parse.h"
@@ -48,13 +49,6 @@ struct renode_cache {
 	struct help_entry *help;   /* most recent first */
 	size_t nhelp;
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 struct renode_cache *renode_cache_new(void)
 {
@@ -114,7 +108,7 @@ static int get_tree(struct run *r, struct renode_periph **out, size_t *n)
 	struct renode_cache *c = cache_of(r);
 	if (!c)
 		return -ESRCH;
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	pthread_mutex_lock(&c->lock);
 	if (c->tree_ms && now - c->tree_ms < TREE_TTL_MS) {
 		*out = copy_tree(c->tree, c->ntree);
@@ -130,7 +124,7 @@ static int get_tree(struct run *r, struct renode_periph **out, size_t *n)
 	int rc = renode_exec(r, "peripherals", &text, &res);
 	if (rc) {
 		char line[200];
-		instance_log(r->inst, "renode: peripherals: %s",
+		run_log(r, "renode: peripherals: %s",
 			     robot_error_line(&res, line, sizeof line));
 		robot_result_clear(&res);
 		return robot_errno_as(rc, ROBOT_ASK_QUERY);
@@ -197,7 +191,7 @@ static int get_props(struct run *r, const char *path,
 		     struct renode_prop **out, size_t *n)
 {
 	struct renode_cache *c = cache_of(r);
-	long long now = now_ms();
+	long long now = clock_now_ms();
 	pthread_mutex_lock(&c->lock);
 	for (struct help_entry **pp = &c->help, *h; (h = *pp);
 	     pp = &h->next) {
@@ -223,7 +217,7 @@ static int get_props(struct run *r, const char *path,
 	int rc = renode_exec(r, path, &text, &res);
 	if (rc) {
 		char line[200];
-		instance_log(r->inst, "renode: %s: %s", path,
+		run_log(r, "renode: %s: %s", path,
 			     robot_error_line(&res, line, sizeof line));
 		robot_result_clear(&res);
 		return robot_errno_as(rc, ROBOT_ASK_NAME);
@@ -448,7 +442,7 @@ int renode_prop_get(struct run *r, const char *rel, char **text)
 	if (rc)
 		return rc;
 	if (!ref.prop.get) {
-		instance_log(r->inst, "read of props/%s refused: Renode "
+		run_log(r, "read of props/%s refused: Renode "
 			     "offers %s.%s for 'set' only", rel, ref.periph,
 			     ref.name);
 		prop_ref_free(&ref);
@@ -461,7 +455,7 @@ int renode_prop_get(struct run *r, const char *rel, char **text)
 		rc = -ENOMEM;
 	} else if ((rc = renode_exec(r, line, &out, &res))) {
 		char why[200];
-		instance_log(r->inst, "read of props/%s failed: %s", rel,
+		run_log(r, "read of props/%s failed: %s", rel,
 			     robot_error_line(&res, why, sizeof why));
 		rc = robot_errno_as(rc, ROBOT_ASK_QUERY);
 	} else if (!(*text = renode_format_value(ref.prop.type, out))) {
@@ -483,7 +477,7 @@ int renode_prop_set(struct run *r, const char *rel, const char *text,
 	if (rc)
 		return rc;
 	if (!ref.prop.set) {
-		instance_log(r->inst, "write to props/%s refused: not "
+		run_log(r, "write to props/%s refused: not "
 			     "writable (Renode offers it for 'get' only)",
 			     rel);
 		prop_ref_free(&ref);
@@ -492,7 +486,7 @@ int renode_prop_set(struct run *r, const char *rel, const char *text,
 	char *tok = renode_value_token(ref.prop.type, text, len, why,
 				       sizeof why);
 	if (!tok) {
-		instance_log(r->inst, "write to props/%s refused: %s (type "
+		run_log(r, "write to props/%s refused: %s (type "
 			     "%s)", rel, why, ref.prop.type);
 		prop_ref_free(&ref);
 		return -EINVAL;
@@ -503,13 +497,13 @@ int renode_prop_set(struct run *r, const char *rel, const char *text,
 		line = NULL;
 		rc = -ENOMEM;
 	} else if ((rc = renode_exec(r, line, &out, &res))) {
-		instance_log(r->inst, "write to props/%s %s: %s", rel,
+		run_log(r, "write to props/%s %s: %s", rel,
 			     rc == -EINVAL ? "refused" : "failed",
 			     robot_error_line(&res, why, sizeof why));
 	} else if (out[strspn(out, " \t\n")]) {
 		/* A set prints nothing; the monitor printed the value
 		 * instead: it did not consider the property settable. */
-		instance_log(r->inst, "write to props/%s refused: Renode "
+		run_log(r, "write to props/%s refused: Renode "
 			     "read the property instead of setting it",
 			     rel);
 		rc = -EACCES;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/instance.h"
+#include "core/run.h"
 
 /* A copy without '\r': the monitor ends lines with \r\n or \n\r. */
 char *renode_no_cr(const char *s)
@@ -44,7 +44,7 @@ int renode_exec_logged(struct run *r, const char *what, const char *line,
 	int rc = renode_exec(r, line, out, &res);
 	if (rc) {
 		char why[300];
-		instance_log(r->inst, "renode: %s (%s): %s", what, line,
+		run_log(r, "renode: %s (%s): %s", what, line,
 			     robot_error_line(&res, why, sizeof why));
 		rc = robot_errno_as(rc, ROBOT_ASK_QUERY);
 	}

@@ -32,6 +32,7 @@
 #include "core/connector.h"
 #include "core/core.h"
 #include "core/instance.h"
+#include "core/lifecycle.h"
 #include "fake_emulators.h"
 
 #define SOON_MS 5000

@@ -1,0 +1,42 @@
+/* launcher.h - how an emulator process comes to exist, apart from how
+ * emufs talks to it (the connector, connector.h), as pw_emu's
+ * Launcher/Connector split.
+ *
+ * A launcher turns an argv (built by the connector) into a process that
+ * emufs can signal, reap and read the output of: a local fork today
+ * (launch_local.c); a scheduler's prefix (srun) or attaching to an
+ * emulator that already runs are one more file each. The run (run.h)
+ * holds the launcher it was started with and calls it for every step of
+ * the process's life.
+ */
+#ifndef EMUFS_LAUNCHER_H
+#define EMUFS_LAUNCHER_H
+
+#include <stddef.h>
+
+struct ioloop;
+struct process;
+
+struct launcher {
+	const char *name;
+	/* Make the process of argv, with env's NAME=VALUE strings added
+	 * to its environment (env may be NULL), filling p: a pidfd that
+	 * turns readable when it ends and a non-blocking fd of its
+	 * output. Called from a command's thread; loop is the core's I/O
+	 * loop. -errno and one line in why on failure. */
+	int (*spawn)(struct ioloop *loop, char *const argv[],
+		     char *const env[], struct process *p, char *why,
+		     size_t whylen);
+	/* Send sig; a no-op once reaped. */
+	void (*signal)(struct process *p, int sig);
+	/* Without blocking: 1 and the wait status when it ended, 0 while it
+	 * runs, -errno. */
+	int (*reap)(struct process *p, int *wstatus);
+	/* Close what spawn opened (after reaping). */
+	void (*release)(struct process *p);
+};
+
+/* A child of emufs, forked from the I/O loop thread (launch_local.c). */
+extern const struct launcher launcher_local;
+
+#endif

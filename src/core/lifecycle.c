@@ -1,0 +1,224 @@
+/* lifecycle.c - the lifecycle commands (see lifecycle.h) on the state
+ * machine of instance.h.
+ *
+ * Each command looks at the state and claims the instance in one
+ * critical section, talks to the emulator without any lock held, and
+ * gives its claim up through instance_release (the run goes on) or
+ * instance_release_stopped (the run is over).
+ */
+#include "lifecycle.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+
+#include "clock.h"
+#include "connector.h"
+#include "instance.h"
+#include "pinset.h"
+
+/* The stop sequence of docs/reference.md 3.1: quit, SIGTERM, SIGKILL at
+ * 5 s. */
+#define STOP_QUIT_MS 2500
+#define STOP_TERM_MS 2500
+#define KILL_WAIT_MS 5000
+
+int instance_start(struct instance *inst, bool paused)
+{
+	char why[512] = "";
+
+	pthread_mutex_lock(&inst->lock);
+	instance_wait_closed_locked(inst);
+	enum inst_state st = inst->state;
+	if (inst->retired) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "start refused: the instance was removed");
+		return -ENOENT;
+	}
+	if (inst->busy || !inst_state_stopped(st)) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "start refused: the instance is %s",
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	/* target is stable: only set_target changes it, under a claim. */
+	const struct cfg_target *t = inst->target;
+	if (!t) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "start refused: no target "
+			     "(write a target's name to target first)");
+		return -EINVAL;
+	}
+	struct run *r = instance_run_new_locked(inst, t);
+	if (!r) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "start failed: out of memory");
+		return -EIO;
+	}
+	inst_token token = instance_claim_locked(inst);
+	inst->run = r;
+	instance_transition_locked(inst, ST_STARTING);
+	pthread_mutex_unlock(&inst->lock);
+
+	for (size_t i = 0; i < inst->nchannels; i++)
+		channel_new_run(&inst->channels[i]);
+	pthread_rwlock_rdlock(&inst->tlock);
+	pinset_new_run(inst->pins, inst->npins, inst->channels,
+		       inst->nchannels);
+	pthread_rwlock_unlock(&inst->tlock);
+	instance_log(inst, "starting target %s%s", t->name,
+		     paused ? " paused" : "");
+	int rc = r->conn->launch(r, paused, why, sizeof why);
+	if (rc) {
+		instance_log(inst, "start failed: %s", why[0] ? why
+			     : strerror(-rc));
+		run_signal(r, SIGKILL);
+		if (run_exit_fd(r) >= 0)
+			run_wait_exit(r, KILL_WAIT_MS);
+		instance_release_stopped(inst, token, r);
+		return -EIO;
+	}
+	pthread_mutex_lock(&inst->lock);
+	if (inst->run == r && !run_exited(r))
+		instance_transition_locked(inst, paused ? ST_PAUSED
+							: ST_RUNNING);
+	pthread_mutex_unlock(&inst->lock);
+	instance_release(inst, token, r);
+	if (run_exited(r)) {
+		instance_log(inst, "start failed: the emulator ended at once");
+		return -EIO;
+	}
+	return 0;
+}
+
+int instance_stop(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->lock);
+	instance_wait_closed_locked(inst);
+	enum inst_state st = inst->state;
+	struct run *r = inst->run;
+	if (inst->busy || !r || (st != ST_RUNNING && st != ST_PAUSED)) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "stop refused: the instance is %s",
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	run_get(r);
+	inst_token token = instance_claim_locked(inst);
+	instance_transition_locked(inst, ST_STOPPING);
+	pthread_mutex_unlock(&inst->lock);
+
+	/* The whole sequence: SIGKILL at 5 s, however the emulator behaves
+	 * (a stopped or hung one does not answer quit). */
+	const char *how = "quit";
+	long long quit_end = clock_now_ms() + STOP_QUIT_MS;
+	if (r->conn->quit)
+		r->conn->quit(r, STOP_QUIT_MS);
+	if (run_wait_exit(r, clock_ms_left(quit_end))) {
+		how = "SIGTERM";
+		run_signal(r, SIGTERM);
+		if (run_wait_exit(r, STOP_TERM_MS)) {
+			how = "SIGKILL";
+			run_signal(r, SIGKILL);
+			run_wait_exit(r, KILL_WAIT_MS);
+		}
+	}
+	if (run_exited(r))
+		instance_log_exit(inst, r, how);
+	else
+		instance_log(inst, "stop: pid %d did not end after SIGKILL",
+			     run_pid(r));
+	instance_release_stopped(inst, token, r);
+	run_put(r);
+	return 0;
+}
+
+int instance_kill(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->lock);
+	instance_wait_closed_locked(inst);
+	struct run *r = inst->run;
+	if (!r) {
+		enum inst_state st = inst->state;
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "kill refused: the instance is %s",
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	run_get(r);
+	/* While another command holds the instance, that command takes
+	 * the run down when the kill wakes it. */
+	inst_token token = inst->busy ? 0 : instance_claim_locked(inst);
+	pthread_mutex_unlock(&inst->lock);
+
+	run_signal(r, SIGKILL);
+	run_wait_exit(r, KILL_WAIT_MS);
+	if (token) {
+		instance_log_exit(inst, r, "kill");
+		instance_release_stopped(inst, token, r);
+	}
+	run_put(r);
+	return 0;
+}
+
+/* pause, resume, reset: one request to the emulator. */
+enum simple_op { OP_PAUSE, OP_RESUME, OP_RESET };
+
+static const struct simple_cmd {
+	const char *name;
+	enum inst_state need1, need2;   /* states it makes sense in */
+	enum inst_state after;
+} simple_cmds[] = {
+	[OP_PAUSE] = { "pause", ST_RUNNING, ST_RUNNING, ST_PAUSED },
+	[OP_RESUME] = { "resume", ST_PAUSED, ST_PAUSED, ST_RUNNING },
+	[OP_RESET] = { "reset", ST_RUNNING, ST_PAUSED, 0 },
+};
+
+static int simple_command(struct instance *inst, enum simple_op op)
+{
+	const struct simple_cmd *c = &simple_cmds[op];
+
+	pthread_mutex_lock(&inst->lock);
+	instance_wait_closed_locked(inst);
+	enum inst_state st = inst->state;
+	struct run *r = inst->run;
+	if (inst->busy || !r || (st != c->need1 && st != c->need2)) {
+		pthread_mutex_unlock(&inst->lock);
+		instance_log(inst, "%s refused: the instance is %s", c->name,
+			     inst_state_name(st));
+		return -EBUSY;
+	}
+	run_get(r);
+	inst_token token = instance_claim_locked(inst);
+	pthread_mutex_unlock(&inst->lock);
+
+	int (*fn)(struct run *) = op == OP_PAUSE ? r->conn->pause
+				  : op == OP_RESUME ? r->conn->resume
+						    : r->conn->reset;
+	int rc = fn ? fn(r) : -EINVAL;
+	if (rc)
+		instance_log(inst, "%s failed: %s", c->name, strerror(-rc));
+	pthread_mutex_lock(&inst->lock);
+	if (rc == 0 && op != OP_RESET && inst->run == r &&
+	    inst->state != c->after)
+		instance_transition_locked(inst, c->after);
+	pthread_mutex_unlock(&inst->lock);
+	instance_release(inst, token, r);
+	run_put(r);
+	return rc;
+}
+
+int instance_pause(struct instance *inst)
+{
+	return simple_command(inst, OP_PAUSE);
+}
+
+int instance_resume(struct instance *inst)
+{
+	return simple_command(inst, OP_RESUME);
+}
+
+int instance_reset(struct instance *inst)
+{
+	return simple_command(inst, OP_RESET);
+}

@@ -1,0 +1,251 @@
+/* run.c - runs: their lifetime, their process and its watches (see
+ * run.h).
+ *
+ * Lifetimes: a run is freed when its last reference goes; a watch's
+ * callback that removes its own watch (the exit callback) holds a
+ * reference for its whole duration, since a thread closing the run no
+ * longer waits for a watch that is gone. The owner hears of the free
+ * (run_owner.freed), so what a callback reaches through the run (its
+ * log, channels) stays valid as long as the run does.
+ */
+#include "run.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "clock.h"
+#include "connector.h"
+#include "ioloop.h"
+#include "launcher.h"
+#include "logfile.h"
+
+struct run *run_new(const struct run_init *in)
+{
+	struct run *r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	r->name = strdup(in->name);
+	r->dir = strdup(in->dir);
+	if (!r->name || !r->dir) {
+		free(r->name);
+		free(r->dir);
+		free(r);
+		return NULL;
+	}
+	atomic_init(&r->refs, 1);
+	r->inst = in->owner;
+	r->owner = in->ops;
+	r->conn = in->conn;
+	r->launcher = in->launcher;
+	r->target = in->target;
+	r->timeout_ms = in->timeout_ms;
+	r->loop = in->loop;
+	r->log = in->log;
+	r->events = in->events;
+	r->channels = in->channels;
+	r->nchannels = in->nchannels;
+	r->proc.pid = -1;
+	r->proc.pidfd = r->proc.outfd = -1;
+	pthread_mutex_init(&r->lock, NULL);
+	clock_cond_init(&r->cond);
+	return r;
+}
+
+struct run *run_get(struct run *r)
+{
+	int old = atomic_fetch_add(&r->refs, 1);
+	assert(old > 0);
+	(void)old;
+	return r;
+}
+
+void run_put(struct run *r)
+{
+	if (!r)
+		return;
+	int old = atomic_fetch_sub(&r->refs, 1);
+	assert(old > 0);
+	if (old != 1)
+		return;
+	struct instance *owner = r->inst;
+	const struct run_owner *ops = r->owner;
+	if (r->conn->release)
+		r->conn->release(r);
+	r->launcher->release(&r->proc);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cond);
+	free(r->name);
+	free(r->dir);
+	free(r);
+	ops->freed(owner);
+}
+
+/* ---- the process's output and end ---------------------------------- */
+
+static void drain_output(struct run *r)
+{
+	char buf[16384];
+	ssize_t n;
+	if (r->proc.outfd < 0)
+		return;
+	while ((n = read(r->proc.outfd, buf, sizeof buf)) > 0)
+		logfile_append(r->log, buf, n);
+}
+
+static void on_output(void *opaque, uint32_t events)
+{
+	struct run *r = opaque;
+	char buf[16384];
+	ssize_t n = read(r->proc.outfd, buf, sizeof buf);
+	if (n > 0)
+		logfile_append(r->log, buf, n);
+	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+		ioloop_remove(atomic_exchange(&r->out_watch, NULL));
+}
+
+bool run_exited(struct run *r)
+{
+	pthread_mutex_lock(&r->lock);
+	bool e = r->exited;
+	pthread_mutex_unlock(&r->lock);
+	return e;
+}
+
+int run_wait_exit(struct run *r, int timeout_ms)
+{
+	struct timespec dl = clock_deadline(timeout_ms);
+	int rc = 0;
+	pthread_mutex_lock(&r->lock);
+	while (!r->exited && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(&r->cond, &r->lock, &dl);
+	bool e = r->exited;
+	pthread_mutex_unlock(&r->lock);
+	return e ? 0 : -ETIMEDOUT;
+}
+
+static void on_exit_cb(void *opaque, uint32_t events)
+{
+	struct run *r = opaque;
+	int ws = 0;
+	if (run_exited(r) || r->launcher->reap(&r->proc, &ws) == 0) {
+		if (run_exited(r))     /* woke before its watch was stored */
+			ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
+		return;
+	}
+	/* Once our watch is gone, a thread closing the run no longer
+	 * waits for this callback: hold the run (and so its owner) until
+	 * we return. The watch still exists here, so the run does. */
+	run_get(r);
+	/* A reaped pidfd reports EPOLLHUP for ever: stop watching. */
+	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
+	pthread_mutex_lock(&r->lock);
+	r->exited = true;
+	r->wstatus = ws;
+	pthread_cond_broadcast(&r->cond);
+	pthread_mutex_unlock(&r->lock);
+	r->owner->exited(r);
+	run_put(r);
+}
+
+int run_spawn(struct run *r, char *const argv[], char *const env[],
+	      char *why, size_t whylen)
+{
+	int rc = r->launcher->spawn(r->loop, argv, env, &r->proc, why,
+				    whylen);
+	if (rc)
+		return rc;
+	run_log(r, "started %s (pid %d)", argv[0], (int)r->proc.pid);
+	atomic_store(&r->out_watch, ioloop_add(r->loop, r->proc.outfd,
+					       EPOLLIN, on_output, r));
+	atomic_store(&r->pid_watch, ioloop_add(r->loop, r->proc.pidfd,
+					       EPOLLIN, on_exit_cb, r));
+	if (!r->out_watch || !r->pid_watch) {
+		snprintf(why, whylen, "cannot watch the emulator");
+		return -EIO;
+	}
+	return 0;
+}
+
+void run_close(struct run *r)
+{
+	/* No lock on the channels: they cannot change while the owner
+	 * counts this run as closing (and taking the owner's target lock
+	 * here, on the I/O loop, would order it after the loop's dispatch
+	 * lock: see core.h). */
+	for (size_t i = 0; i < r->nchannels; i++)
+		channel_detach(&r->channels[i]);
+	if (r->conn->shutdown)
+		r->conn->shutdown(r);
+	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
+	ioloop_remove(atomic_exchange(&r->out_watch, NULL));
+	drain_output(r);
+}
+
+/* ---- for connectors ------------------------------------------------ */
+
+void run_signal(struct run *r, int sig)
+{
+	r->launcher->signal(&r->proc, sig);
+}
+
+int run_pid(struct run *r)
+{
+	return (int)r->proc.pid;
+}
+
+int run_exit_fd(struct run *r)
+{
+	return r->proc.pidfd;
+}
+
+void run_emulator_event(struct run *r, const char *line, const char *name)
+{
+	r->owner->event(r, line, name);
+}
+
+void run_append_events(struct run *r, const char *lines, size_t len)
+{
+	logfile_append(r->events, lines, len);
+}
+
+bool run_live(struct run *r)
+{
+	return r->owner->live(r);
+}
+
+void run_log(struct run *r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	logfile_vprintf_emufs(r->log, fmt, ap);
+	va_end(ap);
+}
+
+const char *run_name(struct run *r)
+{
+	return r->name;
+}
+
+const char *run_dir(struct run *r)
+{
+	return r->dir;
+}
+
+struct ioloop *run_loop(struct run *r)
+{
+	return r->loop;
+}
+
+int run_attach_channel(struct run *r, size_t i, int fd)
+{
+	if (i >= r->nchannels)
+		return -EINVAL;
+	return channel_attach(&r->channels[i], r->loop, fd);
+}

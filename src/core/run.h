@@ -1,0 +1,146 @@
+/* run.h - one run of an emulator: its process and everything connected
+ * to it, from a start to the end of the process. What a connector
+ * (connector.h) may use: the run's target, its request timeout, its
+ * private pointer, and the functions below. Nothing here reaches the
+ * instance the run belongs to (instance.h owns runs, through struct
+ * run_owner).
+ *
+ * A run is reference counted, so a FUSE worker that is talking to the
+ * emulator keeps it valid while the emulator dies underneath; it is
+ * freed when the last reference goes.
+ */
+#ifndef EMUFS_RUN_H
+#define EMUFS_RUN_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "process.h"
+
+struct cfg_target;
+struct channel;
+struct connector_ops;
+struct instance;
+struct io_watch;
+struct ioloop;
+struct launcher;
+struct logfile;
+struct run;
+
+/* What the owner of runs (instance.c) hears of them. */
+struct run_owner {
+	/* On the I/O loop: the process ended and r->exited is set. The
+	 * run stays valid until this returns. */
+	void (*exited)(struct run *r);
+	/* An event line from the emulator (QMP event JSON; name: its
+	 * event name, or NULL). */
+	void (*event)(struct run *r, const char *line, const char *name);
+	/* The run was freed (its last reference went): owner's last touch
+	 * by this run. */
+	void (*freed)(struct instance *owner);
+	/* Whether r is still the owner's running or paused run (no stop is
+	 * ending it). */
+	bool (*live)(struct run *r);
+};
+
+/* What a run is made of; copied by run_new. The binding (channels) and
+ * log must outlive the run: the owner keeps them until freed(). */
+struct run_init {
+	const struct run_owner *ops;
+	struct instance *owner;
+	const struct connector_ops *conn;
+	const struct launcher *launcher;
+	const struct cfg_target *target;
+	int timeout_ms;
+	struct ioloop *loop;
+	struct logfile *log;           /* the instance's `log` */
+	struct logfile *events;        /* the instance's `events` */
+	const char *name;              /* the instance's name */
+	const char *dir;               /* its state directory */
+	struct channel *channels;      /* the bound target's channels */
+	size_t nchannels;
+};
+
+struct run {
+	atomic_int refs;
+	struct instance *inst;         /* the owner; opaque to runs */
+	const struct run_owner *owner;
+	const struct connector_ops *conn;
+	const struct launcher *launcher;
+	const struct cfg_target *target;
+	int timeout_ms;                /* request timeout */
+	struct ioloop *loop;
+	struct logfile *log;
+	struct logfile *events;
+	char *name;
+	char *dir;
+	/* Stable for the run's life: the owner changes its binding only
+	 * while no run is live (see instance.h). */
+	struct channel *channels;
+	size_t nchannels;
+	struct process proc;           /* the launcher's */
+	/* Taken with atomic_exchange by whoever removes them: the I/O loop
+	 * at EOF (a hung-up fd would wake it forever) or run_close. */
+	struct io_watch *_Atomic pid_watch;  /* pidfd: the process ended */
+	struct io_watch *_Atomic out_watch;  /* stdout/stderr into log */
+	pthread_mutex_t lock;          /* protects exited, wstatus */
+	pthread_cond_t cond;           /* signalled when exited is set */
+	bool exited;
+	int wstatus;
+	void *priv;                    /* the connector's */
+};
+
+/* A run with one reference (the caller's), or NULL. */
+struct run *run_new(const struct run_init *init);
+/* Another reference on a run the caller holds one on, or that a watch
+ * whose callback is running points to. */
+struct run *run_get(struct run *r);
+void run_put(struct run *r);
+
+/* The run is over for good (stopped, killed, ended by itself): detach
+ * its channels, shut the connector down, stop watching the process and
+ * keep the rest of its output. Its owner calls it once. */
+void run_close(struct run *r);
+
+/* ---- for connectors ------------------------------------------------ */
+
+/* Launch argv through the run's launcher with env's NAME=VALUE strings
+ * added to its environment (env may be NULL), watch its exit and copy
+ * its output into `log`. */
+int run_spawn(struct run *r, char *const argv[], char *const env[],
+	      char *why, size_t whylen);
+/* Wait until the process ended, at most timeout_ms: 0 or -ETIMEDOUT. */
+int run_wait_exit(struct run *r, int timeout_ms);
+bool run_exited(struct run *r);
+/* Send the process a signal (the launcher's way). */
+void run_signal(struct run *r, int sig);
+/* The process id, and an fd that polls readable once it ended. */
+int run_pid(struct run *r);
+int run_exit_fd(struct run *r);
+/* An event line from the emulator (QMP event JSON) into `events`;
+ * name: the event's name, so STOP and RESUME show in `state`. line NULL:
+ * the connector appended it itself (in a batch); only what name means for
+ * the state is left to do. */
+void run_emulator_event(struct run *r, const char *line, const char *name);
+/* Event lines the connector batched (each ending in '\n') into
+ * `events`, in one append. */
+void run_append_events(struct run *r, const char *lines, size_t len);
+/* Whether the run is still the instance's running or paused one (no stop
+ * is ending it). */
+bool run_live(struct run *r);
+/* A line "emufs: ..." in the instance's `log`. */
+void run_log(struct run *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* The instance's name and state directory (sockets, overlays). */
+const char *run_name(struct run *r);
+const char *run_dir(struct run *r);
+/* The core's I/O loop, for the connector's own watches. */
+struct ioloop *run_loop(struct run *r);
+/* Connect channel i of the target (cfg order) to the emulator's socket
+ * fd: owned by the channel from now on, the caller's still on failure.
+ * Only during launch (the binding cannot change: see instance.h). */
+int run_attach_channel(struct run *r, size_t i, int fd);
+
+#endif
