@@ -23,6 +23,7 @@
 #include "instance.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -204,6 +205,12 @@ void run_put(struct run *r)
 	inst->runs--;
 	pthread_cond_broadcast(&inst->finished);
 	pthread_mutex_unlock(&inst->lock);
+	/* Give the run's memory back to the system: a run may have held
+	 * megabytes (a paused guest's input backlog, QOM listings, event
+	 * batches), and glibc keeps freed pages resident wherever a live
+	 * block sits above them (the soak: RSS 20-40 % up after the load
+	 * without this, 1.5 % with it). Once per run, cheap. */
+	malloc_trim(0);
 }
 
 struct run *instance_get_run(struct instance *inst)
