@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -116,6 +117,13 @@ int main(int argc, char **argv)
 	struct emufs_config *cfg = NULL;
 	char err[1024];
 	int status = 1;
+
+	/* Two malloc arenas, not one per thread: FUSE workers come and go
+	 * with the load, and each arena keeps pages of its own; emufs's
+	 * threads mostly wait, so they hardly contend for the allocator.
+	 * What runs free goes back to the system at each run's end
+	 * (run_put). */
+	mallopt(M_ARENA_MAX, 2);
 
 	if (parse_options(argc, argv, &o))
 		return 2;

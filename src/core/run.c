@@ -12,6 +12,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +86,12 @@ void run_put(struct run *r)
 	free(r->dir);
 	free(r);
 	ops->freed(owner);
+	/* Give the run's memory back to the system: a run may have held
+	 * megabytes (a paused guest's input backlog, QOM listings, event
+	 * batches), and glibc keeps freed pages resident wherever a live
+	 * block sits above them (the soak: RSS 20-40 % up after the load
+	 * without this, 1.5 % with it). Once per run, cheap. */
+	malloc_trim(0);
 }
 
 /* ---- the process's output and end ---------------------------------- */

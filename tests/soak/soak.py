@@ -374,6 +374,29 @@ for i in instances:
     props[i] = props_files(mnt + "/" + i + "/props/machine") or \
         [mnt + "/" + i + "/props/machine/type"]
     write_ctl(i, b"stop\n")
+
+
+def warm_up(seconds=1.0, readers=16):
+    """Concurrent reads for a moment, so that the FUSE worker pool is at
+    its steady state (libfuse keeps up to 4 idle workers, fs/main.c) when
+    the counts are taken: the start count of threads is then that of a
+    mount in use, not of one nobody has read yet."""
+    end = time.monotonic() + seconds
+
+    def reader():
+        while time.monotonic() < end:
+            for i in instances:
+                rd(mnt + "/" + i + "/state")
+
+    ts = [threading.Thread(target=reader) for _ in range(readers)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    time.sleep(1.0)     # the workers past the idle bound end
+
+
+warm_up()
 log0 = {i: log_refusals(i) for i in instances}
 fds0, threads0, rss0 = proc_status()
 fd_kinds0 = fd_kinds()
