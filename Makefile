@@ -49,7 +49,7 @@ UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FIRMWARE := $(BUILD)/firmware/ast2500-test.elf
 
-.PHONY: all deps run test unit integration asan tsan install clean firmware \
+.PHONY: all deps run test unit layers integration asan tsan install clean firmware \
         demo-firmware
 
 all: $(BUILD)/emufs
@@ -98,13 +98,19 @@ firmware:
 unit: $(UNIT_BIN)
 	@tests/run-unit.sh $(UNIT_BIN)
 
+# The one rule of dependency (docs/design.md): no cycle between modules,
+# each layer includes and uses only what it may; on includes and on the
+# symbols of the built objects.
+layers: $(BUILD)/emufs
+	@python3 tests/check-layers.py $(BUILD)
+
 integration: $(BUILD)/emufs firmware demo-firmware
 	@EMUFS=$(abspath $(BUILD))/emufs FIRMWARE_DIR=$(abspath $(BUILD))/firmware \
 		DEMO_FIRMWARE=$(abspath $(BUILD))/examples/demo.elf \
 		tests/run-integration.sh $(INTEGRATION_FILTER)
 
 test: deps
-	@$(MAKE) --no-print-directory all unit integration
+	@$(MAKE) --no-print-directory all layers unit integration
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit integration

@@ -1,4 +1,4 @@
-/* main.c - emufs's command line (interface.md section 1) and the mount;
+/* main.c - emufs's command line (docs/reference.md, emufs(1)) and the mount;
  * the janitor that cleans up after an emufs that was killed: janitor.c.
  *
  * Order matters: the configuration is validated before anything is

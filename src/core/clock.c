@@ -28,6 +28,18 @@ struct timespec clock_deadline(int ms)
 	return ts;
 }
 
+int clock_ms_until(const struct timespec *dl)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long long ns = (long long)(dl->tv_sec - now.tv_sec) * 1000000000LL +
+		       (dl->tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return 0;
+	ns = (ns + 999999) / 1000000;     /* up: poll() never wakes early */
+	return ns > 0x7fffffff ? 0x7fffffff : (int)ns;
+}
+
 int clock_ms_left(long long deadline_ms)
 {
 	long long left = deadline_ms - clock_now_ms();

@@ -16,6 +16,9 @@ long long clock_now_ms(void);
 struct timespec clock_deadline(int ms);
 /* Move a deadline on by ms. */
 void clock_advance(struct timespec *ts, int ms);
+/* Milliseconds left until a deadline of clock_deadline(), rounded up
+ * (so a poll() on it never wakes early), never below 0. */
+int clock_ms_until(const struct timespec *dl);
 /* Milliseconds left until deadline_ms (a clock_now_ms value), never
  * below 0. */
 int clock_ms_left(long long deadline_ms);

@@ -36,6 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "qmp_sendq.h"
 #include "qmp_wire.h"
 
@@ -80,46 +81,11 @@ struct qmp {
 	atomic_size_t unmatched;
 };
 
-/* ---- time ------------------------------------------------------------ */
-
-static struct timespec deadline_after(int timeout_ms)
-{
-	struct timespec ts;
-
-	if (timeout_ms < 0)
-		timeout_ms = 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
-/* Milliseconds left until dl, rounded up so poll() never wakes early;
- * 0 once it has passed. */
-static int ms_until(const struct timespec *dl)
-{
-	struct timespec now;
-	int64_t ns;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ns = (int64_t)(dl->tv_sec - now.tv_sec) * 1000000000LL +
-	     (dl->tv_nsec - now.tv_nsec);
-	if (ns <= 0)
-		return 0;
-	ns = (ns + 999999) / 1000000;
-	return ns > INT32_MAX ? INT32_MAX : (int)ns;
-}
-
 /* ---- life cycle ------------------------------------------------------ */
 
 struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *opaque)
 {
 	struct qmp *q;
-	pthread_condattr_t ca;
 	int fl;
 
 	fl = fcntl(fd, F_GETFL);
@@ -140,16 +106,10 @@ struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *opaque)
 
 	if (pthread_mutex_init(&q->lock, NULL) != 0)
 		goto fail_q;
-	if (pthread_condattr_init(&ca) != 0)
+	if (clock_cond_init(&q->reply_cond) != 0)
 		goto fail_lock;
-	if (pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) != 0 ||
-	    pthread_cond_init(&q->reply_cond, &ca) != 0)
-		goto fail_ca;
-	pthread_condattr_destroy(&ca);
 	return q;
 
-fail_ca:
-	pthread_condattr_destroy(&ca);
 fail_lock:
 	pthread_mutex_destroy(&q->lock);
 fail_q:
@@ -404,7 +364,7 @@ static void push_own_line_locked(struct qmp *q, struct qmp_pending *slot,
 {
 	while (slot->out && !q->out.want_write && !atomic_load(&q->dead)) {
 		struct pollfd pfd = { .fd = q->fd, .events = POLLOUT };
-		int ms = ms_until(dl);
+		int ms = clock_ms_until(dl);
 
 		if (ms == 0)
 			return;
@@ -537,21 +497,21 @@ static int execute_until(struct qmp *q, const char *cmd, json_t *args,
 int qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 		int timeout_ms, json_t **ret, struct qmp_error *err)
 {
-	struct timespec dl = deadline_after(timeout_ms);
+	struct timespec dl = clock_deadline(timeout_ms);
 
 	return execute_until(q, cmd, args, &dl, ret, err, false);
 }
 
 int qmp_execute_final(struct qmp *q, const char *cmd, int timeout_ms)
 {
-	struct timespec dl = deadline_after(timeout_ms);
+	struct timespec dl = clock_deadline(timeout_ms);
 
 	return execute_until(q, cmd, NULL, &dl, NULL, NULL, true);
 }
 
 int qmp_handshake(struct qmp *q, int timeout_ms)
 {
-	struct timespec dl = deadline_after(timeout_ms);
+	struct timespec dl = clock_deadline(timeout_ms);
 	int rc = 0;
 	bool greeted;
 
@@ -569,7 +529,7 @@ int qmp_handshake(struct qmp *q, int timeout_ms)
 int qmp_execute_raw(struct qmp *q, json_t *cmd, int timeout_ms,
 		    char **reply_line)
 {
-	struct timespec dl = deadline_after(timeout_ms);
+	struct timespec dl = clock_deadline(timeout_ms);
 	json_t *msg, *client_id, *reply = NULL;
 	int rc;
 
