@@ -52,13 +52,16 @@ void fs_file_link(struct emufs_fs *fs, struct fh *fh)
 
 void fs_file_free(struct emufs_fs *fs, struct fh *fh)
 {
+	/* file_prev is a link of the list: its neighbour's unlinking
+	 * rewrites it, so even the test of whether fh is linked at all is
+	 * made under files_lock. */
+	pthread_mutex_lock(&fs->files_lock);
 	if (fh->file_prev) {
-		pthread_mutex_lock(&fs->files_lock);
 		*fh->file_prev = fh->file_next;
 		if (fh->file_next)
 			fh->file_next->file_prev = fh->file_prev;
-		pthread_mutex_unlock(&fs->files_lock);
 	}
+	pthread_mutex_unlock(&fs->files_lock);
 	fs_poll_forget(fs, fh);
 	if (kind_of(&fh->node)->release)
 		kind_of(&fh->node)->release(fh);
