@@ -287,13 +287,20 @@ static int qemu_resume(struct run *r)
 	return execute(r, "cont");
 }
 
+/* The run's watches on the I/O loop: the QMP link and its lost-link
+ * timer. Idempotent: shutdown and release both call it. */
+static void unwatch(struct qemu_run *q)
+{
+	qemu_link_unwatch(q);
+	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
+}
+
 static void qemu_shutdown(struct run *r)
 {
 	struct qemu_run *q = r->priv;
 	if (!q)
 		return;
-	qemu_link_unwatch(q);
-	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
+	unwatch(q);
 	if (q->qmp)
 		qmp_shutdown(q->qmp);
 	remove_overlays(q);
@@ -304,8 +311,7 @@ static void qemu_release(struct run *r)
 	struct qemu_run *q = r->priv;
 	if (!q)
 		return;
-	qemu_link_unwatch(q);
-	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
+	unwatch(q);
 	if (q->qmp)
 		qmp_free(q->qmp);
 	qom_cache_free(q->qom);
