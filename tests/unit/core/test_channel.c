@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/channel.h"
 #include "core/ioloop.h"
 
@@ -43,14 +44,6 @@ struct fixture {
 	int emu;              /* the emulator's end, blocking */
 	int ours;             /* the end for channel_attach, or -1 */
 };
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -137,10 +130,10 @@ static off_t log_size(struct channel *ch)
 /* Wait until the log holds at least N bytes; its size then. */
 static off_t wait_log_size(struct channel *ch, off_t n)
 {
-	long long end = now_ms() + SOON_MS;
+	long long end = clock_now_ms() + SOON_MS;
 	off_t size;
 
-	while ((size = log_size(ch)) < n && now_ms() < end)
+	while ((size = log_size(ch)) < n && clock_now_ms() < end)
 		sleep_ms(1);
 	return size;
 }
@@ -171,10 +164,10 @@ static size_t read_exact(int fd, void *buf, size_t len)
 {
 	char *p = buf;
 	size_t got = 0;
-	long long end = now_ms() + SOON_MS;
+	long long end = clock_now_ms() + SOON_MS;
 
 	while (got < len) {
-		int left = (int)(end - now_ms());
+		int left = (int)(end - clock_now_ms());
 		if (left <= 0)
 			break;
 		struct pollfd pfd = { fd, POLLIN, 0 };
@@ -774,14 +767,14 @@ static void test_unread_pty_never_costs_log_bytes(void **state)
 	size_t bad = check(buf, total, 0);
 	free(buf);
 	assert_int_equal(bad, total);
-	long long end = now_ms() + SOON_MS;
+	long long end = clock_now_ms() + SOON_MS;
 	unsigned long long dropped;
 	do {
 		sleep_ms(1);
 		pthread_mutex_lock(&ch->lock);
 		dropped = ch->pty_dropped;
 		pthread_mutex_unlock(&ch->lock);
-	} while (!dropped && now_ms() < end);
+	} while (!dropped && clock_now_ms() < end);
 	assert_true(dropped > 0);
 }
 

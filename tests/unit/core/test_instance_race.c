@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/config.h"
 #include "core/config_load.h"
 #include "core/connector.h"
@@ -36,14 +37,6 @@
 #include "fake_emulators.h"
 
 #define SOON_MS 5000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -70,9 +63,9 @@ static bool launch_fails;        /* the fake launch reports a failure */
 /* Wait (mu held) until *flag, at most SOON_MS: false on timeout. */
 static bool wait_flag_locked(const bool *flag)
 {
-	long long end = now_ms() + SOON_MS;
+	long long end = clock_now_ms() + SOON_MS;
 	while (!*flag) {
-		long long left = end - now_ms();
+		long long left = end - clock_now_ms();
 		if (left <= 0)
 			return false;
 		struct timespec dl;
@@ -125,8 +118,8 @@ static int fake_launch(struct run *r, bool paused, char *why, size_t wl)
 	if (rc)
 		return rc;
 	/* Its output closed: the output watch removes itself. */
-	long long end = now_ms() + SOON_MS;
-	while (atomic_load(&r->out_watch) && now_ms() < end)
+	long long end = clock_now_ms() + SOON_MS;
+	while (atomic_load(&r->out_watch) && clock_now_ms() < end)
 		sleep_ms(1);
 	if (launch_fails) {
 		/* As a QEMU that never greets: the caller kills it. */

@@ -21,19 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/ioloop.h"
 
 /* Bound for things that should happen at once: generous, for ASan and
  * loaded machines; the tests only wait this long when they fail. */
 #define SOON_MS 3000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -46,10 +39,10 @@ static void sleep_ms(int ms)
 /* Wait until *v >= want; false after SOON_MS. */
 static bool wait_for(atomic_int *v, int want)
 {
-	long long end = now_ms() + SOON_MS;
+	long long end = clock_now_ms() + SOON_MS;
 
 	while (atomic_load(v) < want) {
-		if (now_ms() > end)
+		if (clock_now_ms() > end)
 			return false;
 		sleep_ms(1);
 	}
@@ -263,13 +256,13 @@ static void test_remove_waits_for_a_running_callback(void **state)
 	assert_non_null(p.w);
 	put(f->p[1], "x");
 	/* Wait until the loop is inside the callback, then remove. */
-	long long end = now_ms() + SOON_MS;
-	while (!atomic_load(&p.inside) && now_ms() < end)
+	long long end = clock_now_ms() + SOON_MS;
+	while (!atomic_load(&p.inside) && clock_now_ms() < end)
 		sleep_ms(1);
 	assert_true(atomic_load(&p.inside));
-	long long t0 = now_ms();
+	long long t0 = clock_now_ms();
 	ioloop_remove(p.w);
-	long long took = now_ms() - t0;
+	long long took = clock_now_ms() - t0;
 	/* On return the callback is not running: it ran to its end. */
 	assert_int_equal(atomic_load(&p.inside), 0);
 	assert_int_equal(atomic_load(&p.finished), 1);
@@ -635,7 +628,7 @@ static void tick_cb(void *opaque, uint32_t events)
 	struct tick *t = opaque;
 
 	if (atomic_load(&t->fired) == 0)
-		atomic_store(&t->first_at, now_ms());
+		atomic_store(&t->first_at, clock_now_ms());
 	if (ioloop_in_loop(t->loop))
 		atomic_fetch_add(&t->in_loop, 1);
 	atomic_fetch_add(&t->fired, 1);
@@ -645,7 +638,7 @@ static void test_one_shot_timer_fires_once(void **state)
 {
 	struct fixture *f = *state;
 	struct tick t = { .loop = f->loop };
-	long long t0 = now_ms();
+	long long t0 = clock_now_ms();
 
 	struct io_watch *w = ioloop_add_timer(f->loop, 30, 0, tick_cb, &t);
 	assert_non_null(w);
@@ -676,12 +669,12 @@ static void test_timer_with_no_delay_fires_at_once(void **state)
 {
 	struct fixture *f = *state;
 	struct tick t = { .loop = f->loop };
-	long long t0 = now_ms();
+	long long t0 = clock_now_ms();
 
 	struct io_watch *w = ioloop_add_timer(f->loop, 0, 0, tick_cb, &t);
 	assert_non_null(w);
 	assert_true(wait_for(&t.fired, 1));
-	assert_true(now_ms() - t0 < 1000);
+	assert_true(clock_now_ms() - t0 < 1000);
 	ioloop_remove(w);
 }
 
