@@ -265,6 +265,7 @@ void channel_detach(struct channel *ch)
 	}
 	ch->pty_master = ch->pty_slave = -1;
 	pthread_mutex_unlock(&ch->lock);
+	logfile_end(&ch->log);      /* its followers reach end of file */
 }
 
 ssize_t channel_write(struct channel *ch, const void *buf, size_t len)

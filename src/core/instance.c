@@ -112,6 +112,9 @@ void instance_transition_locked(struct instance *inst, enum inst_state to)
 {
 	assert(legal[inst->state][to]);
 	inst->state = to;
+	const struct core_hooks *h = inst->env->hooks;
+	if (h && h->state_changed)
+		h->state_changed(inst, to, h->opaque);
 	char data[64];
 	snprintf(data, sizeof data, "\"state\": \"%s\"", inst_state_name(to));
 	instance_event(inst, "EMUFS_STATE", data, false);

@@ -65,6 +65,7 @@ static void start_over_locked(struct logfile *lf)
 	lf->size = lf->disk_end = 0;
 	lf->held_len = 0;
 	lf->generation++;
+	lf->origin = 0;
 }
 
 /* The first line start at or after off in the file: off itself when a
@@ -115,6 +116,7 @@ static void keep_newest_locked(struct logfile *lf, size_t keep)
 		src = line_start_locked(lf, src);
 		keep = old - src;
 	}
+	lf->origin += src;    /* the bytes before src are gone */
 	size_t left = keep;
 	while (left) {        /* src >= keep: the ranges never overlap */
 		ssize_t n = copy_file_range(lf->fd, &src, lf->fd, &dst, left,
@@ -402,6 +404,8 @@ int logfile_reset(struct logfile *lf)
 		lf->error = 0;
 	}
 	start_over_locked(lf);
+	lf->runs++;
+	lf->live = true;
 	clock_gettime(CLOCK_REALTIME, &lf->mtime);
 	logfile_grow_fn fn = lf->on_grow;
 	void *opaque = lf->opaque;
@@ -413,4 +417,27 @@ int logfile_reset(struct logfile *lf)
 	if (tfn && tell)
 		tfn(lf, &t, topaque);
 	return 0;
+}
+
+void logfile_end(struct logfile *lf)
+{
+	pthread_mutex_lock(&lf->lock);
+	bool was = lf->live;
+	lf->live = false;
+	logfile_grow_fn fn = lf->on_grow;
+	void *opaque = lf->opaque;
+	pthread_mutex_unlock(&lf->lock);
+	if (fn && was)
+		fn(lf, opaque);
+}
+
+void logfile_pos(struct logfile *lf, struct logfile_pos *pos)
+{
+	pthread_mutex_lock(&lf->lock);
+	pos->origin = lf->origin;
+	pos->size = lf->size;
+	pos->runs = lf->runs;
+	pos->generation = lf->generation;
+	pos->live = lf->live;
+	pthread_mutex_unlock(&lf->lock);
 }

@@ -75,6 +75,19 @@ struct logfile {
 	logfile_trouble_fn on_trouble; /* called lock dropped */
 	void *trouble_opaque;
 	char name[64];
+	/* Followers (follow/, which must never lose their place): */
+	off_t origin;             /* byte 0 of the file is byte `origin`
+				   * of the run: the cap cut the rest */
+	unsigned runs;            /* logfile_reset()s so far */
+	bool live;                /* a run is on: reset, not yet ended */
+};
+
+/* Where a log stands, for a follower: bytes [origin, origin + size) of
+ * run number `runs` are readable (file offsets [0, size)). */
+struct logfile_pos {
+	off_t origin, size;
+	unsigned runs, generation;
+	bool live;
 };
 
 int logfile_open(struct logfile *lf, const char *path, long long cap);
@@ -112,5 +125,9 @@ void logfile_stat(struct logfile *lf, off_t *size, struct timespec *mtime);
 void logfile_position(struct logfile *lf, off_t *size, unsigned *gen);
 /* Start over at size 0 (a new run). */
 int logfile_reset(struct logfile *lf);
+/* The run ended: no more bytes until the next reset. Tells the grow
+ * hook, so that followers see the end. */
+void logfile_end(struct logfile *lf);
+void logfile_pos(struct logfile *lf, struct logfile_pos *pos);
 
 #endif

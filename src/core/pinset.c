@@ -25,8 +25,11 @@ struct shim_binding {
 unsigned pinset_record(const struct pinset_env *env, struct pin *p,
 		       int level)
 {
+	const struct core_hooks *h = env->hooks;
 	pthread_mutex_lock(&p->lock);
 	int old = atomic_exchange(&p->level, level);
+	if (old != level && level >= 0 && h && h->pin_level)
+		h->pin_level(p, level, h->opaque);
 	/* Learning the level is no change: a qom pin's first sample is what
 	 * it always was; a shim pin read as 0 until the guest spoke. */
 	if (old < 0)
@@ -37,7 +40,6 @@ unsigned pinset_record(const struct pinset_env *env, struct pin *p,
 	pthread_mutex_unlock(&p->lock);
 	/* After the bump: a poll that armed before it sees the new gen or
 	 * is on the list this wakes. */
-	const struct core_hooks *h = env->hooks;
 	if (old != level && h && h->pin_changed)
 		h->pin_changed(p, h->opaque);
 	return gen;
