@@ -11,8 +11,11 @@
 #include "node.h"
 
 struct core;
+struct follow;
 struct fuse_pollhandle;
 struct inode_table;
+struct io_watch;
+struct waiter;
 
 struct emufs_fs {
 	struct core *core;
@@ -26,11 +29,26 @@ struct emufs_fs {
 	struct fh *files;              /* every open file: after a lazy
 					* unmount the kernel releases not
 					* all of them, emufs frees the rest */
+	/* follow/ (follow_lines.c, waiters.c): */
+	pthread_mutex_t follow_lock;   /* protects followers and their
+					* lines, waiting, spare, every
+					* waiter, follow_stopped */
+	struct follow *followers;      /* open line files of follow/ */
+	struct waiter *waiting;        /* parked reads */
+	struct waiter *spare;          /* recycled waiter slots */
+	bool follow_stopped;           /* the mount ends: no more waiting */
+	int kickfd;                    /* eventfd: the loop looks at the
+					* parked reads marked ready */
+	struct io_watch *kick;
 };
 
 /* An open file: what it names, resolved once at open. */
 struct fh {
 	struct node node;
+	struct emufs_fs *fs;           /* the mount it is open on */
+	struct follow *follow;         /* follow/ files: their reader */
+	const void *wait_on;           /* follow/: what wakes a parked read
+					* (its log, or its follow) */
 	/* Several threads may serve one open file at once (a shared fd, a
 	 * reader thread beside a writer): text_lock protects text and
 	 * text_off. Never held while waiting on an emulator. */

@@ -15,17 +15,14 @@
 #include "handlers.h"
 #include "mount.h"
 #include "pollers.h"
+#include "resolve.h"
 #include "core/instance.h"
 #include "core/pin.h"
 
 int gpio_lookup(struct emufs_fs *fs, const struct node *dir,
 		const char *name, struct node *child)
 {
-	instance_get(dir->inst);
-	child->inst = dir->inst;
-	child->kind = N_PIN;
-	snprintf(child->name, sizeof child->name, "%s", name);
-	return pin_refresh(child);
+	return node_named_child(dir, N_PIN, name, child);
 }
 
 int gpio_readdir(struct emufs_fs *fs, const struct node *dir,

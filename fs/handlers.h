@@ -65,6 +65,22 @@ ssize_t pin_file_write(struct fh *fh, const char *buf, size_t size);
 int pin_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 	     unsigned *revents);
 
+/* follow.c: follow/ (its lines: follow_lines.h). */
+int follow_lookup(struct emufs_fs *fs, const struct node *dir,
+		  const char *name, struct node *child);
+int follow_readdir(struct emufs_fs *fs, const struct node *dir,
+		   struct dirlist *out);
+int follow_gpio_lookup(struct emufs_fs *fs, const struct node *dir,
+		       const char *name, struct node *child);
+int follow_log_refresh(struct node *n);
+int follow_pin_refresh(struct node *n);
+int follow_log_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
+int follow_open(struct fh *fh, int flags);
+void follow_release(struct fh *fh);
+ssize_t follow_read(struct fh *fh, char *buf, size_t size, off_t off);
+int follow_poll(struct emufs_fs *fs, struct fh *fh,
+		struct fuse_pollhandle *ph, unsigned *revents);
+
 /* text.c: reads of small files (one snapshot per read from offset 0)
  * and the qmp/monitor conversations (replies kept for the reads). */
 ssize_t read_text(const char *text, char *buf, size_t size, off_t off);

@@ -17,6 +17,9 @@
 	.entry_timeout = ENTRY_S, .attr_timeout = ATTR_S
 #define NAMED(m) .mode = (m), .entry_timeout = ENTRY_S, .attr_timeout = ATTR_S
 #define RESERVED(n) .name = (n), .reserved_only = true
+/* follow/'s files: reads that wait (follow.c). Lines are a stream. */
+#define FOLLOW_FILE .waits = true, .open = follow_open, \
+	.release = follow_release, .read = follow_read, .poll = follow_poll
 
 const struct kind fs_kinds[N_KINDS] = {
 	[N_ROOT] = { NAMED(S_IFDIR | 0755),
@@ -45,7 +48,8 @@ const struct kind fs_kinds[N_KINDS] = {
 	[N_GDB] = { FIXED("gdb", S_IFREG | 0444),
 		.stat = gdb_stat, .text = gdb_text, .read = text_read },
 	[N_FIRMWARE] = { RESERVED("firmware") },
-	[N_FOLLOW] = { RESERVED("follow") },
+	[N_FOLLOW] = { FIXED("follow", S_IFDIR | 0755),
+		.lookup = follow_lookup, .readdir = follow_readdir },
 	[N_SNAPSHOTS] = { RESERVED("snapshots") },
 	[N_TRACE] = { RESERVED("trace") },
 	[N_CHANNEL] = { NAMED(S_IFREG | 0644), .refresh = channel_refresh,
@@ -62,4 +66,12 @@ const struct kind fs_kinds[N_KINDS] = {
 		.open = pin_open, .release = pin_release,
 		.text = pin_text, .read = text_read, .write = pin_file_write,
 		.poll = pin_poll },
+	[N_FOLLOW_GPIO] = { NAMED(S_IFDIR | 0755),
+		.lookup = follow_gpio_lookup, .readdir = gpio_readdir },
+	[N_FOLLOW_STATE] = { NAMED(S_IFREG | 0444), FOLLOW_FILE,
+		.nonseekable = true },
+	[N_FOLLOW_LOG] = { NAMED(S_IFREG | 0444), FOLLOW_FILE,
+		.refresh = follow_log_refresh, .stat = follow_log_stat },
+	[N_FOLLOW_PIN] = { NAMED(S_IFREG | 0444), FOLLOW_FILE,
+		.refresh = follow_pin_refresh, .nonseekable = true },
 };

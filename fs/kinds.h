@@ -39,6 +39,9 @@ struct kind {
 	 * attributes: 0 for files that grow or change under it. */
 	double entry_timeout, attr_timeout;
 	bool nonseekable;       /* a conversation, not a file (qmp) */
+	/* A read that finds nothing returns -EAGAIN, and ops.c parks it
+	 * (waiters.h) unless the file is O_NONBLOCK: follow/. */
+	bool waits;
 
 	/* Directories. */
 	int (*lookup)(struct emufs_fs *fs, const struct node *dir,

@@ -24,9 +24,12 @@
 #include "core/core.h"
 #include "fs.h"
 #include "janitor.h"
-#include "session.h"
+#include "follow_lines.h"
 #include "mount.h"
+#include "mountwatch.h"
 #include "pollers.h"
+#include "session.h"
+#include "waiters.h"
 #include "core/statedir.h"
 
 static void usage(FILE *to)
@@ -104,6 +107,10 @@ static char *absolute(const char *path)
 		return strdup(path);
 	return asprintf(&out, "%s/%s", cwd, path) < 0 ? NULL : out;
 }
+
+/* How long the end of the mount waits for follow/'s readers to close
+ * their files once they got end of file. */
+#define DRAIN_MS 1000
 
 static void *autostart_main(void *arg)
 {
@@ -196,7 +203,11 @@ int main(int argc, char **argv)
 		goto out_unmount;
 	}
 	janitor_start(state_dir, mountpoint, lock_fd);
-	struct core_hooks hooks = { fs_log_grew, fs_pin_changed, &fs };
+	struct core_hooks hooks = { .log_grew = fs_log_grew,
+				    .pin_changed = fs_pin_changed,
+				    .state_changed = fs_state_changed,
+				    .pin_level = fs_pin_level,
+				    .opaque = &fs };
 	core_made = true;   /* from here the core removes the state dir */
 	if (core_new(cfg, state_dir, &hooks, &fs.core, err, sizeof err)) {
 		cfg = NULL;     /* core_new took it */
@@ -204,15 +215,26 @@ int main(int argc, char **argv)
 		goto out_unmount;
 	}
 	cfg = NULL;
+	if (waiters_start(&fs)) {
+		fprintf(stderr, "emufs: cannot start the follow/ replies\n");
+		goto out_core;
+	}
 	if (fuse_set_signal_handlers(se)) {
 		fprintf(stderr, "emufs: cannot set signal handlers\n");
 		goto out_core;
 	}
+	/* Without it a lazy unmount leaves follow/'s readers blocked. */
+	if (mountwatch_start(se, mountpoint))
+		fprintf(stderr, "emufs: cannot watch the mount table: a lazy "
+			"unmount will wait for the last open file\n");
 	pthread_t autostart;
 	bool autostarted = pthread_create(&autostart, NULL, autostart_main,
 					  fs.core) == 0;
 
 	status = fs_session_loop(se);
+	waiters_stop(&fs);          /* blocked readers: end of file, now */
+	mountwatch_stop();
+	fs_session_drain(se, fs_follow_files_open, &fs, DRAIN_MS);
 
 	if (autostarted)
 		pthread_join(autostart, NULL);

@@ -11,6 +11,7 @@
 #include "resolve.h"
 #include "pollers.h"
 #include "handlers.h"
+#include "waiters.h"
 
 static void owner_get(void *inst)
 {
@@ -34,6 +35,8 @@ int fs_init(struct emufs_fs *fs)
 		return -ENOMEM;
 	pthread_mutex_init(&fs->poll_lock, NULL);
 	pthread_mutex_init(&fs->files_lock, NULL);
+	pthread_mutex_init(&fs->follow_lock, NULL);
+	fs->kickfd = -1;
 	clock_gettime(CLOCK_REALTIME, &fs->mounted_at);
 	fs_text_init();
 	return 0;
@@ -71,6 +74,17 @@ void fs_file_free(struct emufs_fs *fs, struct fh *fh)
 	free(fh);
 }
 
+bool fs_follow_files_open(void *opaque)
+{
+	struct emufs_fs *fs = opaque;
+	pthread_mutex_lock(&fs->files_lock);
+	struct fh *fh = fs->files;
+	while (fh && !fh->follow)
+		fh = fh->file_next;
+	pthread_mutex_unlock(&fs->files_lock);
+	return fh != NULL;
+}
+
 /* After the session: what the kernel did not release or forget holds
  * instance references, which must go before core_free(). */
 void fs_free_open_files(struct emufs_fs *fs)
@@ -87,6 +101,8 @@ void fs_destroy(struct emufs_fs *fs)
 	fs->inodes = NULL;
 	pthread_mutex_destroy(&fs->poll_lock);
 	pthread_mutex_destroy(&fs->files_lock);
+	waiters_free(fs);
+	pthread_mutex_destroy(&fs->follow_lock);
 }
 
 int dirlist_add(struct dirlist *d, const char *name)

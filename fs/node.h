@@ -36,7 +36,7 @@ enum node_kind {
 	N_RAW,          /* raw commands: named by the emulator (qmp, monitor) */
 	N_GDB,          /* host:port of the gdb stub */
 	N_FIRMWARE,     /* reserved names of the contract, not served yet */
-	N_FOLLOW,
+	N_FOLLOW,       /* follow/ */
 	N_SNAPSHOTS,
 	N_TRACE,
 	N_CHANNEL,
@@ -44,6 +44,10 @@ enum node_kind {
 	N_PROP,         /* a property file */
 	N_PROP_LINK,    /* a link property that resolves */
 	N_PIN,          /* gpio/<pin> */
+	N_FOLLOW_GPIO,  /* follow/gpio/ */
+	N_FOLLOW_STATE, /* follow/state */
+	N_FOLLOW_LOG,   /* follow/log, follow/events, follow/<channel> */
+	N_FOLLOW_PIN,   /* follow/gpio/<pin> */
 	N_KINDS
 };
 

@@ -29,6 +29,7 @@
 #include "kinds.h"
 #include "resolve.h"
 #include "mount.h"
+#include "waiters.h"
 
 /* What readdir reports as an entry's inode number (the kernel asks for
  * the real one with a LOOKUP), as libfuse's high-level API did. */
@@ -242,6 +243,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	pthread_mutex_init(&fh->text_lock, NULL);
+	fh->fs = fs;
 	const struct kind *k = kind_of(&fh->node);
 	if (S_ISDIR(node_mode(&fh->node))) {
 		rc = -EISDIR;
@@ -284,7 +286,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char *buf = malloc(size ? size : 1);
 	ssize_t r = !buf ? -ENOMEM : k->read ? k->read(fh, buf, size, off)
 					     : -EISDIR;
-	if (r < 0)
+	if (r == -EAGAIN && k->waits && !(fi->flags & O_NONBLOCK))
+		waiters_park(fs_of(req), req, fh, size, off);
+	else if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else
 		fuse_reply_buf(req, buf, r);

@@ -10,6 +10,7 @@
 #include <fuse_lowlevel.h>
 
 #include "pollers.h"
+#include "waiters.h"
 
 static void unlink_locked(struct fh *fh)
 {
@@ -50,7 +51,7 @@ void fs_poll_forget(struct emufs_fs *fs, struct fh *fh)
 	pthread_mutex_unlock(&fs->poll_lock);
 }
 
-static void notify(struct emufs_fs *fs, const void *what)
+void fs_poll_notify(struct emufs_fs *fs, const void *what)
 {
 	pthread_mutex_lock(&fs->poll_lock);
 	for (struct fh *fh = fs->pollers, *next; fh; fh = next) {
@@ -67,10 +68,11 @@ static void notify(struct emufs_fs *fs, const void *what)
 
 void fs_log_grew(struct logfile *lf, void *opaque)
 {
-	notify(opaque, lf);
+	fs_poll_notify(opaque, lf);
+	waiters_wake(opaque, lf);     /* follow/'s parked reads */
 }
 
 void fs_pin_changed(struct pin *p, void *opaque)
 {
-	notify(opaque, p);
+	fs_poll_notify(opaque, p);
 }

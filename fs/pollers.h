@@ -12,6 +12,8 @@ struct pin;
 void fs_poll_arm(struct emufs_fs *fs, struct fh *fh, const void *what,
 		 struct fuse_pollhandle *ph);
 void fs_poll_forget(struct emufs_fs *fs, struct fh *fh);
+/* Wake every poll waiting for what. */
+void fs_poll_notify(struct emufs_fs *fs, const void *what);
 /* The core's hooks (core_hooks): a log grew, a pin changed. */
 void fs_log_grew(struct logfile *lf, void *opaque);
 void fs_pin_changed(struct pin *p, void *opaque);

@@ -65,6 +65,16 @@ int node_child(struct emufs_fs *fs, const struct node *dir,
 	return rc;
 }
 
+int node_named_child(const struct node *dir, enum node_kind kind,
+		     const char *name, struct node *out)
+{
+	instance_get(dir->inst);
+	out->inst = dir->inst;
+	out->kind = kind;
+	snprintf(out->name, sizeof out->name, "%s", name);
+	return node_refresh(out);
+}
+
 /* The path that tells nodes of one kind and instance apart. */
 static const char *id_path(const struct node *n)
 {

@@ -21,6 +21,10 @@ int node_of_ino(struct emufs_fs *fs, uint64_t ino, struct node *n);
  * -ENAMETOOLONG, -ENOTDIR. */
 int node_child(struct emufs_fs *fs, const struct node *dir,
 	       const char *name, struct node *child);
+/* out: the child of dir's instance of this kind and name, checked to
+ * exist (node_refresh); with an instance reference either way. */
+int node_named_child(const struct node *dir, enum node_kind kind,
+		     const char *name, struct node *out);
 /* Is n still there as the kind it was (and its mode now)? Fixed files
  * depend on the target's emulator; the rest ask their kind's refresh. */
 int node_refresh(struct node *n);

@@ -10,9 +10,14 @@
  */
 #include <fuse_lowlevel.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include "core/clock.h"
 
 #include "fs.h"
 #include "session.h"
@@ -72,4 +77,25 @@ int fs_session_loop(struct fuse_session *se)
 	fuse_loop_cfg_destroy(lc);
 	return res == 0 || res == SIGINT || res == SIGTERM ||
 	       res == SIGHUP ? 0 : 1;
+}
+
+void fs_session_drain(struct fuse_session *se, bool (*busy)(void *),
+		      void *opaque, int ms)
+{
+	struct fuse_buf buf = { 0 };
+	long long deadline = clock_now_ms() + ms;
+	/* The loop reset the session (fuse_session_reset): it serves. */
+	while (busy(opaque)) {
+		struct pollfd p = { fuse_session_fd(se), POLLIN, 0 };
+		int left = clock_ms_left(deadline);
+		if (left <= 0 || poll(&p, 1, left) <= 0)
+			break;
+		int res = fuse_session_receive_buf(se, &buf);
+		if (res == -EINTR)
+			continue;
+		if (res <= 0)
+			break;
+		fuse_session_process_buf(se, &buf);
+	}
+	free(buf.mem);
 }

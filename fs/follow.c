@@ -1,0 +1,238 @@
+/* follow.c - follow/, the blocking twins of the files that change
+ * (docs/reference.md 3.8):
+ *
+ *   follow/state, follow/gpio/<pin>   a line per value: the one at open,
+ *                                     then each change (follow_lines.c)
+ *   follow/log, events, <channel>     the log from its first byte, then
+ *                                     what is appended
+ *
+ * Here: the directories, the open files, and reading the logs. A read
+ * that finds nothing returns -EAGAIN, and fs/ops.c parks it (waiters.h)
+ * unless the file is O_NONBLOCK; what the file waits on (fh->wait_on)
+ * wakes it.
+ *
+ * Positions: the kernel keeps each open file's offset, and emufs counts
+ * it in bytes of the run (the log's origin plus the file offset), so the
+ * cap cutting the log's oldest bytes moves nothing under a reader, and
+ * st_size is the run's end: lseek(fd, 0, SEEK_END) starts at the end. A
+ * reader the cap overtook (its next bytes are gone) goes on from the
+ * oldest byte kept; its `skew` remembers the jump.
+ */
+#include <fuse_lowlevel.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/channel.h"
+#include "core/core.h"
+#include "core/instance.h"
+#include "core/pin.h"
+#include "follow_lines.h"
+#include "handlers.h"
+#include "mount.h"
+#include "pollers.h"
+#include "resolve.h"
+
+/* ---- directories ---------------------------------------------------- */
+
+int follow_lookup(struct emufs_fs *fs, const struct node *dir,
+		  const char *name, struct node *out)
+{
+	if (!strcmp(name, "state"))
+		return node_named_child(dir, N_FOLLOW_STATE, name, out);
+	if (!strcmp(name, "gpio"))
+		return node_named_child(dir, N_FOLLOW_GPIO, name, out);
+	return node_named_child(dir, N_FOLLOW_LOG, name, out);
+}
+
+int follow_readdir(struct emufs_fs *fs, const struct node *dir,
+		   struct dirlist *out)
+{
+	struct instance *inst = dir->inst;
+	static const char *const fixed[] = { "state", "log", "events",
+					     "gpio" };
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < sizeof fixed / sizeof *fixed; i++)
+		rc = dirlist_add(out, fixed[i]);
+	pthread_rwlock_rdlock(&inst->tlock);
+	for (size_t i = 0; rc == 0 && i < inst->nchannels; i++)
+		rc = dirlist_add(out, inst->channels[i].cfg->name);
+	pthread_rwlock_unlock(&inst->tlock);
+	return rc;
+}
+
+int follow_gpio_lookup(struct emufs_fs *fs, const struct node *dir,
+		       const char *name, struct node *out)
+{
+	return node_named_child(dir, N_FOLLOW_PIN, name, out);
+}
+
+int follow_log_refresh(struct node *n)
+{
+	if (!strcmp(n->name, "log") || !strcmp(n->name, "events"))
+		return 0;
+	return channel_refresh(n);
+}
+
+int follow_pin_refresh(struct node *n)
+{
+	int rc = pin_refresh(n);
+	n->mode = S_IFREG | 0444;
+	return rc;
+}
+
+/* ---- the logs ------------------------------------------------------- */
+
+/* The log a follow/ log file reads, or NULL. For a channel inst->tlock
+ * stays held: give it back with log_done(). */
+static struct logfile *log_of(struct node *n, bool *channel)
+{
+	*channel = false;
+	if (!strcmp(n->name, "log"))
+		return &n->inst->log;
+	if (!strcmp(n->name, "events"))
+		return &n->inst->events;
+	struct channel *ch = instance_lock_channel(n->inst, n->name);
+	*channel = ch != NULL;
+	return ch ? &ch->log : NULL;
+}
+
+static void log_done(struct node *n, bool channel)
+{
+	if (channel)
+		instance_unlock_target(n->inst);
+}
+
+/* The run's end, in bytes of the run: where SEEK_END starts. A channel
+ * file that waits for the next run has nothing yet. */
+int follow_log_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
+{
+	bool channel;
+	struct logfile *lf = log_of(n, &channel);
+	if (!lf)
+		return -ENOENT;
+	struct logfile_pos pos;
+	logfile_pos(lf, &pos);
+	log_done(n, channel);
+	st->st_size = channel && !pos.live ? 0 : pos.origin + pos.size;
+	return 0;
+}
+
+/* What the file at off holds now: bytes of the followed run, 0 (it
+ * ended) or -EAGAIN. With buf NULL only whether a read would block
+ * (1 if not). fh->text_lock held. */
+static ssize_t log_follow_read(struct follow *f, struct logfile *lf,
+			       bool channel, char *buf, size_t size,
+			       off_t off)
+{
+	for (int tries = 0; tries < 3; tries++) {
+		struct logfile_pos pos, after;
+		logfile_pos(lf, &pos);
+		if (channel && pos.runs != f->want_run)
+			return pos.runs < f->want_run ? -EAGAIN : 0;
+		off_t at = off + f->skew;
+		if (at < pos.origin) {            /* the cap overtook it */
+			f->skew += pos.origin - at;
+			at = pos.origin;
+		}
+		off_t in_file = at - pos.origin;
+		if (in_file >= pos.size)
+			return channel && !pos.live ? 0 : -EAGAIN;
+		if (!buf)                         /* poll: only whether */
+			return 1;
+		size_t want = size;
+		if ((off_t)want > pos.size - in_file)
+			want = pos.size - in_file;
+		ssize_t r = logfile_read(lf, buf, want, in_file);
+		logfile_pos(lf, &after);
+		if (after.generation == pos.generation)
+			return r;
+		/* The log moved under the read: take it again. */
+	}
+	return -EAGAIN;
+}
+
+static ssize_t log_try_read(struct fh *fh, char *buf, size_t size,
+			    off_t off)
+{
+	bool channel;
+	struct logfile *lf = log_of(&fh->node, &channel);
+	if (!lf)
+		return 0;                 /* the channel went: the end */
+	pthread_mutex_lock(&fh->text_lock);
+	ssize_t r = log_follow_read(fh->follow, lf, channel, buf, size, off);
+	if (buf)
+		fh->seen = r > 0 ? off + r : off;
+	pthread_mutex_unlock(&fh->text_lock);
+	log_done(&fh->node, channel);
+	return r;
+}
+
+/* ---- open files ----------------------------------------------------- */
+
+/* Bytes, 0 (end of file), or -EAGAIN: nothing yet (fs/ops.c parks the
+ * read). Any thread: a worker, or the I/O loop (waiters.c). */
+ssize_t follow_read(struct fh *fh, char *buf, size_t size, off_t off)
+{
+	if (fh->node.kind == N_FOLLOW_LOG)
+		return log_try_read(fh, buf, size, off);
+	return follow_lines_read(fh, buf, size);
+}
+
+int follow_open(struct fh *fh, int flags)
+{
+	struct follow *f = calloc(1, sizeof *f);
+	if (!f)
+		return -ENOMEM;
+	fh->follow = f;
+	f->fh = fh;
+	fh->wait_on = f;
+	if (fh->node.kind != N_FOLLOW_LOG)
+		return follow_lines_open(fh);
+	bool channel;
+	struct logfile *lf = log_of(&fh->node, &channel);
+	if (!lf) {
+		fh->follow = NULL;
+		free(f);
+		return -ENOENT;
+	}
+	struct logfile_pos pos;
+	logfile_pos(lf, &pos);
+	/* A channel's current run, or (stopped) the next one. */
+	f->want_run = pos.live ? pos.runs : pos.runs + 1;
+	fh->wait_on = lf;
+	log_done(&fh->node, channel);
+	return 0;
+}
+
+void follow_release(struct fh *fh)
+{
+	if (!fh->follow)
+		return;
+	if (fh->node.kind != N_FOLLOW_LOG)
+		follow_lines_release(fh);
+	free(fh->follow);
+	fh->follow = NULL;
+}
+
+int follow_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
+		unsigned *revents)
+{
+	/* Arm first, then look: a change in between still wakes us. */
+	if (ph)
+		fs_poll_arm(fs, fh, fh->wait_on, ph);
+	ssize_t r;
+	if (fh->node.kind == N_FOLLOW_LOG) {
+		pthread_mutex_lock(&fh->text_lock);
+		off_t seen = fh->seen;
+		pthread_mutex_unlock(&fh->text_lock);
+		r = log_try_read(fh, NULL, 0, seen);
+	} else {
+		r = follow_lines_ready(fh) ? 1 : -EAGAIN;
+	}
+	*revents = r == -EAGAIN ? 0 : POLLIN;
+	return 0;
+}
