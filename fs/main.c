@@ -99,7 +99,8 @@ int main(int argc, char **argv)
 	if (refuse_mountpoint(o.mountpoint, &mp, false))
 		goto out_options;
 	/* The mount's source, as `mount` and findmnt show it: the config,
-	 * absolute (fuse_daemonize() changes to /, and so can a reader). */
+	 * absolute, since whoever reads the mount table has a working
+	 * directory of their own. */
 	source = o.config ? realpath(o.config, NULL) : strdup("emufs");
 	status = 1;
 	state_dir = o.state_dir ? absolute(o.state_dir)
