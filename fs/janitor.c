@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <mntent.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +18,7 @@
 
 #include "core/process.h"
 #include "core/statedir.h"
+#include "mountpoint.h"
 
 /* Wait between attempts when a janitor cannot be started (no fork). */
 #define JANITOR_RETRY_MS 1000
@@ -158,20 +158,12 @@ static void *keeper_main(void *arg)
 	return NULL;
 }
 
-/* Whether mountpoint is an emufs mount in the mount table. */
+/* Whether the mount on mountpoint is an emufs's. */
 static bool is_emufs_mount(const char *mountpoint)
 {
-	FILE *f = setmntent("/proc/self/mounts", "r");
-	if (!f)
-		return false;
-	struct mntent m;
-	char buf[4096];
-	bool found = false;
-	while (!found && getmntent_r(f, &m, buf, sizeof buf))
-		found = !strcmp(m.mnt_dir, mountpoint) &&
-			!strcmp(m.mnt_type, "fuse.emufs");
-	endmntent(f);
-	return found;
+	char type[64], source[256];
+	return mountpoint_mounted(mountpoint, type, sizeof type, source,
+				  sizeof source) && !strcmp(type, "fuse.emufs");
 }
 
 void janitor_clear_dead_mount(const char *mountpoint)

@@ -1,8 +1,12 @@
-/* main.c - emufs's command line (docs/reference.md, emufs(1)) and the mount;
- * the janitor that cleans up after an emufs that was killed: janitor.c.
+/* main.c - emufs's start and end: the command line (options.c), the
+ * mount; the janitor that cleans up after an emufs that was killed:
+ * janitor.c.
  *
- * Order matters: the configuration is validated before anything is
- * mounted (exit 2); the mount is made before daemonizing (so a script can
+ * Order matters: the command line and the configuration are validated
+ * before anything is mounted (exit 2); then the mount point, before the
+ * state directory's lock, so that a mounted one is refused at once, not
+ * after waiting for the lock its emufs holds; the mount is made before
+ * daemonizing (so a script can
  * use it when emufs returns); threads (the core's I/O loop) start only
  * after the fork of fuse_daemonize().
  */
@@ -10,7 +14,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
@@ -22,83 +25,17 @@
 #include "core/config.h"
 #include "core/config_load.h"
 #include "core/core.h"
+#include "follow_lines.h"
 #include "fs.h"
 #include "janitor.h"
-#include "follow_lines.h"
 #include "mount.h"
 #include "mountwatch.h"
+#include "mountpoint.h"
+#include "options.h"
 #include "pollers.h"
 #include "session.h"
 #include "waiters.h"
 #include "core/statedir.h"
-
-static void usage(FILE *to)
-{
-	fprintf(to,
-		"usage: emufs [-c CONFIG] [--state-dir DIR] [-f] [-d] "
-		"[-o OPT[,OPT...]] MOUNTPOINT\n"
-		"\n"
-		"Presents emulator instances (QEMU, Renode) as files.\n"
-		"\n"
-		"  -c CONFIG         JSON configuration (see emufs(1))\n"
-		"  --state-dir DIR   sockets and logs (default "
-		"${XDG_RUNTIME_DIR:-/tmp}/emufs-$UID/<mount id>)\n"
-		"  -f                stay in the foreground\n"
-		"  -d                debug output (implies -f)\n"
-		"  -o OPT[,OPT...]   FUSE mount options (allow_other, ...)\n"
-		"  -h, --help        this text\n"
-		"  -V, --version     the version\n"
-		"\n"
-		"Unmount with: fusermount3 -u MOUNTPOINT\n");
-}
-
-struct options {
-	const char *config;
-	const char *state_dir;
-	const char *mountpoint;
-	int foreground, debug;
-	char *fuse_opts;        /* joined -o values */
-};
-
-static int parse_options(int argc, char **argv, struct options *o)
-{
-	static const struct option longs[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "state-dir", required_argument, NULL, 'S' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int c;
-	while ((c = getopt_long(argc, argv, "c:fdo:hV", longs, NULL)) != -1) {
-		switch (c) {
-		case 'c': o->config = optarg; break;
-		case 'f': o->foreground = 1; break;
-		case 'd': o->debug = o->foreground = 1; break;
-		case 'S': o->state_dir = optarg; break;
-		case 'o': {
-			char *joined;
-			if (asprintf(&joined, "%s%s%s",
-				     o->fuse_opts ? o->fuse_opts : "",
-				     o->fuse_opts ? "," : "", optarg) < 0)
-				return -1;
-			free(o->fuse_opts);
-			o->fuse_opts = joined;
-			break;
-		}
-		case 'h': usage(stdout); exit(0);
-		case 'V': printf("emufs %s\n", EMUFS_VERSION); exit(0);
-		default: usage(stderr); return -1;
-		}
-	}
-	if (optind != argc - 1) {
-		fprintf(stderr, "emufs: %s\n", optind < argc
-			? "too many arguments" : "no mount point given");
-		usage(stderr);
-		return -1;
-	}
-	o->mountpoint = argv[optind];
-	return 0;
-}
 
 static char *absolute(const char *path)
 {
@@ -118,12 +55,29 @@ static void *autostart_main(void *arg)
 	return NULL;
 }
 
+/* Refuse a mount point that is not free (mountpoint.h); 0 if it is.
+ * A dead emufs mount is the janitor's to remove (janitor.h): it may be
+ * doing so right now, holding the state directory's lock; unless
+ * after_lock, let it be, and look again once the lock is ours. */
+static int refuse_mountpoint(const char *given, struct mountpoint *mp,
+			      bool after_lock)
+{
+	if (mp->state == MOUNTPOINT_FREE ||
+	    (!after_lock && mp->state == MOUNTPOINT_STALE &&
+	     !strcmp(mp->type, "fuse.emufs")))
+		return 0;
+	mountpoint_refuse(given, mp);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct emufs_options o;
 	struct emufs_config *cfg = NULL;
+	struct mountpoint mp = { 0 };
+	char *source = NULL, *state_dir = NULL, *mountpoint = NULL;
 	char err[1024];
-	int status = 1;
+	int status;
 
 	/* Two malloc arenas, not one per thread: FUSE workers come and go
 	 * with the load, and each arena keeps pages of its own; emufs's
@@ -132,39 +86,50 @@ int main(int argc, char **argv)
 	 * (run_put). */
 	mallopt(M_ARENA_MAX, 2);
 
-	if (parse_options(argc, argv, &o))
-		return 2;
+	status = options_parse(argc, argv, &o);
+	if (status >= 0)
+		goto out_options;
+	status = 2;
 	if (o.config) {
 		if (config_load(o.config, &cfg, err, sizeof err)) {
 			fprintf(stderr, "emufs: %s\n", err);
-			return 2;
+			goto out_options;
 		}
 	} else if (!(cfg = config_empty())) {
-		return 1;
+		status = 1;
+		goto out_options;
 	}
-	/* Absolute paths: fuse_daemonize() changes to /. */
-	char *mountpoint = realpath(o.mountpoint, NULL);
-	if (!mountpoint) {
-		fprintf(stderr, "emufs: %s: %s\n", o.mountpoint,
-			strerror(errno));
-		config_free(cfg);
-		return 1;
-	}
-	char *state_dir = o.state_dir ? absolute(o.state_dir)
-				      : statedir_default(mountpoint);
-	int lock_fd = state_dir ? statedir_prepare(state_dir, !o.state_dir,
-						   err, sizeof err) : -1;
+	/* Before the state directory: a refusal changes nothing, and does
+	 * not wait for the lock of the emufs that has the mount. */
+	mountpoint_probe(o.mountpoint, &mp);
+	mountpoint = mp.path;
+	if (refuse_mountpoint(o.mountpoint, &mp, false))
+		goto out_options;
+	/* The mount's source, as `mount` and findmnt show it: the config,
+	 * absolute, since whoever reads the mount table has a working
+	 * directory of their own. */
+	source = o.config ? realpath(o.config, NULL) : strdup("emufs");
+	status = 1;
+	state_dir = o.state_dir ? absolute(o.state_dir)
+				: statedir_default(mountpoint);
+	int lock_fd = state_dir && source
+		? statedir_prepare(state_dir, !o.state_dir, err, sizeof err)
+		: -1;
 	if (lock_fd < 0) {
 		fprintf(stderr, "emufs: state directory: %s\n",
-			state_dir ? err : "out of memory");
-		config_free(cfg);
-		free(state_dir);
-		free(mountpoint);
-		return 1;
+			state_dir && source ? err : "out of memory");
+		goto out_options;
 	}
 
 	/* Its janitor killed too, an emufs may have left its dead mount. */
 	janitor_clear_dead_mount(mountpoint);
+	mountpoint_probe(o.mountpoint, &mp);
+	free(mp.path);
+	if ((status = refuse_mountpoint(o.mountpoint, &mp, true))) {
+		statedir_remove(state_dir);
+		goto out_options;
+	}
+	status = 1;
 
 	/* A configured instance whose directory name is taken by something
 	 * emufs did not make is refused now, not after the mount is live. */
@@ -179,10 +144,7 @@ int main(int argc, char **argv)
 		free(d);
 		if (!ok) {
 			statedir_remove(state_dir);
-			config_free(cfg);
-			free(state_dir);
-			free(mountpoint);
-			return 1;
+			goto out_options;
 		}
 	}
 
@@ -191,7 +153,7 @@ int main(int argc, char **argv)
 	bool core_made = false;
 	if (fs_init(&fs))
 		goto out_cfg;
-	status = fs_session_new(&fs, argv[0], o.fuse_opts, o.debug,
+	status = fs_session_new(&fs, argv[0], source, o.fuse_opts, o.debug,
 				mountpoint, o.mountpoint, &se);
 	if (status) {
 		se = NULL;
@@ -254,9 +216,11 @@ out_cfg:
 	if (!core_made)
 		statedir_remove(state_dir);
 	janitor_dismiss();
+out_options:
 	config_free(cfg);
+	free(source);
 	free(state_dir);
 	free(mountpoint);
-	free(o.fuse_opts);
+	options_free(&o);
 	return status;
 }

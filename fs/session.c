@@ -27,16 +27,26 @@
 #define SESSION_IDLE_THREADS 4
 
 int fs_session_new(struct emufs_fs *fs, const char *argv0,
-		   const char *fuse_opts, bool debug, const char *mountpoint,
-		   const char *shown, struct fuse_session **out)
+		   const char *source, const char *fuse_opts, bool debug,
+		   const char *mountpoint, const char *shown,
+		   struct fuse_session **out)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_session *se = NULL;
+	char *ours = NULL, *fsname = NULL;
 	int status = 1;
 
-	if (fuse_opt_add_arg(&args, argv0) ||
+	/* The user's -o options come after ours: theirs win. The source
+	 * is escaped: a config path may hold a comma. */
+	if (asprintf(&fsname, "fsname=%s", source) < 0) {
+		fsname = NULL;
+		goto out;
+	}
+	if (fuse_opt_add_opt(&ours, "subtype=emufs") ||
+	    fuse_opt_add_opt_escaped(&ours, fsname) ||
+	    fuse_opt_add_arg(&args, argv0) ||
 	    fuse_opt_add_arg(&args, "-o") ||
-	    fuse_opt_add_arg(&args, "fsname=emufs,subtype=emufs") ||
+	    fuse_opt_add_arg(&args, ours) ||
 	    (fuse_opts && (fuse_opt_add_arg(&args, "-o") ||
 			   fuse_opt_add_arg(&args, fuse_opts))) ||
 	    (debug && fuse_opt_add_arg(&args, "-d")))
@@ -60,6 +70,8 @@ out_destroy:
 	fuse_session_destroy(se);
 out:
 	fuse_opt_free_args(&args);
+	free(ours);
+	free(fsname);
 	return status;
 }
 

@@ -8,11 +8,14 @@ struct emufs_fs;
 struct fuse_session;
 
 /* A session serving fs, mounted on mountpoint (absolute; shown: as the
- * user gave it, for messages), its fd close-on-exec. 0, or the exit status after a one-line message: 2 for
- * bad -o options, 1 if it cannot mount. */
+ * user gave it, for messages), its fd close-on-exec; source is what the
+ * mount table shows as the mount's source (the config's path), fuse_opts
+ * the user's -o options, escaped. 0, or the exit status after a
+ * one-line message: 2 for bad -o options, 1 if it cannot mount. */
 int fs_session_new(struct emufs_fs *fs, const char *argv0,
-		   const char *fuse_opts, bool debug, const char *mountpoint,
-		   const char *shown, struct fuse_session **out);
+		   const char *source, const char *fuse_opts, bool debug,
+		   const char *mountpoint, const char *shown,
+		   struct fuse_session **out);
 /* Serve requests until unmounted or signalled; the exit status (0 for
  * an unmount or SIGINT, SIGTERM, SIGHUP). */
 int fs_session_loop(struct fuse_session *se);
