@@ -24,9 +24,9 @@
 #define KILL_WAIT_MS 5000
 
 /* The one line that says why a start failed, after everything the
- * emulator printed (its process has ended: its output is complete), and
- * quoting the last line of that: the emulator's own reason ("could not
- * load kernel ...") comes first, emufs's ("QMP handshake failed") in
+ * emulator printed (it was killed and reaped: its output is complete),
+ * and quoting the last lines of that: the emulator's own reason ("could
+ * not load kernel ...") comes first, emufs's ("QMP handshake failed") in
  * parentheses. So `tail -n 1 log` after a failed start is this line. */
 static void log_start_failure(struct instance *inst, struct run *r,
 			      const char *why)

@@ -129,13 +129,17 @@ static void drain_output(struct run *r)
 
 static void on_output(void *opaque, uint32_t events)
 {
-	struct run *r = opaque;
+	/* Held while we run: once we took our watch at EOF, a thread
+	 * finishing the run no longer waits for us, and must not close
+	 * the fd (process_release) while ioloop_remove still uses it. */
+	struct run *r = run_get(opaque);
 	char buf[16384];
 	ssize_t n = read(r->proc.outfd, buf, sizeof buf);
 	if (n > 0)
 		take_output(r, buf, n);
 	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 		ioloop_remove(atomic_exchange(&r->out_watch, NULL));
+	run_put(r);
 }
 
 void run_finish_output(struct run *r)
@@ -237,7 +241,8 @@ int run_spawn(struct run *r, char *const argv[], char *const env[],
 				    whylen);
 	if (rc)
 		return rc;
-	run_log(r, "started %s (pid %d)", argv[0], (int)r->proc.pid);
+	r->pid = (int)r->proc.pid;
+	run_log(r, "started %s (pid %d)", argv[0], r->pid);
 	atomic_store(&r->out_watch, ioloop_add(r->loop, r->proc.outfd,
 					       EPOLLIN, on_output, r));
 	atomic_store(&r->pid_watch, ioloop_add(r->loop, r->proc.pidfd,
@@ -272,7 +277,7 @@ void run_signal(struct run *r, int sig)
 
 int run_pid(struct run *r)
 {
-	return (int)r->proc.pid;
+	return r->pid;
 }
 
 int run_exit_fd(struct run *r)

@@ -88,6 +88,8 @@ struct run {
 	struct channel *channels;
 	size_t nchannels;
 	struct process proc;           /* the launcher's */
+	int pid;                       /* proc's pid as spawned, for good
+					* (the reap clears proc.pid) */
 	/* Taken with atomic_exchange by whoever removes them: the I/O loop
 	 * at EOF (a hung-up fd would wake it forever) or run_close. */
 	struct io_watch *_Atomic pid_watch;  /* pidfd: the process ended */
@@ -144,7 +146,8 @@ int run_wait_exit(struct run *r, int timeout_ms);
 bool run_exited(struct run *r);
 /* Send the process a signal (the launcher's way). */
 void run_signal(struct run *r, int sig);
-/* The process id, and an fd that polls readable once it ended. */
+/* The process id as spawned (still after the reap; 0 before the
+ * spawn), and an fd that polls readable once it ended. */
 int run_pid(struct run *r);
 int run_exit_fd(struct run *r);
 /* An event line from the emulator (QMP event JSON) into `events`;
