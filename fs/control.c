@@ -1,13 +1,15 @@
 /* control.c - an instance's control files: ctl and state (the state's
- * line), target (its name), gdb (host:port of the stub). Each gives its
- * text now (a read takes it as one snapshot, text.c), its size, and for
- * ctl and target what a write does. */
+ * line), target (its name), gdb (host:port of the stub), firmware (the
+ * image the next start boots). Each gives its text now (a read takes it
+ * as one snapshot, text.c), its size, and for ctl, target and firmware
+ * what a write does. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/connector.h"
 #include "core/ctl.h"
+#include "core/firmware.h"
 #include "fs.h"
 #include "handlers.h"
 #include "core/instance.h"
@@ -77,4 +79,23 @@ int gdb_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
 	char buf[128];
 	st->st_size = gdb_address(n, buf, sizeof buf) ? 0 : strlen(buf);
 	return 0;
+}
+
+int firmware_file_text(struct fh *fh, char *text, size_t len)
+{
+	return firmware_read(fh->node.inst, text, len);
+}
+
+int firmware_file_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
+{
+	char buf[TEXT_MAX];
+	st->st_size = firmware_read(n->inst, buf, sizeof buf) ? 0
+							      : strlen(buf);
+	return 0;
+}
+
+ssize_t firmware_file_write(struct fh *fh, const char *buf, size_t size)
+{
+	int rc = firmware_write(fh->node.inst, buf, size);
+	return rc ? rc : (ssize_t)size;
 }

@@ -18,7 +18,7 @@ int inst_lookup(struct emufs_fs *fs, const struct node *dir,
 int inst_readdir(struct emufs_fs *fs, const struct node *dir,
 		 struct dirlist *out);
 
-/* control.c: ctl, state, target, gdb. A `text` handler gives the text
+/* control.c: ctl, state, target, gdb, firmware. A `text` handler gives the text
  * of a small file now, at most TEXT_MAX bytes with its NUL. */
 int state_text(struct fh *fh, char *text, size_t len);
 int state_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
@@ -28,6 +28,9 @@ int target_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
 ssize_t target_write(struct fh *fh, const char *buf, size_t size);
 int gdb_text(struct fh *fh, char *text, size_t len);
 int gdb_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
+int firmware_file_text(struct fh *fh, char *text, size_t len);
+int firmware_file_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
+ssize_t firmware_file_write(struct fh *fh, const char *buf, size_t size);
 
 /* logs.c: growing logs (log, events, channels) and channel ptys. */
 int log_stat(struct emufs_fs *fs, struct node *n, struct stat *st);

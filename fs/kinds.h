@@ -12,6 +12,7 @@
 #ifndef EMUFS_FS_KINDS_H
 #define EMUFS_FS_KINDS_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -25,7 +26,8 @@ struct fuse_pollhandle;
 
 /* The name of the kind whose files are "<channel>.pty". */
 #define KIND_PTY_SUFFIX ".pty"
-#define TEXT_MAX 160
+/* A small file's text: a path in `firmware` is the longest. */
+#define TEXT_MAX (PATH_MAX + 2)
 
 struct kind {
 	/* A fixed file of every instance directory ("*.pty": a suffix);

@@ -10,7 +10,8 @@
  *   run          a run: process, watches, the API of connectors
  *   instance     binding, state machine, the runs it owns
  *   lifecycle    start, stop, kill, pause, resume, reset
- *   pin, ctl     what pin files and `ctl` do through an instance
+ *   pin, ctl, firmware   what pin files, `ctl` and `firmware` do
+ *                through an instance
  *   core         the registry of instances (this file)
  *
  * LOCK ORDER (while holding a lock, take only locks below it here):

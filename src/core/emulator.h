@@ -45,6 +45,14 @@ struct emulator {
 	int (*parse_pin)(struct cfg_ctx *c, json_t *p, struct cfg_pin *pin);
 	/* Whether pins may also speak the shim protocol over a channel. */
 	bool shim_pins;
+	/* The image a target boots of its own (QEMU's kernel, Renode's
+	 * firmware), or NULL: it boots none, and takes no other through
+	 * the `firmware` file (firmware.h). */
+	const char *(*image_of)(const struct cfg_target *t);
+	/* Whether the emulator can be told to boot path: false with a
+	 * static reason in *why when its syntax cannot express it
+	 * (Renode's `@path`). NULL: any path will do. */
+	bool (*accepts_image)(const char *path, const char **why);
 };
 
 /* By name, from the table of emulators; NULL when unknown. */

@@ -147,6 +147,22 @@ inst_token instance_claim_locked(struct instance *inst)
 	return inst->busy;
 }
 
+int instance_claim_stopped(struct instance *inst, const char *what,
+			   inst_token *token)
+{
+	pthread_mutex_lock(&inst->lock);
+	instance_wait_closed_locked(inst);
+	enum inst_state st = inst->state;
+	bool ok = !inst->busy && inst_state_stopped(st);
+	if (ok)
+		*token = instance_claim_locked(inst);
+	pthread_mutex_unlock(&inst->lock);
+	if (ok)
+		return 0;
+	instance_log(inst, "%s: refused while %s", what, inst_state_name(st));
+	return -EBUSY;
+}
+
 void instance_wait_closed_locked(struct instance *inst)
 {
 	struct timespec dl = clock_deadline(CLOSE_WAIT_MS);
@@ -308,6 +324,34 @@ static const struct run_owner run_owner = {
 	.live = on_run_live,
 };
 
+/* The image a start boots for target t (inst->lock held, t stable). */
+static const char *image_locked(struct instance *inst,
+				const struct cfg_target *t)
+{
+	if (inst->firmware)
+		return inst->firmware;
+	return t && t->emulator->image_of ? t->emulator->image_of(t) : NULL;
+}
+
+int instance_image(struct instance *inst, char *buf, size_t len)
+{
+	pthread_rwlock_rdlock(&inst->tlock);
+	pthread_mutex_lock(&inst->lock);
+	const char *img = image_locked(inst, inst->target);
+	size_t n = snprintf(buf, len, "%s", img ? img : "");
+	pthread_mutex_unlock(&inst->lock);
+	pthread_rwlock_unlock(&inst->tlock);
+	return n < len ? 0 : -ENAMETOOLONG;
+}
+
+void instance_set_firmware(struct instance *inst, char *path)
+{
+	pthread_mutex_lock(&inst->lock);
+	free(inst->firmware);
+	inst->firmware = path;
+	pthread_mutex_unlock(&inst->lock);
+}
+
 struct run *instance_run_new_locked(struct instance *inst,
 				    const struct cfg_target *t)
 {
@@ -321,6 +365,7 @@ struct run *instance_run_new_locked(struct instance *inst,
 		.events = &inst->events,
 		.name = inst->name, .dir = inst->dir,
 		.channels = inst->channels, .nchannels = inst->nchannels,
+		.image = image_locked(inst, t),
 	};
 	struct run *r = run_new(&in);
 	if (r)
@@ -416,20 +461,14 @@ int instance_set_target(struct instance *inst, const char *buf, size_t len)
 		instance_log(inst, "target: unknown target \"%s\"", name);
 		return -EINVAL;
 	}
-	pthread_mutex_lock(&inst->lock);
-	instance_wait_closed_locked(inst);
-	if (inst->busy || !inst_state_stopped(inst->state)) {
-		enum inst_state st = inst->state;
-		pthread_mutex_unlock(&inst->lock);
-		instance_log(inst, "target: refused while %s",
-			     inst_state_name(st));
-		return -EBUSY;
-	}
-	inst_token token = instance_claim_locked(inst);
-	pthread_mutex_unlock(&inst->lock);
-
+	inst_token token;
+	int rc = instance_claim_stopped(inst, "target", &token);
+	if (rc)
+		return rc;
 	pthread_rwlock_wrlock(&inst->tlock);
-	int rc = inst->target == t ? 0 : bind_target(inst, t);
+	rc = inst->target == t ? 0 : bind_target(inst, t);
+	if (rc == 0)        /* the new target's image (docs: firmware) */
+		instance_set_firmware(inst, NULL);
 	pthread_rwlock_unlock(&inst->tlock);
 	instance_release(inst, token, NULL);
 	if (rc)
@@ -532,6 +571,7 @@ void instance_free(struct instance *inst)
 		pthread_cond_wait(&inst->finished, &inst->lock);
 	pthread_mutex_unlock(&inst->lock);
 	unbind(inst);
+	free(inst->firmware);
 	logfile_close(&inst->log);
 	logfile_close(&inst->events);
 	pthread_rwlock_destroy(&inst->tlock);

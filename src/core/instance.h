@@ -84,7 +84,8 @@ struct instance {
 	struct lognotice notice;       /* where a full disk is told */
 
 	pthread_mutex_t lock;          /* protects state, run, busy,
-					* busy_last, closing, runs, retired */
+					* busy_last, closing, runs, retired,
+					* firmware */
 	enum inst_state state;
 	struct run *run;               /* current run, or NULL */
 	/* The token of the lifecycle command that holds the instance (0:
@@ -101,6 +102,10 @@ struct instance {
 	pthread_cond_t finished;       /* signalled when closing or runs
 					* drops */
 	bool retired;                  /* removed by rmdir; files still open */
+	/* The image written to `firmware` (firmware.h), for the runs
+	 * that follow; NULL: the target's own. A target change resets it
+	 * (holding tlock too). */
+	char *firmware;
 
 	struct logfile log;            /* `log` */
 	struct logfile events;         /* `events` */
@@ -125,6 +130,15 @@ bool instance_has_run(struct instance *inst);
 void instance_target_name(struct instance *inst, char *buf, size_t len);
 /* Set the target by name; only while stopped (EBUSY), known names only. */
 int instance_set_target(struct instance *inst, const char *buf, size_t len);
+
+/* The image the next start boots into buf: the one written to
+ * `firmware`, else the target's own; "" when it boots none. 0, or
+ * -ENAMETOOLONG. */
+int instance_image(struct instance *inst, char *buf, size_t len);
+/* Boot path (malloc'd, taken over; NULL: the target's own) from the next
+ * start on. The caller holds a claim on a stopped instance (firmware.c
+ * checked path against the target). */
+void instance_set_firmware(struct instance *inst, char *path);
 
 /* The current run with a reference, or NULL when not running. */
 struct run *instance_get_run(struct instance *inst);
@@ -159,6 +173,11 @@ void instance_transition_locked(struct instance *inst, enum inst_state to);
 void instance_wait_closed_locked(struct instance *inst);
 /* Claim the instance for a command (inst->lock held, busy free). */
 inst_token instance_claim_locked(struct instance *inst);
+/* Claim a stopped (exited, crashed) instance for a change of what its
+ * next start runs (target, firmware): 0, or -EBUSY with the line
+ * "<what>: refused while <state>" in `log`. */
+int instance_claim_stopped(struct instance *inst, const char *what,
+			   inst_token *token);
 /* Give up the claim; if r's process ended meanwhile, take r down as
  * ended by itself (exited or crashed), as the exit callback would have. */
 void instance_release(struct instance *inst, inst_token token,

@@ -23,6 +23,23 @@
 #define STOP_TERM_MS 2500
 #define KILL_WAIT_MS 5000
 
+/* The one line that says why a start failed, after everything the
+ * emulator printed (it was killed and reaped: its output is complete),
+ * and quoting the last lines of that: the emulator's own reason ("could
+ * not load kernel ...") comes first, emufs's ("QMP handshake failed") in
+ * parentheses. So `tail -n 1 log` after a failed start is this line. */
+static void log_start_failure(struct instance *inst, struct run *r,
+			      const char *why)
+{
+	char said[512];
+	run_finish_output(r);
+	run_last_output(r, said, sizeof said);
+	if (said[0])
+		instance_log(inst, "start failed: %s (%s)", said, why);
+	else
+		instance_log(inst, "start failed: %s", why);
+}
+
 int instance_start(struct instance *inst, bool paused)
 {
 	char why[512] = "";
@@ -70,11 +87,10 @@ int instance_start(struct instance *inst, bool paused)
 		     paused ? " paused" : "");
 	int rc = r->conn->launch(r, paused, why, sizeof why);
 	if (rc) {
-		instance_log(inst, "start failed: %s", why[0] ? why
-			     : strerror(-rc));
 		run_signal(r, SIGKILL);
 		if (run_exit_fd(r) >= 0)
 			run_wait_exit(r, KILL_WAIT_MS);
+		log_start_failure(inst, r, why[0] ? why : strerror(-rc));
 		instance_release_stopped(inst, token, r);
 		return -EIO;
 	}
@@ -85,7 +101,7 @@ int instance_start(struct instance *inst, bool paused)
 	pthread_mutex_unlock(&inst->lock);
 	instance_release(inst, token, r);
 	if (run_exited(r)) {
-		instance_log(inst, "start failed: the emulator ended at once");
+		log_start_failure(inst, r, "the emulator ended at once");
 		return -EIO;
 	}
 	return 0;

@@ -34,9 +34,11 @@ struct run *run_new(const struct run_init *in)
 		return NULL;
 	r->name = strdup(in->name);
 	r->dir = strdup(in->dir);
-	if (!r->name || !r->dir) {
+	r->image = in->image ? strdup(in->image) : NULL;
+	if (!r->name || !r->dir || (in->image && !r->image)) {
 		free(r->name);
 		free(r->dir);
+		free(r->image);
 		free(r);
 		return NULL;
 	}
@@ -84,6 +86,7 @@ void run_put(struct run *r)
 	pthread_cond_destroy(&r->cond);
 	free(r->name);
 	free(r->dir);
+	free(r->image);
 	free(r);
 	ops->freed(owner);
 	/* Give the run's memory back to the system: a run may have held
@@ -96,6 +99,24 @@ void run_put(struct run *r)
 
 /* ---- the process's output and end ---------------------------------- */
 
+/* n bytes of the process's output: into `log`, and its end kept. */
+static void take_output(struct run *r, const char *buf, size_t n)
+{
+	logfile_append(r->log, buf, n);
+	pthread_mutex_lock(&r->lock);
+	if (n >= RUN_TAIL_MAX) {
+		memcpy(r->tail, buf + n - RUN_TAIL_MAX, RUN_TAIL_MAX);
+		r->tail_len = RUN_TAIL_MAX;
+	} else {
+		size_t keep = r->tail_len + n > RUN_TAIL_MAX
+			      ? RUN_TAIL_MAX - n : r->tail_len;
+		memmove(r->tail, r->tail + r->tail_len - keep, keep);
+		memcpy(r->tail + keep, buf, n);
+		r->tail_len = keep + n;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
 static void drain_output(struct run *r)
 {
 	char buf[16384];
@@ -103,18 +124,70 @@ static void drain_output(struct run *r)
 	if (r->proc.outfd < 0)
 		return;
 	while ((n = read(r->proc.outfd, buf, sizeof buf)) > 0)
-		logfile_append(r->log, buf, n);
+		take_output(r, buf, n);
 }
 
 static void on_output(void *opaque, uint32_t events)
 {
-	struct run *r = opaque;
+	/* Held while we run: once we took our watch at EOF, a thread
+	 * finishing the run no longer waits for us, and must not close
+	 * the fd (process_release) while ioloop_remove still uses it. */
+	struct run *r = run_get(opaque);
 	char buf[16384];
 	ssize_t n = read(r->proc.outfd, buf, sizeof buf);
 	if (n > 0)
-		logfile_append(r->log, buf, n);
+		take_output(r, buf, n);
 	else if (n == 0 || (errno != EAGAIN && errno != EINTR))
 		ioloop_remove(atomic_exchange(&r->out_watch, NULL));
+	run_put(r);
+}
+
+void run_finish_output(struct run *r)
+{
+	/* On return the loop's callback is not running: the drain below
+	 * is the only reader, so the output stays in order. */
+	ioloop_remove(atomic_exchange(&r->out_watch, NULL));
+	drain_output(r);
+}
+
+void run_last_lines(const char *s, size_t n, int nlines, char *out,
+		    size_t outlen)
+{
+	/* Back from the end over nlines non-empty lines. */
+	size_t start = n;
+	int found = 0;
+	while (found < nlines) {
+		while (start && (s[start - 1] == '\n' || s[start - 1] == '\r'))
+			start--;
+		if (!start)
+			break;
+		while (start && s[start - 1] != '\n' && s[start - 1] != '\r')
+			start--;
+		found++;
+	}
+	/* Forward, joining them with "; ". */
+	size_t o = 0;
+	if (outlen)
+		out[0] = '\0';
+	for (size_t i = start; i < n && o + 1 < outlen;) {
+		size_t e = i;
+		while (e < n && s[e] != '\n' && s[e] != '\r')
+			e++;
+		if (e > i) {
+			int w = snprintf(out + o, outlen - o, "%s%.*s",
+					 o ? "; " : "", (int)(e - i), s + i);
+			o = w < 0 ? o : o + (size_t)w >= outlen ? outlen - 1
+								: o + w;
+		}
+		i = e + 1;
+	}
+}
+
+void run_last_output(struct run *r, char *buf, size_t len)
+{
+	pthread_mutex_lock(&r->lock);
+	run_last_lines(r->tail, r->tail_len, RUN_QUOTE_LINES, buf, len);
+	pthread_mutex_unlock(&r->lock);
 }
 
 bool run_exited(struct run *r)
@@ -168,7 +241,8 @@ int run_spawn(struct run *r, char *const argv[], char *const env[],
 				    whylen);
 	if (rc)
 		return rc;
-	run_log(r, "started %s (pid %d)", argv[0], (int)r->proc.pid);
+	r->pid = (int)r->proc.pid;
+	run_log(r, "started %s (pid %d)", argv[0], r->pid);
 	atomic_store(&r->out_watch, ioloop_add(r->loop, r->proc.outfd,
 					       EPOLLIN, on_output, r));
 	atomic_store(&r->pid_watch, ioloop_add(r->loop, r->proc.pidfd,
@@ -191,8 +265,7 @@ void run_close(struct run *r)
 	if (r->conn->shutdown)
 		r->conn->shutdown(r);
 	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
-	ioloop_remove(atomic_exchange(&r->out_watch, NULL));
-	drain_output(r);
+	run_finish_output(r);
 }
 
 /* ---- for connectors ------------------------------------------------ */
@@ -204,7 +277,7 @@ void run_signal(struct run *r, int sig)
 
 int run_pid(struct run *r)
 {
-	return (int)r->proc.pid;
+	return r->pid;
 }
 
 int run_exit_fd(struct run *r)

@@ -29,6 +29,9 @@ struct launcher;
 struct logfile;
 struct run;
 
+/* How much of the emulator's output a run keeps to quote. */
+#define RUN_TAIL_MAX 1024
+
 /* What the owner of runs (instance.c) hears of them. */
 struct run_owner {
 	/* On the I/O loop: the process ended and r->exited is set. The
@@ -61,6 +64,7 @@ struct run_init {
 	const char *dir;               /* its state directory */
 	struct channel *channels;      /* the bound target's channels */
 	size_t nchannels;
+	const char *image;             /* what to boot (copied), or NULL */
 };
 
 struct run {
@@ -76,19 +80,29 @@ struct run {
 	struct logfile *events;
 	char *name;
 	char *dir;
+	/* The image this run boots (the `firmware` file: the target's own
+	 * or the user's), or NULL: the connector boots nothing of its own. */
+	char *image;
 	/* Stable for the run's life: the owner changes its binding only
 	 * while no run is live (see instance.h). */
 	struct channel *channels;
 	size_t nchannels;
 	struct process proc;           /* the launcher's */
+	int pid;                       /* proc's pid as spawned, for good
+					* (the reap clears proc.pid) */
 	/* Taken with atomic_exchange by whoever removes them: the I/O loop
 	 * at EOF (a hung-up fd would wake it forever) or run_close. */
 	struct io_watch *_Atomic pid_watch;  /* pidfd: the process ended */
 	struct io_watch *_Atomic out_watch;  /* stdout/stderr into log */
-	pthread_mutex_t lock;          /* protects exited, wstatus */
+	pthread_mutex_t lock;          /* protects exited, wstatus, tail,
+					* tail_len */
 	pthread_cond_t cond;           /* signalled when exited is set */
 	bool exited;
 	int wstatus;
+	/* The last bytes of the process's output: what a failed start
+	 * quotes (run_last_output). */
+	char tail[RUN_TAIL_MAX];
+	size_t tail_len;
 	void *priv;                    /* the connector's */
 };
 
@@ -111,12 +125,29 @@ void run_close(struct run *r);
  * its output into `log`. */
 int run_spawn(struct run *r, char *const argv[], char *const env[],
 	      char *why, size_t whylen);
+/* Take the rest of the process's output into `log` and stop watching
+ * it: once the process ended, everything it printed is in `log` and in
+ * run_last_output() on return. Never with a lock held (it waits for the
+ * I/O loop's callback: core.h). */
+void run_finish_output(struct run *r);
+/* The last RUN_QUOTE_LINES lines the process printed, as
+ * run_last_lines() gives them: "" if none. Two, since an emulator's
+ * error is often followed by a hint ("qemu-system-arm: unsupported
+ * machine type 'x'", "Use -machine help to list supported machines"). */
+#define RUN_QUOTE_LINES 2
+void run_last_output(struct run *r, char *buf, size_t len);
+/* The last nlines non-empty lines of the n bytes at s, without their
+ * line ends (CR, LF), joined by "; " into out (cut to outlen); "" if
+ * none. Pure (tests/unit). */
+void run_last_lines(const char *s, size_t n, int nlines, char *out,
+		    size_t outlen);
 /* Wait until the process ended, at most timeout_ms: 0 or -ETIMEDOUT. */
 int run_wait_exit(struct run *r, int timeout_ms);
 bool run_exited(struct run *r);
 /* Send the process a signal (the launcher's way). */
 void run_signal(struct run *r, int sig);
-/* The process id, and an fd that polls readable once it ended. */
+/* The process id as spawned (still after the reap; 0 before the
+ * spawn), and an fd that polls readable once it ended. */
 int run_pid(struct run *r);
 int run_exit_fd(struct run *r);
 /* An event line from the emulator (QMP event JSON) into `events`;

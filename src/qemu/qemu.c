@@ -387,4 +387,5 @@ const struct emulator qemu_emulator = {
 	.pin_keys = qemu_config_pin_keys,
 	.parse_pin = qemu_config_pin,
 	.shim_pins = true,
+	.image_of = qemu_config_image,
 };

@@ -136,9 +136,9 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 			return -ENAMETOOLONG;
 		add_chardev(a, id, path);
 	}
-	if (q->kernel) {
+	if (r->image) {          /* the target's kernel, or the user's */
 		argv_add(a, "-kernel");
-		argv_add(a, "%s", q->kernel);
+		argv_add(a, "%s", r->image);
 	}
 	for (size_t i = 0; i < q->ndrives; i++) {
 		const struct qemu_drive *d = &q->drives[i];

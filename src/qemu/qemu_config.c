@@ -119,3 +119,9 @@ int qemu_config_pin(struct cfg_ctx *c, json_t *p, struct cfg_pin *pin)
 	return cfg_get_str(c, p, "qom", true, &pin->object) ||
 	       cfg_get_str(c, p, "property", true, &pin->property) ? -1 : 0;
 }
+
+/* -kernel (qemu_argv.c); a target without one boots from its drives. */
+const char *qemu_config_image(const struct cfg_target *t)
+{
+	return qemu_config_of(t)->kernel;
+}

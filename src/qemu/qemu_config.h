@@ -45,5 +45,6 @@ int qemu_config_channel(struct cfg_ctx *c, json_t *v,
 			const struct cfg_target *t, struct cfg_channel *ch);
 extern const char *const qemu_config_pin_keys[];
 int qemu_config_pin(struct cfg_ctx *c, json_t *p, struct cfg_pin *pin);
+const char *qemu_config_image(const struct cfg_target *t);
 
 #endif

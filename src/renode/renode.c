@@ -285,8 +285,8 @@ static int boot_machine(struct boot *b)
 		if (rc)
 			goto out;
 	}
-	if (c->firmware) {
-		if (!(tok = renode_path_token(path = c->firmware)))
+	if (b->r->image) {       /* the target's firmware, or the user's */
+		if (!(tok = renode_path_token(path = b->r->image)))
 			goto bad_path;
 		if ((rc = boot_execf(b, "sysbus LoadELF %s", tok)))
 			goto out;
@@ -582,4 +582,6 @@ const struct emulator renode_emulator = {
 	.pin_keys = renode_config_pin_keys,
 	.parse_pin = renode_config_pin,
 	.shim_pins = false,
+	.image_of = renode_config_image,
+	.accepts_image = renode_config_accepts_image,
 };

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/config_read.h"
+#include "renode_parse.h"
 
 void renode_config_free(void *emu)
 {
@@ -85,4 +86,21 @@ int renode_config_pin(struct cfg_ctx *c, json_t *p, struct cfg_pin *pin)
 		return -1;
 	pin->pin = (int)num;
 	return 0;
+}
+
+/* The firmware the target loads (sysbus LoadELF), with a platform or
+ * after its script; a target without one boots what its script says. */
+const char *renode_config_image(const struct cfg_target *t)
+{
+	return renode_config_of(t)->firmware;
+}
+
+/* The image goes to the monitor as an @path token (renode.c). */
+bool renode_config_accepts_image(const char *path, const char **why)
+{
+	if (renode_path_expressible(path))
+		return true;
+	*why = "Renode's monitor cannot express the path "
+	       "(';' or white space other than ' ')";
+	return false;
 }

@@ -6,6 +6,7 @@
 #define EMUFS_RENODE_CONFIG_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/config.h"
@@ -36,5 +37,7 @@ int renode_config_channel(struct cfg_ctx *c, json_t *v,
 			const struct cfg_target *t, struct cfg_channel *ch);
 extern const char *const renode_config_pin_keys[];
 int renode_config_pin(struct cfg_ctx *c, json_t *p, struct cfg_pin *pin);
+const char *renode_config_image(const struct cfg_target *t);
+bool renode_config_accepts_image(const char *path, const char **why);
 
 #endif

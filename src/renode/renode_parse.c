@@ -551,15 +551,21 @@ char *renode_value_token(const char *type, const char *text, size_t len,
 	return strndup(text, len);
 }
 
+bool renode_path_expressible(const char *path)
+{
+	for (const char *p = path; *p; p++)
+		if (*p == ';' || (isspace((unsigned char)*p) && *p != ' '))
+			return false;
+	return true;
+}
+
 char *renode_path_token(const char *path)
 {
 	size_t n = strlen(path), sp = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (path[i] == ';' || (isspace((unsigned char)path[i]) &&
-				       path[i] != ' '))
-			return NULL;
+	if (!renode_path_expressible(path))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
 		sp += path[i] == ' ';
-	}
 	char *out = malloc(n + sp + 2), *o = out;
 	if (!out)
 		return NULL;

@@ -52,8 +52,11 @@ char *renode_format_value(const char *type, const char *text);
 char *renode_value_token(const char *type, const char *text, size_t len,
 			 char *why, size_t whylen);
 
+/* Whether the monitor's @path token can hold a file name: no ';' (it
+ * ends a command) and no white space other than ' ' (written "\ "). */
+bool renode_path_expressible(const char *path);
 /* A file name as a monitor @path token ("@/a/b\ c.repl"); NULL when the
- * monitor cannot express it (';' or white space other than ' '). */
+ * monitor cannot express it (renode_path_expressible). */
 char *renode_path_token(const char *path);
 
 /* A peripheral path the monitor reads as one literal: [A-Za-z0-9_.-]+,

@@ -309,6 +309,12 @@ static void test_paths_for_the_monitor(void **state)
 	free(t);
 	assert_null(renode_path_token("/a;quit"));
 	assert_null(renode_path_token("/a\tb"));
+	/* what the firmware file accepts (renode_config_accepts_image) */
+	assert_true(renode_path_expressible("/a b/c, d.elf"));
+	assert_false(renode_path_expressible("/a;b.elf"));
+	assert_false(renode_path_expressible("/a\nb.elf"));
+	assert_false(renode_path_expressible("/a\rb.elf"));
+	assert_false(renode_path_expressible("/a\vb.elf"));
 	assert_true(renode_path_ok("sysbus.gpioPortD.UserLED"));
 	assert_false(renode_path_ok("sysbus..usart2"));
 	assert_false(renode_path_ok("sysbus.usart2."));
