@@ -45,8 +45,9 @@ static char *absolute(const char *path)
 	return asprintf(&out, "%s/%s", cwd, path) < 0 ? NULL : out;
 }
 
-/* How long the end of the mount waits for follow/'s readers to close
- * their files once they got end of file. */
+/* How long the end of the mount goes on serving the files still open
+ * (follow/'s readers got end of file; others were mid-request), so that
+ * their close is answered rather than aborted. */
 #define DRAIN_MS 1000
 
 static void *autostart_main(void *arg)
@@ -186,7 +187,7 @@ int main(int argc, char **argv)
 		goto out_core;
 	}
 	/* Without it a lazy unmount leaves follow/'s readers blocked. */
-	if (mountwatch_start(se, mountpoint))
+	if (mountwatch_start(mountpoint, waiters_end, &fs))
 		fprintf(stderr, "emufs: cannot watch the mount table: a lazy "
 			"unmount will wait for the last open file\n");
 	pthread_t autostart;
@@ -196,7 +197,7 @@ int main(int argc, char **argv)
 	status = fs_session_loop(se);
 	waiters_stop(&fs);          /* blocked readers: end of file, now */
 	mountwatch_stop();
-	fs_session_drain(se, fs_follow_files_open, &fs, DRAIN_MS);
+	fs_session_drain(se, fs_files_open, &fs, DRAIN_MS);
 
 	if (autostarted)
 		pthread_join(autostart, NULL);

@@ -4,16 +4,17 @@
  * once, but the kernel ends the FUSE session only when the last open file
  * of it closes; a reader blocked in follow/ never closes its own. So a
  * thread watches /proc/self/mountinfo (the kernel flags a change of the
- * mount table with POLLPRI) and, once the mount emufs made is gone, ends
- * the session the way SIGTERM does: follow/'s readers then get end of
- * file and emufs exits 0.
+ * mount table with POLLPRI) and, once the mount emufs made is gone, tells
+ * its owner, who ends follow/'s reads (end of file). The session goes on
+ * serving the other files still open, and ends as the kernel ends it
+ * when the last one closes: a reader in the middle of a request never
+ * sees the connection aborted.
  */
 #include "mountwatch.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,11 +22,12 @@
 #include <unistd.h>
 
 static struct {
-	pthread_t thread, main;
+	pthread_t thread;
 	bool started;
 	int infofd;                 /* /proc/self/mountinfo */
 	int stopfd;                 /* eventfd: mountwatch_stop */
-	struct fuse_session *se;
+	void (*gone)(void *);
+	void *opaque;
 	char *point;                /* the mount point as mountinfo
 				     * escapes it */
 	long id;                    /* our mount's ID, -1 if not found */
@@ -94,17 +96,15 @@ static void *watch_main(void *arg)
 		if ((p[0].revents & (POLLPRI | POLLERR)) && scan(mw.id) == 0)
 			break;
 	}
-	/* As SIGTERM would (fuse_set_signal_handlers): the session exits,
-	 * and the signal wakes the main thread that waits for it. */
-	fuse_session_exit(mw.se);
-	pthread_kill(mw.main, SIGTERM);
+	mw.gone(mw.opaque);
 	return NULL;
 }
 
-int mountwatch_start(struct fuse_session *se, const char *mountpoint)
+int mountwatch_start(const char *mountpoint, void (*gone)(void *),
+		     void *opaque)
 {
-	mw.se = se;
-	mw.main = pthread_self();
+	mw.gone = gone;
+	mw.opaque = opaque;
 	mw.point = escape(mountpoint);
 	mw.infofd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
 	mw.stopfd = eventfd(0, EFD_CLOEXEC);

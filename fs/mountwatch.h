@@ -1,16 +1,16 @@
-/* mountwatch.h - end the session when the mount leaves the namespace
- * (a lazy unmount with files still open; mountwatch.c). */
+/* mountwatch.h - notice the mount leaving the namespace (a lazy unmount
+ * with files still open; mountwatch.c). */
 #ifndef EMUFS_FS_MOUNTWATCH_H
 #define EMUFS_FS_MOUNTWATCH_H
 
-#include <fuse_lowlevel.h>
 #include <pthread.h>
 #include <stdbool.h>
 
-/* From the thread that runs the session loop (it is woken), after the
- * mount is live and the signal handlers are set. 0, or -1: not
- * watched (a lazy unmount then waits for the last file to close). */
-int mountwatch_start(struct fuse_session *se, const char *mountpoint);
+/* Once the mount is live: gone(opaque) is called, from the watcher's
+ * thread, once the mount is no longer in the mount table. 0, or -1: not
+ * watched. */
+int mountwatch_start(const char *mountpoint, void (*gone)(void *),
+		     void *opaque);
 void mountwatch_stop(void);
 
 #endif

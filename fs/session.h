@@ -20,9 +20,10 @@ int fs_session_new(struct emufs_fs *fs, const char *argv0,
  * an unmount or SIGINT, SIGTERM, SIGHUP). */
 int fs_session_loop(struct fuse_session *se);
 /* After the loop, once follow/'s blocked readers were answered end of
- * file: serve what they send on their way out (the FLUSH and RELEASE of
- * their close) while busy(opaque) says some are left, for at most ms,
- * so they see a clean end and not ECONNABORTED. One thread. */
+ * file: serve what open files send on their way out (a last read, the
+ * FLUSH and RELEASE of their close) while busy(opaque) says some are
+ * left, for at most ms, so they see a clean end and not ECONNABORTED.
+ * One thread. */
 void fs_session_drain(struct fuse_session *se, bool (*busy)(void *),
 		      void *opaque, int ms);
 

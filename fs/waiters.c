@@ -240,11 +240,11 @@ int waiters_start(struct emufs_fs *fs)
 	return 0;
 }
 
-void waiters_stop(struct emufs_fs *fs)
+void waiters_end(void *opaque)
 {
-	/* After this no pass runs: what is parked is ours alone. */
-	ioloop_remove(fs->kick);
-	fs->kick = NULL;
+	struct emufs_fs *fs = opaque;
+	/* A slot the loop is checking, or a worker is parking, sees
+	 * follow_stopped and answers end of file itself. */
 	for (;;) {
 		pthread_mutex_lock(&fs->follow_lock);
 		fs->follow_stopped = true;
@@ -257,13 +257,22 @@ void waiters_stop(struct emufs_fs *fs)
 			break;
 		fuse_reply_buf(req, NULL, 0);
 	}
-	if (fs->kickfd >= 0)
-		close(fs->kickfd);
-	fs->kickfd = -1;
+}
+
+void waiters_stop(struct emufs_fs *fs)
+{
+	ioloop_remove(fs->kick);      /* after it no pass runs */
+	fs->kick = NULL;
+	waiters_end(fs);
 }
 
 void waiters_free(struct emufs_fs *fs)
 {
+	/* Only now: the core's hooks (waiters_kick) may run until the core
+	 * is freed. */
+	if (fs->kickfd >= 0)
+		close(fs->kickfd);
+	fs->kickfd = -1;
 	while (fs->spare) {
 		struct waiter *w = fs->spare;
 		fs->spare = w->next;

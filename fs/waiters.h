@@ -19,8 +19,11 @@
 /* Start answering from the core's I/O loop (fs->core must exist). */
 int waiters_start(struct emufs_fs *fs);
 /* The mount ends: every parked read, and any parked later, gets end of
- * file. Call before the open files are freed. */
+ * file. Call before the open files are freed; again is harmless. */
 void waiters_stop(struct emufs_fs *fs);
+/* The same from any thread while the session goes on (the mount left
+ * the namespace; opaque: the emufs_fs). */
+void waiters_end(void *opaque);
 /* Free the spare slots (fs_destroy). */
 void waiters_free(struct emufs_fs *fs);
 
