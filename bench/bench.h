@@ -12,8 +12,12 @@
  *   serial.c  serial_  serial bursts and the log-size rows
  *   start.c   start_   start-to-banner rows
  *   scale.c   scale_   32 instances on one mount
+ *   follow.c  follow_  wake-up of a reader blocked in follow/
+ *   blocked.c blocked_ the mount's files with 1,000 readers blocked
  *
- * Single-threaded: no locks anywhere. The signal handler touches only the
+ * One thread does everything but block in read(): follow.c and blocked.c
+ * start reader threads that only read, handing their result back through
+ * a semaphore or atomics (no locks). The signal handler touches only the
  * pid tables of proc.c and mount.c.
  */
 #ifndef EMUFS_BENCH_H
@@ -22,6 +26,8 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -44,6 +50,7 @@ struct bench_opt {
 	int starts;            /* start samples per variant */
 	int scale;             /* instances of the scale test */
 	int sweeps;            /* `cat <each>/state` sweeps per point */
+	int readers;           /* blocked readers of `blocked` */
 	int mount_timeout_ms;
 };
 extern struct bench_opt bench_opt;
@@ -59,6 +66,13 @@ void bench_section(const char *name, const char *what);
 /* One line of the summary: pass 1 PASS, 0 MISS, -1 not judged. */
 void bench_verdict(const char *what, int pass, const char *target,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Sent to a reader thread to end its blocked read() with EINTR: caught by
+ * a handler that does nothing, installed without SA_RESTART. */
+#define BENCH_SIG_INTERRUPT SIGUSR1
+/* A reader thread: a small stack, every signal blocked but
+ * BENCH_SIG_INTERRUPT (the others go to the main thread). 0 or -1. */
+int bench_thread_create(pthread_t *th, void *(*fn)(void *), void *arg);
 
 /* The main mount, shared by every section but scale. */
 struct mnt;
@@ -118,6 +132,9 @@ pid_t proc_find_child(pid_t parent, const char *comm);
 /* --attach: a profiler around a section (no-op without the option). */
 void proc_attach_start(pid_t pid);
 void proc_attach_stop(void);
+
+/* Whether thread tid of this process sleeps in read() right now. */
+bool proc_thread_in_read(pid_t tid);
 
 /* A number of /proc/PID/status (VmRSS, Threads), or -1. */
 long proc_status(pid_t pid, const char *key);
@@ -191,6 +208,10 @@ void raw_qmp_close(struct raw_qmp *q);
  * in reply. 0 on "return", 1 on "error", -1 when the socket failed. */
 int raw_qmp_cmd(struct raw_qmp *q, const char *cmd, char *reply, size_t cap);
 void raw_qmp_must(struct raw_qmp *q, const char *cmd);
+/* Read until the event NAME (STOP, RESUME); the line in line. 0, or -1
+ * when the socket failed or timed out (5 s, raw_qmp_open). */
+int raw_qmp_event(struct raw_qmp *q, const char *name, char *line,
+		  size_t cap);
 
 /* ---- the sections ----------------------------------------------------- */
 
@@ -199,9 +220,19 @@ void props_list_section(struct bench_ctx *c);
 void props_pin_section(struct bench_ctx *c);
 void props_poll_section(struct bench_ctx *c);
 void serial_section(struct bench_ctx *c);
+/* A QEMU launched by hand with the test firmware, running past its
+ * banner: serial on a socket chardev, a QMP monitor for stop and cont. */
+struct serial_raw {
+	pid_t pid;
+	int sfd;               /* its serial socket */
+	struct raw_qmp *q;     /* its monitor: stop and cont */
+};
+void serial_raw_launch(struct serial_raw *r);
 /* fstat + pread of the last 4 KiB of serial0: the median (us); *size. */
 double serial_tail_read(struct bench_ctx *c, const char *label, off_t *size);
 void start_section(struct bench_ctx *c);
 void scale_section(void);
+void follow_section(struct bench_ctx *c);
+void blocked_section(struct bench_ctx *c);
 
 #endif

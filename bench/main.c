@@ -14,6 +14,10 @@
  *   start     `echo start > ctl` to the banner          vs QEMU by hand
  *   scale     32 instances: `cat <each>/state`, RSS, threads, fds per instance
  *   logsize   fstat + tail read of serial0, small log vs after the bursts
+ *   follow    wake of a read() blocked in follow/serial0 (guest echo) and
+ *             follow/state (pause/resume)  vs raw readers of the same
+ *   blocked   state, a pin, a prop, `ls -l` with 1,000 readers blocked in
+ *             follow/ against none
  *
  * This file holds the options, the order of the sections and the summary
  * of verdicts; each section lives in a file of its own (bench.h lists
@@ -41,6 +45,7 @@ struct bench_opt bench_opt = {
 	.starts = 10,
 	.scale = 32,
 	.sweeps = 30,
+	.readers = 1000,
 	.mount_timeout_ms = 10000,
 };
 
@@ -76,13 +81,39 @@ static void bench_on_signal(int sig)
 	_exit(128 + sig);
 }
 
+/* ---- reader threads --------------------------------------------------- */
+
+static void bench_on_interrupt(int sig)
+{
+	(void)sig;     /* only to end a blocked read() with EINTR */
+}
+
+int bench_thread_create(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t a;
+	sigset_t all, old;
+	pthread_attr_init(&a);
+	/* Reading is all they do: 64 KiB is plenty, and 1,000 of them stay
+	 * cheap. */
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	sigfillset(&all);
+	sigdelset(&all, BENCH_SIG_INTERRUPT);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(th, &a, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&a);
+	if (rc)
+		errno = rc;
+	return rc ? -1 : 0;
+}
+
 /* ---- sections and verdicts -------------------------------------------- */
 
 struct bench_result {
 	char what[64], figure[96], target[32];
 	int pass;              /* 1 PASS, 0 MISS, -1 not measured */
 };
-static struct bench_result bench_results[16];
+static struct bench_result bench_results[24];
 static int bench_nresults;
 
 void bench_verdict(const char *what, int pass, const char *target,
@@ -144,7 +175,8 @@ static void bench_usage(FILE *to)
 		"  --work DIR        scratch directory (default: a new one in "
 		"/tmp)\n"
 		"  --only LIST       sections: props,list,pins,poll,serial,start,"
-		"scale,logsize\n"
+		"scale,logsize,\n"
+		"                    follow,blocked\n"
 		"  --iters N         property/pin pairs (300)\n"
 		"  --polls N         poll wake-up samples (100)\n"
 		"  --bursts N        serial rounds (4)\n"
@@ -152,6 +184,7 @@ static void bench_usage(FILE *to)
 		"  --starts N        start samples per variant (10)\n"
 		"  --scale N         instances of the scale test (32)\n"
 		"  --sweeps N        `cat */state` sweeps per point (30)\n"
+		"  --readers N       blocked readers of `blocked` (1000)\n"
 		"  --wrap CMD        run emufs under CMD (\"strace -c -f -o F\","
 		" \"valgrind --tool=callgrind\")\n"
 		"  --attach CMD      a profiler around each section; %%p is "
@@ -172,6 +205,7 @@ static void bench_parse(int argc, char **argv)
 		{ "polls", 1, 0, 'p' }, { "bursts", 1, 0, 'b' },
 		{ "burst-bytes", 1, 0, 'B' }, { "starts", 1, 0, 's' },
 		{ "scale", 1, 0, 'S' }, { "sweeps", 1, 0, 'W' },
+		{ "readers", 1, 0, 'R' },
 		{ "wrap", 1, 0, 'r' }, { "tsv", 1, 0, 't' },
 		{ "attach", 1, 0, 'a' }, { "label", 1, 0, 'L' },
 		{ "strict", 0, 0, 'X' }, { "keep", 0, 0, 'k' },
@@ -194,6 +228,7 @@ static void bench_parse(int argc, char **argv)
 		case 's': o->starts = atoi(optarg); break;
 		case 'S': o->scale = atoi(optarg); break;
 		case 'W': o->sweeps = atoi(optarg); break;
+		case 'R': o->readers = atoi(optarg); break;
 		case 'r': o->wrap = optarg; o->mount_timeout_ms = 60000;
 			  break;
 		case 't': o->tsv = optarg; break;
@@ -208,7 +243,7 @@ static void bench_parse(int argc, char **argv)
 	if (!o->emufs || !o->firmware || optind != argc || o->iters < 1 ||
 	    o->polls < 1 || o->bursts < 1 || o->burst_bytes < 1 ||
 	    o->starts < 1 || o->scale < 2 || o->scale > 99 ||
-	    o->sweeps < 1) {
+	    o->sweeps < 1 || o->readers < 1) {
 		bench_usage(stderr);
 		exit(2);
 	}
@@ -249,6 +284,8 @@ static bool bench_setup(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	struct sigaction si = { .sa_handler = bench_on_interrupt };
+	sigaction(BENCH_SIG_INTERRUPT, &si, NULL);      /* no SA_RESTART */
 	mnt_write_configs();
 	return made_work;
 }
@@ -297,6 +334,9 @@ static void bench_main_mount(void)
 		       (long long)small_size, (long long)big_size,
 		       small, big, rss0, rss1);
 	}
+	/* Before start, which leaves b0 paused. */
+	BENCH_RUN("follow", follow_section(&c));
+	BENCH_RUN("blocked", blocked_section(&c));
 	BENCH_RUN("start", start_section(&c));
 #undef BENCH_RUN
 	raw_qmp_close(c.raw);
@@ -324,7 +364,8 @@ int main(int argc, char **argv)
 	if (bench_section_on("props") || bench_section_on("list") ||
 	    bench_section_on("pins") || bench_section_on("poll") ||
 	    bench_section_on("serial") || bench_section_on("start") ||
-	    bench_section_on("logsize"))
+	    bench_section_on("logsize") || bench_section_on("follow") ||
+	    bench_section_on("blocked"))
 		bench_main_mount();
 	if (bench_section_on("scale"))
 		scale_section();

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -199,6 +200,25 @@ long proc_status(pid_t pid, const char *key)
 	if (f)
 		fclose(f);
 	return v;
+}
+
+bool proc_thread_in_read(pid_t tid)
+{
+	/* The kernel's own word: the syscall a blocked thread sleeps in
+	 * ("running" while it runs), not a guess from its run state. */
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	ssize_t n = read(fd, line, sizeof line - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	line[n] = '\0';
+	char *end;
+	long nr = strtol(line, &end, 10);
+	return end != line && nr == SYS_read;
 }
 
 static long proc_fds(pid_t pid)

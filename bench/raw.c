@@ -167,6 +167,21 @@ int raw_qmp_cmd(struct raw_qmp *q, const char *cmd, char *reply, size_t cap)
 	}
 }
 
+int raw_qmp_event(struct raw_qmp *q, const char *name, char *line,
+		  size_t cap)
+{
+	/* QEMU writes the timestamp first: {"timestamp": {...}, "event":
+	 * "STOP"}; a reply never holds this text. */
+	char want[64];
+	snprintf(want, sizeof want, "\"event\": \"%s\"", name);
+	for (;;) {       /* replies and other events are skipped */
+		if (raw_qmp_line(q, line, cap))
+			return -1;
+		if (strstr(line, want))
+			return 0;
+	}
+}
+
 struct raw_qmp *raw_qmp_open(int fd)
 {
 	char line[4096];

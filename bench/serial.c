@@ -84,13 +84,7 @@ double serial_tail_read(struct bench_ctx *c, const char *label, off_t *sizep)
 
 /* ---- the raw side: a QEMU launched by hand ---------------------------- */
 
-struct serial_raw {
-	pid_t pid;
-	int sfd;               /* its serial socket */
-	struct raw_qmp *q;     /* its monitor: stop and cont */
-};
-
-static void serial_raw_launch(struct serial_raw *r)
+void serial_raw_launch(struct serial_raw *r)
 {
 	const struct bench_opt *o = &bench_opt;
 	char qmp[PATH_MAX + 32], ser[PATH_MAX + 32], qarg[PATH_MAX + 64],

@@ -1,8 +1,9 @@
 # mk/bench.mk - `make bench`: emufs against the raw emulator, side by side
 # (bench/*.c, docs/performance.md).
 #
-#   make bench                      the whole run (1.5 to 2 minutes)
+#   make bench                      the whole run (2 to 3 minutes)
 #   make bench BENCH_ARGS='--only props,pins --iters 1000'
+#   make bench BENCH_ARGS='--only follow,blocked'   follow/ (issue 14)
 #   make bench BENCH_ARGS='--tsv runs.tsv'    append the figures to a file
 #
 # Every bench/*.c is part of the harness (no list to keep). It is built with
