@@ -5,6 +5,7 @@
 # EMUFS and DEMO_FIRMWARE say where the build is; by default this
 # repository's build/ (what `make` and `make demo-firmware` make).
 # Sets MNT (the mountpoint) and B (the instance directory, board0).
+# shellcheck shell=bash disable=SC2034 # B is for the .bats files
 
 repo=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 EMUFS=${EMUFS:-$repo/build/emufs}
