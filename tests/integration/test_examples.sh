@@ -92,3 +92,34 @@ test_run_demo_hints_work_top_to_bottom() {
 	assert_eq 0 "$EXIT_STATUS" "run-demo.sh's status after SIGTERM"
 	assert_contains "$SCRATCH/demo.out" "emufs exited with status 0"
 }
+
+# The README's quick start (issue 14), as written, top to bottom in one
+# sh -e, with this build, its demo firmware and a scratch mountpoint in
+# place of build/emufs, examples/demo.json and /tmp/emu. The daemonized
+# emufs must be gone after the last line's fusermount3 -u.
+test_readme_quick_start_works_top_to_bottom() {
+	write_demo_config
+	python3 - "$TESTS_DIR/../../README.md" >"$SCRATCH/quick.sh" <<'PY'
+import re, sys
+blocks = re.findall(r"```sh\n(.*?)```", open(sys.argv[1]).read(), re.S)
+print(next(b for b in blocks if "build/emufs -c examples/demo.json" in b), end="")
+PY
+	sed -i -E "s@/tmp/emu([ /]|\$)@$MNT\1@g; s@build/emufs@$EMUFS@; s@examples/demo.json@$CONFIG@" "$SCRATCH/quick.sh"
+	! grep -qE '/tmp/emu([ /]|$)' "$SCRATCH/quick.sh" || fail "the quick start names /tmp/emu after the substitution"
+	(cd "$SCRATCH" && timeout 60 sh -ex quick.sh) >"$SCRATCH/quick.out" 2>&1 ||
+		fail "a line failed, the last one run: $(grep '^+' "$SCRATCH/quick.out" | tail -n 2 | tr '\n' '|')"
+	assert_contains "$SCRATCH/quick.out" "paused"
+	is_mounted "$MNT" && fail "still mounted after the quick start's fusermount3 -u"
+	wait_for '[ -z "$(emufs_pids)" ]' 15 || fail "emufs still runs after the unmount"
+}
+
+# The README shows examples/bats/demo.bats as it is (make examples-test
+# runs the file).
+test_readme_shows_the_bats_example_as_it_is() {
+	python3 - "$TESTS_DIR/../.." <<'PY' || fail "README.md's bats block is not examples/bats/demo.bats"
+import re, sys
+top = sys.argv[1]
+block = re.search(r"```bash\n(load emufs.*?)```", open(top + "/README.md").read(), re.S)
+sys.exit(not block or block.group(1) not in open(top + "/examples/bats/demo.bats").read())
+PY
+}
