@@ -3,6 +3,7 @@
 #   make            build build/emufs
 #   make run        install what is missing, build, mount the demo (examples/)
 #   make test       install what is missing, build, run unit + integration tests
+#                   and the examples' bats and pytest suites (make examples-test)
 #   make asan       the whole test suite under ASan + UBSan (build/asan/)
 #   make tsan       unit and load tests under ThreadSanitizer (build/tsan/)
 #   make soak       10 min of mixed load and QEMU kills (SOAK_SECONDS; not in test)
@@ -110,7 +111,7 @@ integration: $(BUILD)/emufs firmware demo-firmware
 		tests/run-integration.sh $(INTEGRATION_FILTER)
 
 test: deps
-	@$(MAKE) --no-print-directory all layers unit integration
+	@$(MAKE) --no-print-directory all layers unit integration examples-test
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit integration

@@ -5,6 +5,10 @@ poll() on an open pin file reports POLLPRI|POLLERR when the level changed
 since the file was last read; then seek to 0 and read the new level.
 Example, after `make run`:  examples/watch-led.py demo/board0/gpio/led
 and in another terminal:    echo 1 > demo/board0/gpio/button
+
+Changes that come faster than the reads are seen as one. To get every
+change in order, with no poll() at all, read the pin's follow/ twin: a
+line per level, `cat demo/board0/follow/gpio/led`.
 """
 import os
 import select

@@ -9,11 +9,13 @@
 # Build: compiler, pkg-config, FUSE 3 and jansson headers, cmocka for the
 # unit tests. Run and test: fuse3 (fusermount3), QEMU for ARM, qemu-img,
 # clang + lld for the test firmware, python3 and expect for the
-# integration tests, gdb-multiarch for the gdb channel. The Renode
-# connector's robot-port client: xmlrpc-c's core library and libcurl.
+# integration tests, gdb-multiarch for the gdb channel, bats and
+# python3-pytest for the examples' suites (examples/bats, examples/pytest).
+# The Renode connector's robot-port client: xmlrpc-c's core library and
+# libcurl.
 PACKAGES="build-essential pkg-config libfuse3-dev fuse3 libjansson-dev
 libcmocka-dev qemu-system-arm qemu-utils clang libclang-rt-14-dev lld python3 expect
-gdb-multiarch libxmlrpc-core-c3-dev libcurl4-openssl-dev"
+gdb-multiarch libxmlrpc-core-c3-dev libcurl4-openssl-dev bats python3-pytest"
 
 set -u
 
