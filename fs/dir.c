@@ -64,9 +64,9 @@ int inst_readdir(struct emufs_fs *fs, const struct node *dir,
 	const char *raw = kind_raw_name(inst);
 	if (rc == 0 && raw)
 		rc = dirlist_add(out, raw);
-	pthread_rwlock_rdlock(&inst->tlock);
-	for (size_t i = 0; rc == 0 && i < inst->nchannels; i++) {
-		struct channel *ch = &inst->channels[i];
+	struct binding *b = instance_binding(inst);
+	for (size_t i = 0; rc == 0 && i < b->nchannels; i++) {
+		struct channel *ch = &b->channels[i];
 		char name[160], pty[64];
 		rc = dirlist_add(out, ch->cfg->name);
 		snprintf(name, sizeof name, "%s%s", ch->cfg->name,
@@ -74,6 +74,6 @@ int inst_readdir(struct emufs_fs *fs, const struct node *dir,
 		if (rc == 0 && channel_pty_path(ch, pty, sizeof pty) == 0)
 			rc = dirlist_add(out, name);
 	}
-	pthread_rwlock_unlock(&inst->tlock);
+	binding_put(b);
 	return rc;
 }

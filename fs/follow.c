@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/binding.h"
 #include "core/channel.h"
 #include "core/core.h"
 #include "core/instance.h"
@@ -57,10 +58,10 @@ int follow_readdir(struct emufs_fs *fs, const struct node *dir,
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < sizeof fixed / sizeof *fixed; i++)
 		rc = dirlist_add(out, fixed[i]);
-	pthread_rwlock_rdlock(&inst->tlock);
-	for (size_t i = 0; rc == 0 && i < inst->nchannels; i++)
-		rc = dirlist_add(out, inst->channels[i].cfg->name);
-	pthread_rwlock_unlock(&inst->tlock);
+	struct binding *b = instance_binding(inst);
+	for (size_t i = 0; rc == 0 && i < b->nchannels; i++)
+		rc = dirlist_add(out, b->channels[i].cfg->name);
+	binding_put(b);
 	return rc;
 }
 
@@ -86,38 +87,33 @@ int follow_pin_refresh(struct node *n)
 
 /* ---- the logs ------------------------------------------------------- */
 
-/* The log a follow/ log file reads, or NULL. For a channel inst->tlock
- * stays held: give it back with log_done(). */
-static struct logfile *log_of(struct node *n, bool *channel)
+/* The log a follow/ log file reads, or NULL. A channel's lives in the
+ * binding *b gets a reference on (NULL for the instance's own logs). */
+static struct logfile *log_of(struct node *n, struct binding **b)
 {
-	*channel = false;
+	*b = NULL;
 	if (!strcmp(n->name, "log"))
 		return &n->inst->log;
 	if (!strcmp(n->name, "events"))
 		return &n->inst->events;
-	struct channel *ch = instance_lock_channel(n->inst, n->name);
-	*channel = ch != NULL;
+	*b = instance_binding(n->inst);
+	struct channel *ch = binding_channel(*b, n->name);
 	return ch ? &ch->log : NULL;
-}
-
-static void log_done(struct node *n, bool channel)
-{
-	if (channel)
-		instance_unlock_target(n->inst);
 }
 
 /* The run's end, in bytes of the run: where SEEK_END starts. A channel
  * file that waits for the next run has nothing yet. */
 int follow_log_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
 {
-	bool channel;
-	struct logfile *lf = log_of(n, &channel);
+	struct binding *b;
+	struct logfile *lf = log_of(n, &b);
+	struct logfile_pos pos;
+	if (lf)
+		logfile_pos(lf, &pos);
+	binding_put(b);
 	if (!lf)
 		return -ENOENT;
-	struct logfile_pos pos;
-	logfile_pos(lf, &pos);
-	log_done(n, channel);
-	st->st_size = channel && !pos.live ? 0 : pos.origin + pos.size;
+	st->st_size = b && !pos.live ? 0 : pos.origin + pos.size;
 	return 0;
 }
 
@@ -155,19 +151,18 @@ static ssize_t log_follow_read(struct follow *f, struct logfile *lf,
 	return -EAGAIN;
 }
 
+/* No lookup and no lock of the instance: the open file holds its log
+ * (a channel's through its binding), so the I/O loop may read it. */
 static ssize_t log_try_read(struct fh *fh, char *buf, size_t size,
 			    off_t off)
 {
-	bool channel;
-	struct logfile *lf = log_of(&fh->node, &channel);
-	if (!lf)
-		return 0;                 /* the channel went: the end */
+	struct follow *f = fh->follow;
 	pthread_mutex_lock(&fh->text_lock);
-	ssize_t r = log_follow_read(fh->follow, lf, channel, buf, size, off);
+	ssize_t r = log_follow_read(f, f->log, f->binding != NULL, buf, size,
+				    off);
 	if (buf)
 		fh->seen = r > 0 ? off + r : off;
 	pthread_mutex_unlock(&fh->text_lock);
-	log_done(&fh->node, channel);
 	return r;
 }
 
@@ -190,21 +185,28 @@ int follow_open(struct fh *fh, int flags)
 	fh->follow = f;
 	f->fh = fh;
 	fh->wait_on = f;
-	if (fh->node.kind != N_FOLLOW_LOG)
-		return follow_lines_open(fh);
-	bool channel;
-	struct logfile *lf = log_of(&fh->node, &channel);
+	if (fh->node.kind != N_FOLLOW_LOG) {
+		int rc = follow_lines_open(fh);
+		if (rc) {
+			fh->follow = NULL;
+			free(f);
+		}
+		return rc;
+	}
+	struct logfile *lf = log_of(&fh->node, &f->binding);
 	if (!lf) {
+		binding_put(f->binding);
 		fh->follow = NULL;
 		free(f);
 		return -ENOENT;
 	}
 	struct logfile_pos pos;
 	logfile_pos(lf, &pos);
-	/* A channel's current run, or (stopped) the next one. */
+	/* A channel's current run, or (stopped) the next one. A target
+	 * change leaves it its channel, whose run is over: end of file. */
 	f->want_run = pos.live ? pos.runs : pos.runs + 1;
+	f->log = lf;
 	fh->wait_on = lf;
-	log_done(&fh->node, channel);
 	return 0;
 }
 
@@ -214,6 +216,7 @@ void follow_release(struct fh *fh)
 		return;
 	if (fh->node.kind != N_FOLLOW_LOG)
 		follow_lines_release(fh);
+	binding_put(fh->follow->binding);
 	free(fh->follow);
 	fh->follow = NULL;
 }

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/binding.h"
 #include "core/instance.h"
 #include "core/pin.h"
 #include "follow_lines.h"
@@ -117,20 +118,19 @@ int follow_lines_open(struct fh *fh)
 		pthread_mutex_unlock(&fs->follow_lock);
 		now = instance_state(inst);
 	} else {
-		struct pin *p = instance_lock_pin(inst, fh->node.name);
+		/* A watcher (levels get polled) holding the pin's binding
+		 * (fh->binding), so f->pin stays that pin. */
+		pin_open(fh, 0);
+		struct pin *p = fh->binding ? binding_pin(fh->binding,
+							  fh->node.name) : NULL;
 		if (!p)
 			return -ENOENT;
 		f->pin = p;
 		pthread_mutex_lock(&fs->follow_lock);
 		link_locked(fs, f);
 		pthread_mutex_unlock(&fs->follow_lock);
-		instance_unlock_target(inst);
-		pin_open(fh, 0);          /* a watcher: levels get polled */
-		p = instance_lock_pin(inst, fh->node.name);
 		/* -ESRCH while not running: the next run's levels come. */
-		now = p ? pin_read(inst, p, NULL) : -ENOENT;
-		if (p)
-			instance_unlock_target(inst);
+		now = pin_read(inst, p, NULL);
 	}
 	pthread_mutex_lock(&fs->follow_lock);
 	if (now >= 0)

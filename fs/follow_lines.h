@@ -21,7 +21,11 @@ struct pin;
 /* An open follow/ file (fh->follow). */
 struct follow {
 	struct fh *fh;
-	/* Logs (follow.c), under fh->text_lock: */
+	/* Logs (follow.c): the log, and the binding that holds a
+	 * channel's (a reference; NULL for log and events); set at open. */
+	struct logfile *log;
+	struct binding *binding;
+	/* Under fh->text_lock: */
 	unsigned want_run;          /* a channel's run it reads */
 	off_t skew;                 /* bytes the cap made it skip */
 	/* Lines, all under fs->follow_lock: */

@@ -10,6 +10,7 @@
 
 #include "node.h"
 
+struct binding;
 struct core;
 struct follow;
 struct fuse_pollhandle;
@@ -63,9 +64,9 @@ struct fh {
 	 * Pins: the generation of the level last read, for POLLPRI. */
 	off_t seen;
 	unsigned seen_gen;
-	/* A pin file counts as a watcher of its pin while open. */
-	bool watching;
-	unsigned bind_gen;
+	/* A pin file counts as a watcher of its pin while open: the
+	 * binding that pin belongs to (a reference), or NULL. */
+	struct binding *binding;
 	/* A pending poll: woken when watched (a log or a pin) changes.
 	 * watched is compared, never dereferenced. */
 	struct fuse_pollhandle *ph;

@@ -28,23 +28,22 @@ int gpio_lookup(struct emufs_fs *fs, const struct node *dir,
 int gpio_readdir(struct emufs_fs *fs, const struct node *dir,
 		 struct dirlist *out)
 {
-	struct instance *inst = dir->inst;
+	struct binding *b = instance_binding(dir->inst);
 	int rc = 0;
-	pthread_rwlock_rdlock(&inst->tlock);
-	for (size_t i = 0; rc == 0 && i < inst->npins; i++)
-		rc = dirlist_add(out, inst->pins[i].cfg->name);
-	pthread_rwlock_unlock(&inst->tlock);
+	for (size_t i = 0; rc == 0 && i < b->npins; i++)
+		rc = dirlist_add(out, b->pins[i].cfg->name);
+	binding_put(b);
 	return rc;
 }
 
 int pin_refresh(struct node *n)
 {
-	struct pin *p = instance_lock_pin(n->inst, n->name);
-	if (!p)
-		return -ENOENT;
-	n->mode = S_IFREG | (p->cfg->dir == PIN_IN ? 0644 : 0444);
-	instance_unlock_target(n->inst);
-	return 0;
+	struct binding *b = instance_binding(n->inst);
+	struct pin *p = binding_pin(b, n->name);
+	if (p)
+		n->mode = S_IFREG | (p->cfg->dir == PIN_IN ? 0644 : 0444);
+	binding_put(b);
+	return p ? 0 : -ENOENT;
 }
 
 int pin_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
@@ -53,33 +52,32 @@ int pin_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
 	return 0;
 }
 
-/* Count this open file as a watcher of its pin (delta 1), or stop. */
-static void pin_file_watch(struct fh *fh, int delta)
-{
-	struct instance *inst = fh->node.inst;
-	struct pin *p = instance_lock_pin(inst, fh->node.name);
-	if (!p)
-		return;
-	if (delta > 0) {
-		fh->watching = true;
-		fh->bind_gen = inst->bind_gen;
-		fh->seen_gen = atomic_load(&p->gen);
-		pin_watch(inst, p, 1);
-	} else if (fh->watching && fh->bind_gen == inst->bind_gen) {
-		pin_watch(inst, p, -1);
-	}
-	instance_unlock_target(inst);
-}
-
+/* An open pin file counts as a watcher of its pin, and holds the
+ * binding of that pin until released: the count it added is taken off
+ * that same pin, whatever the target is by then. */
 int pin_open(struct fh *fh, int flags)
 {
-	pin_file_watch(fh, 1);
+	struct instance *inst = fh->node.inst;
+	struct binding *b = instance_binding(inst);
+	struct pin *p = binding_pin(b, fh->node.name);
+	if (!p) {
+		binding_put(b);
+		return 0;
+	}
+	fh->binding = b;
+	fh->seen_gen = atomic_load(&p->gen);
+	pin_watch(inst, p, 1);
 	return 0;
 }
 
 void pin_release(struct fh *fh)
 {
-	pin_file_watch(fh, -1);
+	struct binding *b = fh->binding;
+	if (!b)
+		return;
+	pin_watch(fh->node.inst, binding_pin(b, fh->node.name), -1);
+	fh->binding = NULL;
+	binding_put(b);
 }
 
 /* A pin's level now, as its file reads ("1\n"); the open file has now
@@ -89,14 +87,13 @@ void pin_release(struct fh *fh)
 int pin_text(struct fh *fh, char *text, size_t len)
 {
 	struct node *n = &fh->node;
-	struct pin *p = instance_lock_pin(n->inst, n->name);
-	if (!p)
-		return -ENOENT;
+	struct binding *b = instance_binding(n->inst);
+	struct pin *p = binding_pin(b, n->name);
 	unsigned gen;
-	int level = pin_read(n->inst, p, &gen);
+	int level = p ? pin_read(n->inst, p, &gen) : -ENOENT;
 	if (level >= 0)      /* the changes that level includes */
 		fh->seen_gen = gen;
-	instance_unlock_target(n->inst);
+	binding_put(b);
 	if (level < 0)
 		return level;
 	snprintf(text, len, "%d\n", level);
@@ -106,29 +103,29 @@ int pin_text(struct fh *fh, char *text, size_t len)
 ssize_t pin_file_write(struct fh *fh, const char *buf, size_t size)
 {
 	struct node *n = &fh->node;
-	struct pin *p = instance_lock_pin(n->inst, n->name);
-	if (!p)
-		return -ENOENT;
-	int rc = pin_write(n->inst, p, buf, size);
-	instance_unlock_target(n->inst);
+	struct binding *b = instance_binding(n->inst);
+	struct pin *p = binding_pin(b, n->name);
+	int rc = p ? pin_write(n->inst, p, buf, size) : -ENOENT;
+	binding_put(b);
 	return rc ? rc : (ssize_t)size;
 }
 
 int pin_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 	     unsigned *revents)
 {
-	struct pin *p = instance_lock_pin(fh->node.inst, fh->node.name);
+	struct binding *b = instance_binding(fh->node.inst);
+	struct pin *p = binding_pin(b, fh->node.name);
 	*revents = 0;
 	if (!p) {
 		if (ph)
 			fuse_pollhandle_destroy(ph);
 		*revents = POLLERR;
-		return 0;
+	} else {
+		if (ph)
+			fs_poll_arm(fs, fh, p, ph);
+		if (atomic_load(&p->gen) != fh->seen_gen)
+			*revents = POLLPRI | POLLERR;
 	}
-	if (ph)
-		fs_poll_arm(fs, fh, p, ph);
-	if (atomic_load(&p->gen) != fh->seen_gen)
-		*revents = POLLPRI | POLLERR;
-	instance_unlock_target(fh->node.inst);
+	binding_put(b);
 	return 0;
 }

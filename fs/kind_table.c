@@ -17,7 +17,9 @@
 	.entry_timeout = ENTRY_S, .attr_timeout = ATTR_S
 #define NAMED(m) .mode = (m), .entry_timeout = ENTRY_S, .attr_timeout = ATTR_S
 #define RESERVED(n) .name = (n), .reserved_only = true
-/* follow/'s files: reads that wait (follow.c). Lines are a stream. */
+/* follow/'s files: reads that wait (follow.c). Lines are a stream whose
+ * offset means nothing, but seeking is allowed: `head` and `grep -m`
+ * give back what they did not use with an lseek, which must not fail. */
 #define FOLLOW_FILE .waits = true, .open = follow_open, \
 	.release = follow_release, .read = follow_read, .poll = follow_poll
 
@@ -70,10 +72,9 @@ const struct kind fs_kinds[N_KINDS] = {
 		.poll = pin_poll },
 	[N_FOLLOW_GPIO] = { NAMED(S_IFDIR | 0755),
 		.lookup = follow_gpio_lookup, .readdir = gpio_readdir },
-	[N_FOLLOW_STATE] = { NAMED(S_IFREG | 0444), FOLLOW_FILE,
-		.nonseekable = true },
+	[N_FOLLOW_STATE] = { NAMED(S_IFREG | 0444), FOLLOW_FILE },
 	[N_FOLLOW_LOG] = { NAMED(S_IFREG | 0444), FOLLOW_FILE,
 		.refresh = follow_log_refresh, .stat = follow_log_stat },
 	[N_FOLLOW_PIN] = { NAMED(S_IFREG | 0444), FOLLOW_FILE,
-		.refresh = follow_pin_refresh, .nonseekable = true },
+		.refresh = follow_pin_refresh },
 };

@@ -30,9 +30,8 @@ bool kind_present(const struct kind *k, struct instance *inst)
 const char *kind_raw_name(struct instance *inst)
 {
 	/* The name lives in the emulator's descriptor, for ever. */
-	pthread_rwlock_rdlock(&inst->tlock);
-	const char *name = inst->target ? inst->target->emulator->raw_file
-					: NULL;
-	pthread_rwlock_unlock(&inst->tlock);
+	struct binding *b = instance_binding(inst);
+	const char *name = b->target ? b->target->emulator->raw_file : NULL;
+	binding_put(b);
 	return name;
 }

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,17 +20,20 @@
 #include "pollers.h"
 #include "core/instance.h"
 
-/* The growing log a node reads from, or NULL. For a channel inst->tlock
- * stays held: give it back with log_done(). */
-static struct logfile *log_of(struct node *n)
+/* The growing log a node reads from, or NULL. A channel's lives in the
+ * binding *b gets a reference on (NULL for the instance's own logs):
+ * binding_put() it when done. */
+static struct logfile *log_of(struct node *n, struct binding **b)
 {
+	*b = NULL;
 	switch (n->kind) {
 	case N_LOG:
 		return &n->inst->log;
 	case N_EVENTS:
 		return &n->inst->events;
 	case N_CHANNEL: {
-		struct channel *ch = instance_lock_channel(n->inst, n->name);
+		*b = instance_binding(n->inst);
+		struct channel *ch = binding_channel(*b, n->name);
 		return ch ? &ch->log : NULL;
 	}
 	default:
@@ -37,32 +41,29 @@ static struct logfile *log_of(struct node *n)
 	}
 }
 
-static void log_done(struct node *n, struct logfile *lf)
-{
-	if (lf && n->kind == N_CHANNEL)
-		instance_unlock_target(n->inst);
-}
-
 int log_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
 {
-	struct logfile *lf = log_of(n);
-	if (!lf)
-		return -ENOENT;
-	logfile_stat(lf, &st->st_size, &st->st_mtim);
-	log_done(n, lf);
-	return 0;
+	struct binding *b;
+	struct logfile *lf = log_of(n, &b);
+	if (lf)
+		logfile_stat(lf, &st->st_size, &st->st_mtim);
+	binding_put(b);
+	return lf ? 0 : -ENOENT;
 }
 
 ssize_t log_read(struct fh *fh, char *buf, size_t size, off_t off)
 {
-	struct logfile *lf = log_of(&fh->node);
-	if (!lf)
+	struct binding *b;
+	struct logfile *lf = log_of(&fh->node, &b);
+	if (!lf) {
+		binding_put(b);
 		return -ENOENT;
+	}
 	off_t size_now;
 	unsigned gen;
 	logfile_position(lf, &size_now, &gen);
 	ssize_t r = logfile_read(lf, buf, size, off);
-	log_done(&fh->node, lf);
+	binding_put(b);
 	if (r >= 0) {
 		fh->seen = off + r;
 		fh->seen_gen = gen;
@@ -73,8 +74,10 @@ ssize_t log_read(struct fh *fh, char *buf, size_t size, off_t off)
 int log_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 	     unsigned *revents)
 {
-	struct logfile *lf = log_of(&fh->node);
+	struct binding *b;
+	struct logfile *lf = log_of(&fh->node, &b);
 	if (!lf) {
+		binding_put(b);
 		if (ph)
 			fuse_pollhandle_destroy(ph);
 		*revents = POLLIN | POLLOUT;
@@ -86,7 +89,7 @@ int log_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 	if (ph)
 		fs_poll_arm(fs, fh, lf, ph);
 	logfile_position(lf, &size, &gen);
-	log_done(&fh->node, lf);
+	binding_put(b);
 	*revents = POLLOUT;
 	if (size > fh->seen || gen != fh->seen_gen)
 		*revents |= POLLIN;
@@ -95,21 +98,21 @@ int log_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 
 int channel_refresh(struct node *n)
 {
-	struct channel *ch = instance_lock_channel(n->inst, n->name);
-	if (!ch)
-		return -ENOENT;
-	instance_unlock_target(n->inst);
-	return 0;
+	struct binding *b = instance_binding(n->inst);
+	bool found = binding_channel(b, n->name) != NULL;
+	binding_put(b);
+	return found ? 0 : -ENOENT;
 }
 
 ssize_t channel_file_write(struct fh *fh, const char *buf, size_t size)
 {
 	struct node *n = &fh->node;
-	struct channel *ch = instance_lock_channel(n->inst, n->name);
+	struct binding *b = instance_binding(n->inst);
+	struct channel *ch = binding_channel(b, n->name);
+	ssize_t w = ch ? channel_write(ch, buf, size) : 0;
+	binding_put(b);
 	if (!ch)
 		return -ENOENT;
-	ssize_t w = channel_write(ch, buf, size);
-	instance_unlock_target(n->inst);
 	if (w == -ESRCH)
 		instance_log(n->inst, "write to %s refused: the instance is %s",
 			     n->name, inst_state_name(instance_state(n->inst)));
@@ -127,11 +130,10 @@ int pty_readlink(struct node *n, char *buf, size_t len)
 		return -ENOENT;
 	char chname[128];
 	snprintf(chname, sizeof chname, "%.*s", (int)(l - sl), n->name);
-	struct channel *ch = instance_lock_channel(n->inst, chname);
-	if (!ch)
-		return -ENOENT;
-	int rc = channel_pty_path(ch, buf, len);
-	instance_unlock_target(n->inst);
+	struct binding *b = instance_binding(n->inst);
+	struct channel *ch = binding_channel(b, chname);
+	int rc = ch ? channel_pty_path(ch, buf, len) : -ENOENT;
+	binding_put(b);
 	return rc;
 }
 

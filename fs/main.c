@@ -45,9 +45,11 @@ static char *absolute(const char *path)
 	return asprintf(&out, "%s/%s", cwd, path) < 0 ? NULL : out;
 }
 
-/* How long the end of the mount goes on serving the files still open
- * (follow/'s readers got end of file; others were mid-request), so that
- * their close is answered rather than aborted. */
+/* How long the end of the mount goes on serving the files still open,
+ * so that their close is answered rather than aborted: follow/'s readers,
+ * which just got end of file and close (a thousand of them on a loaded
+ * machine take a while), then any other file mid-request. */
+#define FOLLOW_DRAIN_MS 5000
 #define DRAIN_MS 1000
 
 static void *autostart_main(void *arg)
@@ -197,6 +199,7 @@ int main(int argc, char **argv)
 	status = fs_session_loop(se);
 	waiters_stop(&fs);          /* blocked readers: end of file, now */
 	mountwatch_stop();
+	fs_session_drain(se, fs_follow_files_open, &fs, FOLLOW_DRAIN_MS);
 	fs_session_drain(se, fs_files_open, &fs, DRAIN_MS);
 
 	if (autostarted)

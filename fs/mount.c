@@ -74,6 +74,17 @@ void fs_file_free(struct emufs_fs *fs, struct fh *fh)
 	free(fh);
 }
 
+bool fs_follow_files_open(void *opaque)
+{
+	struct emufs_fs *fs = opaque;
+	pthread_mutex_lock(&fs->files_lock);
+	struct fh *fh = fs->files;
+	while (fh && !fh->follow)
+		fh = fh->file_next;
+	pthread_mutex_unlock(&fs->files_lock);
+	return fh != NULL;
+}
+
 bool fs_files_open(void *opaque)
 {
 	struct emufs_fs *fs = opaque;

@@ -7,6 +7,7 @@
  *   clock, logfile, ioloop, process, shim, statedir, propval, config*
  *   hooks, channel, event, lognotice, pinwatch, pinset, launcher,
  *   launch_local
+ *   binding      a target's channels and pins, immutable, refcounted
  *   run          a run: process, watches, the API of connectors
  *   instance     binding, state machine, the runs it owns
  *   lifecycle    start, stop, kill, pause, resume, reset
@@ -16,9 +17,9 @@
  *
  * LOCK ORDER (while holding a lock, take only locks below it here):
  *   core->lock                      the registry
- *   inst->tlock                     the binding (rwlock)
  *   inst->lock                      state, run, busy
- *   run->lock, channel->lock, pin->lock, pinwatch->lock, a logfile's,
+ *   inst->bind_lock, run->lock, channel->lock, pin->lock,
+ *   pinwatch->lock, a logfile's,
  *   a connector's own               leaves: nothing is taken under them
  *   but a logfile's
  * and apart from all of them, the I/O loop's dispatch lock: the loop
@@ -27,9 +28,11 @@
  * the hooks (hooks.h), the adapter's. So ioloop_remove() (and what calls
  * it: channel_detach, run_close, a connector's shutdown) waits for a
  * running callback, and must never be called with any of those locks
- * held. No callback takes inst->tlock: a target change removes its
- * channels' watches holding it for writing. A callback may remove its
- * own watch (the lock is recursive).
+ * held. The binding has no lock of its own to hold across a wait: a
+ * reference (binding.h) keeps its channels and pins alive, and the last
+ * binding_put, wherever it happens (a run freed on the loop), detaches
+ * channels that no run uses any more, so it removes no watch. A callback
+ * may remove its own watch (the lock is recursive).
  */
 #ifndef EMUFS_CORE_H
 #define EMUFS_CORE_H

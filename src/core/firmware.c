@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "emulator.h"
+#include "binding.h"
 #include "instance.h"
 
 int firmware_parse(const char *buf, size_t len, char *path,
@@ -118,10 +119,11 @@ int firmware_write(struct instance *inst, const char *buf, size_t len)
 	int rc = instance_claim_stopped(inst, "firmware", &token);
 	if (rc)
 		return rc;
-	/* Stable while we hold the claim: set_target needs one. */
-	pthread_mutex_lock(&inst->lock);
-	const struct cfg_target *t = inst->target;
-	pthread_mutex_unlock(&inst->lock);
+	/* Stable while we hold the claim: set_target needs one. The
+	 * configuration's targets live as long as the core. */
+	struct binding *b = instance_binding(inst);
+	const struct cfg_target *t = b ? b->target : NULL;
+	binding_put(b);
 
 	rc = check_for_target(inst, t, path);
 	char *dup = NULL;

@@ -15,8 +15,7 @@
  * Taking a run down happens in two steps: off the instance (inst->run
  * NULL, counted in `closing`, under inst->lock), then run_close() outside
  * the lock. Commands wait for `closing` to drop before they look at the
- * state, and a target change waits for it before it frees the channels
- * that run_close detaches. Every run counts in `runs` until freed, which
+ * state, and so does a target change. Every run counts in `runs` until freed, which
  * instance_free waits for: what a callback reaches through the run stays
  * valid as long as the run does.
  */
@@ -335,12 +334,12 @@ static const char *image_locked(struct instance *inst,
 
 int instance_image(struct instance *inst, char *buf, size_t len)
 {
-	pthread_rwlock_rdlock(&inst->tlock);
+	struct binding *b = instance_binding(inst);
 	pthread_mutex_lock(&inst->lock);
-	const char *img = image_locked(inst, inst->target);
+	const char *img = image_locked(inst, b ? b->target : NULL);
 	size_t n = snprintf(buf, len, "%s", img ? img : "");
 	pthread_mutex_unlock(&inst->lock);
-	pthread_rwlock_unlock(&inst->tlock);
+	binding_put(b);
 	return n < len ? 0 : -ENAMETOOLONG;
 }
 
@@ -353,10 +352,9 @@ void instance_set_firmware(struct instance *inst, char *path)
 }
 
 struct run *instance_run_new_locked(struct instance *inst,
-				    const struct cfg_target *t)
+				    struct binding *b)
 {
-	/* The binding is stable: only set_target changes it, under a
-	 * claim, while stopped and no run is closing. */
+	const struct cfg_target *t = b->target;
 	struct run_init in = {
 		.ops = &run_owner, .owner = inst,
 		.conn = t->emulator->conn, .launcher = &launcher_local,
@@ -364,7 +362,7 @@ struct run *instance_run_new_locked(struct instance *inst,
 		.loop = inst->env->loop, .log = &inst->log,
 		.events = &inst->events,
 		.name = inst->name, .dir = inst->dir,
-		.channels = inst->channels, .nchannels = inst->nchannels,
+		.binding = b,
 		.image = image_locked(inst, t),
 	};
 	struct run *r = run_new(&in);
@@ -387,19 +385,6 @@ struct run *instance_get_run(struct instance *inst)
 
 /* ---- the binding: a target's channels and pins --------------------- */
 
-static void unbind(struct instance *inst)
-{
-	pinset_free(&inst->pinenv, inst->pins, inst->npins, inst->channels,
-		    inst->nchannels);
-	inst->pins = NULL;
-	inst->npins = 0;
-	for (size_t i = 0; i < inst->nchannels; i++)
-		channel_destroy(&inst->channels[i]);
-	free(inst->channels);
-	inst->channels = NULL;
-	inst->nchannels = 0;
-}
-
 static void watch_log(struct instance *inst, struct logfile *lf,
 		      const char *name)
 {
@@ -409,40 +394,58 @@ static void watch_log(struct instance *inst, struct logfile *lf,
 	lognotice_watch(&inst->notice, lf, name);
 }
 
-/* Build the channels and pins of target t (tlock held for writing or
- * unshared; no run live or closing). */
-static int bind_target(struct instance *inst, const struct cfg_target *t)
+static void watch_channel_log(void *opaque, struct logfile *lf,
+			      const char *name)
 {
-	unbind(inst);
-	inst->target = t;
-	inst->bind_gen++;
-	if (!t)
-		return 0;
-	inst->channels = calloc(t->nchannels + 1, sizeof *inst->channels);
-	if (!inst->channels)
-		return -ENOMEM;
-	for (size_t i = 0; i < t->nchannels; i++) {
-		char *path;
-		if (asprintf(&path, "%s/%s.log", inst->dir,
-			     t->channels[i].name) < 0)
-			return -ENOMEM;
-		int rc = channel_init(&inst->channels[i], &t->channels[i],
-				      path, inst->env->cfg->log_cap);
-		free(path);
-		if (rc)
-			return rc;
-		watch_log(inst, &inst->channels[i].log, t->channels[i].name);
-		inst->nchannels++;
-	}
-	return pinset_bind(&inst->pinenv, t, inst->channels, inst->nchannels,
-			   &inst->pins, &inst->npins);
+	watch_log(opaque, lf, name);
+}
+
+/* A new binding of target t (NULL: none) for inst. */
+static int bind_new(struct instance *inst, const struct cfg_target *t,
+		    struct binding **out)
+{
+	struct binding_env env = {
+		.pinenv = &inst->pinenv, .dir = inst->dir,
+		.log_cap = inst->env->cfg->log_cap,
+		.watch_log = watch_channel_log, .opaque = inst,
+	};
+	return binding_new(&env, t, out);
+}
+
+struct binding *instance_binding(struct instance *inst)
+{
+	pthread_mutex_lock(&inst->bind_lock);
+	struct binding *b = binding_get(inst->binding);
+	pthread_mutex_unlock(&inst->bind_lock);
+	return b;
 }
 
 void instance_target_name(struct instance *inst, char *buf, size_t len)
 {
-	pthread_rwlock_rdlock(&inst->tlock);
-	snprintf(buf, len, "%s", inst->target ? inst->target->name : "");
-	pthread_rwlock_unlock(&inst->tlock);
+	struct binding *b = instance_binding(inst);
+	snprintf(buf, len, "%s", b->target ? b->target->name : "");
+	binding_put(b);
+}
+
+/* Build the new binding before giving up the old one: a failure leaves
+ * the instance bound as it was. The claim keeps start away meanwhile;
+ * readers holding the old binding go on with it until they put it. */
+static int rebind(struct instance *inst, const struct cfg_target *t)
+{
+	struct binding *cur = instance_binding(inst), *b;
+	bool same = cur->target == t;
+	binding_put(cur);
+	if (same)
+		return 0;
+	int rc = bind_new(inst, t, &b);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&inst->bind_lock);
+	struct binding *old = inst->binding;
+	inst->binding = b;
+	pthread_mutex_unlock(&inst->bind_lock);
+	binding_put(old);      /* freed now, or by its last reader */
+	return 0;
 }
 
 int instance_set_target(struct instance *inst, const char *buf, size_t len)
@@ -465,43 +468,15 @@ int instance_set_target(struct instance *inst, const char *buf, size_t len)
 	int rc = instance_claim_stopped(inst, "target", &token);
 	if (rc)
 		return rc;
-	pthread_rwlock_wrlock(&inst->tlock);
-	rc = inst->target == t ? 0 : bind_target(inst, t);
+	rc = rebind(inst, t);
 	if (rc == 0)        /* the new target's image (docs: firmware) */
 		instance_set_firmware(inst, NULL);
-	pthread_rwlock_unlock(&inst->tlock);
 	instance_release(inst, token, NULL);
 	if (rc)
 		instance_log(inst, "target: %s", strerror(-rc));
 	else
 		instance_log(inst, "target set to %s", name);
 	return rc;
-}
-
-struct channel *instance_lock_channel(struct instance *inst,
-				      const char *name)
-{
-	pthread_rwlock_rdlock(&inst->tlock);
-	for (size_t i = 0; i < inst->nchannels; i++)
-		if (!strcmp(inst->channels[i].cfg->name, name))
-			return &inst->channels[i];
-	pthread_rwlock_unlock(&inst->tlock);
-	return NULL;
-}
-
-struct pin *instance_lock_pin(struct instance *inst, const char *name)
-{
-	pthread_rwlock_rdlock(&inst->tlock);
-	for (size_t i = 0; i < inst->npins; i++)
-		if (!strcmp(inst->pins[i].cfg->name, name))
-			return &inst->pins[i];
-	pthread_rwlock_unlock(&inst->tlock);
-	return NULL;
-}
-
-void instance_unlock_target(struct instance *inst)
-{
-	pthread_rwlock_unlock(&inst->tlock);
 }
 
 /* ---- the instance -------------------------------------------------- */
@@ -531,7 +506,7 @@ struct instance *instance_new(const struct instance_env *env,
 		goto fail;
 	inst->env = env;
 	inst->core = env->core;
-	pthread_rwlock_init(&inst->tlock, NULL);
+	pthread_mutex_init(&inst->bind_lock, NULL);
 	pthread_mutex_init(&inst->lock, NULL);
 	clock_cond_init(&inst->finished);
 	inst->log.fd = inst->events.fd = -1;
@@ -549,7 +524,7 @@ struct instance *instance_new(const struct instance_env *env,
 		goto fail;
 	watch_log(inst, &inst->log, "log");
 	watch_log(inst, &inst->events, "events");
-	if ((rc = bind_target(inst, target)))
+	if ((rc = bind_new(inst, target, &inst->binding)))
 		goto fail;
 	return inst;
 fail:
@@ -570,11 +545,16 @@ void instance_free(struct instance *inst)
 	while (inst->runs)
 		pthread_cond_wait(&inst->finished, &inst->lock);
 	pthread_mutex_unlock(&inst->lock);
-	unbind(inst);
+	/* The last reference (binding.h): every other holder held the
+	 * instance too, or was a run, and runs are all freed. */
+	if (inst->binding) {
+		assert(atomic_load(&inst->binding->refs) == 1);
+		binding_put(inst->binding);
+	}
 	free(inst->firmware);
 	logfile_close(&inst->log);
 	logfile_close(&inst->events);
-	pthread_rwlock_destroy(&inst->tlock);
+	pthread_mutex_destroy(&inst->bind_lock);
 	pthread_mutex_destroy(&inst->lock);
 	pthread_cond_destroy(&inst->finished);
 	if (inst->dir)

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "binding.h"
 #include "channel.h"
 #include "config.h"
 #include "logfile.h"
@@ -71,15 +72,11 @@ struct instance {
 	char *dir;                     /* state directory of this instance */
 	int refs;                      /* protected by core->lock */
 
-	pthread_rwlock_t tlock;        /* protects target, channels,
-					* pins and their counts: written only
-					* while stopped (target file) */
-	const struct cfg_target *target;
-	struct channel *channels;
-	size_t nchannels;
-	struct pin *pins;
-	size_t npins;
-	unsigned bind_gen;             /* bumped when the target changes */
+	/* Protects the pointer binding (never what it points to, which is
+	 * immutable: binding.h): its swap by a target change and the
+	 * reference instance_binding takes. Nothing is taken under it. */
+	pthread_mutex_t bind_lock;
+	struct binding *binding;       /* never NULL; the instance's ref */
 	struct pinset_env pinenv;      /* what the pins tell, and whom */
 	struct lognotice notice;       /* where a full disk is told */
 
@@ -143,13 +140,12 @@ void instance_set_firmware(struct instance *inst, char *path);
 /* The current run with a reference, or NULL when not running. */
 struct run *instance_get_run(struct instance *inst);
 
-/* Find a channel by name, with inst->tlock held for reading on success:
- * the caller calls instance_unlock_target() when done. */
-struct channel *instance_lock_channel(struct instance *inst,
-				      const char *name);
-/* Find a pin likewise (pin.h: what a pin file does with it). */
-struct pin *instance_lock_pin(struct instance *inst, const char *name);
-void instance_unlock_target(struct instance *inst);
+/* The current binding (target, channels, pins) with a reference: never
+ * NULL; binding_put() it. binding_channel() and binding_pin() find one of
+ * its channels or pins, valid while the reference is held (pin.h: what a
+ * pin file does with one). A target change meanwhile does not touch it:
+ * it leaves a binding of its own in the instance. */
+struct binding *instance_binding(struct instance *inst);
 
 /* One QMP-shaped event line of emufs's own in `events` (event.h). */
 void instance_event(struct instance *inst, const char *event,
@@ -186,10 +182,10 @@ void instance_release(struct instance *inst, inst_token token,
  * give up the claim. */
 void instance_release_stopped(struct instance *inst, inst_token token,
 			      struct run *r);
-/* A new run of target t for the current binding (inst->lock held):
- * counted in runs. */
+/* A new run of binding b's target (inst->lock held): counted in runs;
+ * it holds a reference on b for its life. */
 struct run *instance_run_new_locked(struct instance *inst,
-				    const struct cfg_target *t);
+				    struct binding *b);
 /* "<how>: the emulator <exit status>" in `log`. */
 void instance_log_exit(struct instance *inst, struct run *r,
 		       const char *how);

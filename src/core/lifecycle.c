@@ -14,6 +14,7 @@
 
 #include "clock.h"
 #include "connector.h"
+#include "binding.h"
 #include "instance.h"
 #include "pinset.h"
 
@@ -58,17 +59,21 @@ int instance_start(struct instance *inst, bool paused)
 			     inst_state_name(st));
 		return -EBUSY;
 	}
-	/* target is stable: only set_target changes it, under a claim. */
-	const struct cfg_target *t = inst->target;
+	/* The current binding: set_target swaps it only under a claim, and
+	 * busy is free. The run holds a reference of its own. */
+	struct binding *b = instance_binding(inst);
+	const struct cfg_target *t = b->target;
 	if (!t) {
 		pthread_mutex_unlock(&inst->lock);
+		binding_put(b);
 		instance_log(inst, "start refused: no target "
 			     "(write a target's name to target first)");
 		return -EINVAL;
 	}
-	struct run *r = instance_run_new_locked(inst, t);
+	struct run *r = instance_run_new_locked(inst, b);
 	if (!r) {
 		pthread_mutex_unlock(&inst->lock);
+		binding_put(b);
 		instance_log(inst, "start failed: out of memory");
 		return -EIO;
 	}
@@ -77,12 +82,10 @@ int instance_start(struct instance *inst, bool paused)
 	instance_transition_locked(inst, ST_STARTING);
 	pthread_mutex_unlock(&inst->lock);
 
-	for (size_t i = 0; i < inst->nchannels; i++)
-		channel_new_run(&inst->channels[i]);
-	pthread_rwlock_rdlock(&inst->tlock);
-	pinset_new_run(inst->pins, inst->npins, inst->channels,
-		       inst->nchannels);
-	pthread_rwlock_unlock(&inst->tlock);
+	for (size_t i = 0; i < b->nchannels; i++)
+		channel_new_run(&b->channels[i]);
+	pinset_new_run(b->pins, b->npins, b->channels, b->nchannels);
+	binding_put(b);         /* r holds it */
 	instance_log(inst, "starting target %s%s", t->name,
 		     paused ? " paused" : "");
 	int rc = r->conn->launch(r, paused, why, sizeof why);

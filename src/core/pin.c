@@ -98,17 +98,17 @@ void pins_poll(struct instance *inst)
 	struct run *r = instance_get_run(inst);
 	if (!r)
 		return;
-	/* tlock (read) across the round trips: its writer only runs while
-	 * the instance is stopped, and this one is running. */
-	pthread_rwlock_rdlock(&inst->tlock);
-	for (size_t i = 0; i < inst->npins && r->conn->pin_get; i++) {
-		struct pin *p = &inst->pins[i];
+	/* A reference across the round trips keeps the pins alive whatever
+	 * happens to the target meanwhile (it changes only while stopped). */
+	struct binding *b = instance_binding(inst);
+	for (size_t i = 0; i < b->npins && r->conn->pin_get; i++) {
+		struct pin *p = &b->pins[i];
 		int level;
 		if (p->cfg->backend == PIN_SHIM || !atomic_load(&p->watchers))
 			continue;
 		if (r->conn->pin_get(r, p->cfg, &level) == 0)
 			pin_update(inst, p, level);
 	}
-	pthread_rwlock_unlock(&inst->tlock);
+	binding_put(b);
 	run_put(r);
 }

@@ -1,6 +1,6 @@
 /* pin.h - a GPIO pin file's operations through its instance
- * (docs/reference.md 3.5): read, write, watch (instance_lock_pin, in
- * instance.h, finds one). The pins themselves,
+ * (docs/reference.md 3.5): read, write, watch (binding_pin, on a
+ * reference from instance_binding, finds one). The pins themselves,
  * their levels and the shim backend are pinset.h.
  */
 #ifndef EMUFS_PIN_H
@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "instance.h"     /* instance_lock_pin, for pin.h's users */
+#include "instance.h"     /* instance_binding, for pin.h's users */
 #include "pinset.h"
 
 /* The level now: 0 or 1, or -ESRCH (not running), -ETIMEDOUT, -EIO.

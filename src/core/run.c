@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "binding.h"
 #include "channel.h"
 #include "clock.h"
 #include "connector.h"
@@ -52,8 +53,9 @@ struct run *run_new(const struct run_init *in)
 	r->loop = in->loop;
 	r->log = in->log;
 	r->events = in->events;
-	r->channels = in->channels;
-	r->nchannels = in->nchannels;
+	r->binding = binding_get(in->binding);
+	r->channels = r->binding->channels;
+	r->nchannels = r->binding->nchannels;
 	r->proc.pid = -1;
 	r->proc.pidfd = r->proc.outfd = -1;
 	pthread_mutex_init(&r->lock, NULL);
@@ -84,6 +86,7 @@ void run_put(struct run *r)
 	r->launcher->release(&r->proc);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
+	binding_put(r->binding);     /* before freed(): it points into owner */
 	free(r->name);
 	free(r->dir);
 	free(r->image);
@@ -256,10 +259,8 @@ int run_spawn(struct run *r, char *const argv[], char *const env[],
 
 void run_close(struct run *r)
 {
-	/* No lock on the channels: they cannot change while the owner
-	 * counts this run as closing (and taking the owner's target lock
-	 * here, on the I/O loop, would order it after the loop's dispatch
-	 * lock: see core.h). */
+	/* No lock on the channels: the run's binding holds them, and which
+	 * channels it has never changes (binding.h). */
 	for (size_t i = 0; i < r->nchannels; i++)
 		channel_detach(&r->channels[i]);
 	if (r->conn->shutdown)

@@ -19,6 +19,7 @@
 
 #include "process.h"
 
+struct binding;
 struct cfg_target;
 struct channel;
 struct connector_ops;
@@ -48,8 +49,9 @@ struct run_owner {
 	bool (*live)(struct run *r);
 };
 
-/* What a run is made of; copied by run_new. The binding (channels) and
- * log must outlive the run: the owner keeps them until freed(). */
+/* What a run is made of; copied by run_new. The run holds a reference on
+ * the binding (its channels) for its life; the log must outlive the run:
+ * the owner keeps it until freed(). */
 struct run_init {
 	const struct run_owner *ops;
 	struct instance *owner;
@@ -62,8 +64,7 @@ struct run_init {
 	struct logfile *events;        /* the instance's `events` */
 	const char *name;              /* the instance's name */
 	const char *dir;               /* its state directory */
-	struct channel *channels;      /* the bound target's channels */
-	size_t nchannels;
+	struct binding *binding;       /* the bound target's channels */
 	const char *image;             /* what to boot (copied), or NULL */
 };
 
@@ -83,8 +84,9 @@ struct run {
 	/* The image this run boots (the `firmware` file: the target's own
 	 * or the user's), or NULL: the connector boots nothing of its own. */
 	char *image;
-	/* Stable for the run's life: the owner changes its binding only
-	 * while no run is live (see instance.h). */
+	/* The binding's (a reference): its channels are the run's for its
+	 * life, whatever target the owner binds meanwhile. */
+	struct binding *binding;
 	struct channel *channels;
 	size_t nchannels;
 	struct process proc;           /* the launcher's */
@@ -171,7 +173,7 @@ const char *run_dir(struct run *r);
 struct ioloop *run_loop(struct run *r);
 /* Connect channel i of the target (cfg order) to the emulator's socket
  * fd: owned by the channel from now on, the caller's still on failure.
- * Only during launch (the binding cannot change: see instance.h). */
+ * Only during launch. */
 int run_attach_channel(struct run *r, size_t i, int fd);
 
 #endif

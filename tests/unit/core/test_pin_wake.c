@@ -77,6 +77,7 @@ struct fixture {
 	char dir[64];
 	struct core *core;
 	struct instance *inst;
+	struct binding *bind;        /* holds led */
 	struct pin *led;
 };
 
@@ -107,9 +108,9 @@ static int setup(void **state)
 	atomic_store(&watcher_steps, 0);
 	atomic_store(&wakeups, 0);
 	assert_int_equal(instance_start(f->inst, false), 0);
-	f->led = instance_lock_pin(f->inst, "led");
+	f->bind = instance_binding(f->inst);
+	f->led = binding_pin(f->bind, "led");
 	assert_non_null(f->led);
-	instance_unlock_target(f->inst);   /* stable: the target is fixed */
 	*state = f;
 	return 0;
 }
@@ -118,6 +119,7 @@ static int teardown(void **state)
 {
 	struct fixture *f = *state;
 	instance_kill(f->inst);
+	binding_put(f->bind);
 	instance_put(f->inst);
 	core_free(f->core);
 	free(f);
