@@ -12,10 +12,14 @@
 # integration tests, gdb-multiarch for the gdb channel, bats and
 # python3-pytest for the examples' suites (examples/bats, examples/pytest).
 # The Renode connector's robot-port client: xmlrpc-c's core library and
-# libcurl.
+# libcurl. The example boards' guest kit (scripts/guest-kit.sh):
+# qemu-system-misc (qemu-system-riscv64; qemu-system-arm has aarch64
+# already), cpio for the initramfs, device-tree-compiler (fdtput) for the
+# Pi's device tree.
 PACKAGES="build-essential pkg-config libfuse3-dev fuse3 libjansson-dev
 libcmocka-dev qemu-system-arm qemu-utils clang libclang-rt-14-dev lld python3 expect
-gdb-multiarch libxmlrpc-core-c3-dev libcurl4-openssl-dev bats python3-pytest"
+gdb-multiarch libxmlrpc-core-c3-dev libcurl4-openssl-dev bats python3-pytest
+qemu-system-misc cpio device-tree-compiler"
 
 set -u
 
@@ -53,15 +57,40 @@ for p in $PACKAGES; do
 	esac
 done
 
-if [ -n "$missing" ]; then
+# The guest kit downloads arm64 packages (apt-get download, no install):
+# apt must know the architecture and have its package lists.
+foreign=
+dpkg --print-foreign-architectures | grep -qx arm64 || foreign=arm64
+# (a look at apt's list files, not apt-cache: this runs on every make test)
+if [ -z "$foreign" ] &&
+   ! ls /var/lib/apt/lists/*_binary-arm64_Packages* >/dev/null 2>&1; then
+	foreign=lists
+fi
+
+if [ -n "$missing" ] || [ -n "$foreign" ]; then
 	if [ "$(id -u)" = 0 ]; then
 		sudo=
 	elif command -v sudo >/dev/null 2>&1; then
 		sudo=sudo
 	else
-		echo "setup-deps: missing:$missing; not root and no sudo" >&2
+		echo "setup-deps: missing:$missing${foreign:+ (arm64 package lists)};" \
+		     "not root and no sudo" >&2
 		exit 1
 	fi
+fi
+if [ "$foreign" = arm64 ]; then
+	echo "setup-deps: adding the arm64 architecture (for the guest kit)"
+	$sudo dpkg --add-architecture arm64 || exit 1
+fi
+if [ -n "$foreign" ] && [ -z "$missing" ]; then
+	$sudo apt-get update || {
+		echo "setup-deps: apt-get update failed: the Debian archive is not" \
+		     "reachable, and the guest kit cannot be downloaded" >&2
+		exit 1
+	}
+fi
+
+if [ -n "$missing" ]; then
 	echo "setup-deps: installing:$missing"
 	$sudo apt-get update || exit 1
 	# shellcheck disable=SC2086

@@ -7,7 +7,8 @@
 # Runs every function test_* of every tests/integration/test_*.sh (or only
 # those whose file topic or function name contains one of the PATTERNs),
 # each in its own bash process and session, with a fresh scratch directory
-# and a time limit (INTEGRATION_TIMEOUT, default 60 s). Prints one line per
+# and a time limit (INTEGRATION_TIMEOUT, default 60 s, or more where a file
+# has a line "# integration-timeout: SECONDS"). Prints one line per
 # test (PASS name / FAIL name: reason / SKIP name: reason), the output of
 # each failed test, and at the end exactly one line
 #   integration: N passed, N failed[, N skipped]
@@ -79,9 +80,9 @@ selected() {
 	return 1
 }
 
-# run_test FILE FUNCTION NAME
+# run_test FILE FUNCTION NAME LIMIT_S
 run_test() {
-	local file=$1 func=$2 name=$3 status reason start elapsed timed_out=0
+	local file=$1 func=$2 name=$3 limit=$4 status reason start elapsed timed_out=0
 	local scratch
 	scratch=$(mktemp -d "${TMPDIR:-/tmp}/emufs-it.XXXXXX") || {
 		echo "FAIL $name: cannot create a scratch directory"
@@ -96,7 +97,7 @@ run_test() {
 	  SCRATCH=$scratch exec setsid bash "$TESTS_DIR/lib.sh" --run-test "$file" "$func" \
 		>"$scratch/.out" 2>&1 </dev/null ) &
 	current_pid=$!
-	local deadline=$((start + TIMEOUT * 1000000))
+	local deadline=$((start + limit * 1000000))
 	while kill -0 "$current_pid" 2>/dev/null; do
 		if [ "${EPOCHREALTIME/[.,]/}" -ge "$deadline" ]; then
 			timed_out=1
@@ -118,7 +119,7 @@ run_test() {
 	[ "${V:-0}" = 1 ] && t=" ($((elapsed / 1000)).$(printf %03d $((elapsed % 1000)))s)"
 
 	if [ "$timed_out" = 1 ]; then
-		echo "FAIL $name: timed out after ${TIMEOUT}s$t"
+		echo "FAIL $name: timed out after ${limit}s$t"
 		fail=$((fail + 1))
 		show_output "$scratch"
 	elif [ "$status" -eq 77 ] && [ -e "$scratch/.skip" ]; then
@@ -159,9 +160,13 @@ for file in "$TESTS_DIR"/test_*.sh; do
 	topic=${topic#test_}
 	# the test functions, in the order the file defines them
 	funcs=$(sed -nE 's/^[[:space:]]*(function[[:space:]]+)?(test_[A-Za-z0-9_]+)[[:space:]]*\(\).*/\2/p' "$file")
+	# a file whose tests need longer (guests that boot Linux) says so in
+	# a line "# integration-timeout: SECONDS"; the larger limit wins
+	limit=$(sed -n 's/^# integration-timeout: *\([0-9][0-9]*\).*/\1/p' "$file" | head -n 1)
+	[ "${limit:-0}" -gt "$TIMEOUT" ] || limit=$TIMEOUT
 	for func in $funcs; do
 		selected "$topic" "$func" || continue
-		run_test "$file" "$func" "$func"
+		run_test "$file" "$func" "$func" "$limit"
 	done
 done
 
