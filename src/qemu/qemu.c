@@ -391,4 +391,5 @@ const struct emulator qemu_emulator = {
 	.parse_pin = qemu_config_pin,
 	.shim_pins = true,
 	.image_of = qemu_config_image,
+	.serial_escape = 0x01,        /* the mux chardev's (qemu_argv.c) */
 };

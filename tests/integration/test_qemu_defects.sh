@@ -94,3 +94,65 @@ EOF
 	ctl virt stop
 	unmount_emufs
 }
+
+# ---- serial BREAK and the mux escape -----------------------------------------------
+
+running_board0() {
+	require_qemu
+	write_ast_config
+	mount_emufs
+	start_running board0
+}
+
+# Every 0x01 written to a channel reaches the guest as itself (the test
+# firmware echoes every byte), and "\x01x", the mux's quit, quits nothing.
+test_0x01_written_reaches_guest_and_is_no_mux_command() {
+	running_board0
+	local s=$MNT/board0/serial0 from
+	from=$(size_of "$s")
+	printf 'A\001xB\001\001c\001' >"$s" || fail "write to serial0 failed"
+	wait_for "[ \$(size_of '$s') -ge $((from + 8)) ]" 5 ||
+		fail "the guest did not echo 8 bytes"
+	assert_eq "$(printf 'A\001xB\001\001c\001' | od -An -tx1)" \
+		"$(tail -c +$((from + 1)) "$s" | head -c 8 | od -An -tx1)" "echo of the bytes"
+	# still running: "\x01x" did not quit QEMU, "\x01c" switched nothing
+	printf '\nping\n' >"$s"
+	wait_text "$s" pong 5
+	assert_state board0 running
+	ctl board0 stop
+	unmount_emufs
+}
+
+# `break serial0` reaches the guest's 16550 as a break: QEMU's serial
+# model then receives a NUL byte (LSR BI|DR), which the firmware echoes.
+test_break_reaches_the_guest_uart() {
+	running_board0
+	local s=$MNT/board0/serial0 from
+	from=$(size_of "$s")
+	ctl board0 break serial0
+	wait_for "[ \$(size_of '$s') -gt $from ]" 5 ||
+		fail "the guest saw no break (no byte echoed)"
+	assert_eq " 00" "$(tail -c +$((from + 1)) "$s" | head -c 1 | od -An -tx1)" "the byte a break gives"
+	assert_state board0 running
+	ctl board0 stop
+	unmount_emufs
+}
+
+test_break_errors() {
+	require_qemu
+	write_ast_config
+	mount_emufs
+	expect_errno ESRCH write "$MNT/board0/ctl" "break serial0"
+	log_mentions board0 "break refused: the instance is stopped" ||
+		fail "log does not say why break was refused"
+	start_running board0
+	expect_errno EINVAL write "$MNT/board0/ctl" "break nosuch"
+	log_mentions board0 'break refused: no channel "nosuch"' ||
+		fail "log does not name the unknown channel"
+	expect_errno EINVAL write "$MNT/board0/ctl" "break"
+	expect_errno EINVAL write "$MNT/board0/ctl" "break serial0 serial0"
+	ctl board0 break serial0
+	assert_state board0 running
+	ctl board0 stop
+	unmount_emufs
+}
