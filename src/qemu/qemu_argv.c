@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,20 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 	if (r->image) {          /* the target's kernel, or the user's */
 		argv_add(a, "-kernel");
 		argv_add(a, "%s", r->image);
+	}
+	/* Each one argument of its own: no option syntax to escape. */
+	static const struct { const char *opt; size_t off; } kernel_opts[] = {
+		{ "-initrd", offsetof(struct qemu_config, initrd) },
+		{ "-dtb", offsetof(struct qemu_config, dtb) },
+		{ "-append", offsetof(struct qemu_config, append) },
+	};
+	for (size_t i = 0; i < sizeof kernel_opts / sizeof *kernel_opts; i++) {
+		const char *v = *(char *const *)((const char *)q +
+						 kernel_opts[i].off);
+		if (v) {
+			argv_add(a, "%s", kernel_opts[i].opt);
+			argv_add(a, "%s", v);
+		}
 	}
 	for (size_t i = 0; i < q->ndrives; i++) {
 		const struct qemu_drive *d = &q->drives[i];

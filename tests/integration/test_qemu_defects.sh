@@ -156,3 +156,62 @@ test_break_errors() {
 	ctl board0 stop
 	unmount_emufs
 }
+
+# ---- qemu.initrd, qemu.dtb, qemu.append --------------------------------------------
+
+# write_kernel_config [EXTRA_QEMU_KEYS]: target "virt" (qemu-system-arm
+# virt) booting loop.bin, a raw kernel that spins (QEMU loads it, its
+# initrd and dtb as for Linux), with files next to the config and every
+# path in it relative.
+write_kernel_config() {
+	printf '\376\377\377\352' >"$SCRATCH/loop.bin"       # b .
+	head -c 4096 /dev/zero >"$SCRATCH/initrd.img"
+	"$QEMU_ARM" -M virt,dumpdtb="$SCRATCH/virt.dtb" -display none \
+		-nic none >/dev/null 2>&1
+	[ -s "$SCRATCH/virt.dtb" ] || fail "could not dump virt's dtb"
+	write_config <<EOF
+{ "targets": { "virt": { "emulator": "qemu",
+    "qemu": { "binary": "$QEMU_ARM", "machine": "virt", "kernel": "loop.bin",
+              "args": ["-nic", "none"]${1-} } } } }
+EOF
+}
+
+# The paths are the config's directory's, not QEMU's working directory
+# (/), as inside args; QEMU got them (its machine properties say so).
+test_initrd_dtb_append_keys_reach_qemu_resolved() {
+	require_qemu
+	write_kernel_config ', "initrd": "initrd.img", "dtb": "./virt.dtb",
+              "append": "console=ttyAMA0 emufs-test=1"'
+	mount_emufs
+	ctl virt start paused
+	local m=$MNT/virt/props/machine
+	assert_content "$m/initrd" "$SCRATCH/initrd.img"$'\n'
+	assert_content "$m/dtb" "$SCRATCH/virt.dtb"$'\n'
+	assert_content "$m/append" $'console=ttyAMA0 emufs-test=1\n'
+	assert_content "$m/kernel" "$SCRATCH/loop.bin"$'\n'
+	ctl virt stop
+	unmount_emufs
+}
+
+# expect_refused_config TEXT: the config is refused before mounting, exit
+# status 2, one line naming TEXT.
+expect_refused_config() {
+	local rc=0
+	timeout 10 "$EMUFS" -f -c "$CONFIG" "$MNT" >/dev/null \
+		2>"$SCRATCH/stderr" || rc=$?
+	is_mounted "$MNT" && fail "the bad config was mounted"
+	assert_eq 2 "$rc" "exit status for a bad config ($(cat "$SCRATCH/stderr"))"
+	grep -qF -- "$1" "$SCRATCH/stderr" ||
+		fail "message does not name \"$1\": $(cat "$SCRATCH/stderr")"
+}
+
+test_initrd_dtb_append_are_checked_at_load() {
+	require_qemu
+	mkdir -p "$MNT"
+	write_kernel_config ', "initrd": "no-such.img"'
+	expect_refused_config "targets.virt.qemu.initrd: expected a readable file, got \"$SCRATCH/no-such.img\""
+	write_kernel_config ', "dtb": "."'
+	expect_refused_config "targets.virt.qemu.dtb: expected a readable file"
+	write_kernel_config ', "append": ["a"]'
+	expect_refused_config "targets.virt.qemu.append: expected a string"
+}
