@@ -215,3 +215,26 @@ test_initrd_dtb_append_are_checked_at_load() {
 	write_kernel_config ', "append": ["a"]'
 	expect_refused_config "targets.virt.qemu.append: expected a string"
 }
+
+# ---- modes of properties QEMU refuses ----------------------------------------------
+
+mode_of() { stat -c %a -- "$1"; }
+
+# legacy-memory is listed in qom-list like any str property, but QEMU
+# neither reads nor writes it. QOM does not say so over QMP: the mode
+# loses what QEMU refused, for the rest of the run.
+test_refused_property_mode_says_what_it_allows() {
+	require_qemu
+	write_ast_config
+	mount_emufs
+	ctl board0 start paused
+	local f=$MNT/board0/props/machine/soc/legacy-memory
+	local t=$MNT/board0/props/machine/soc/type
+	expect_errno EACCES read "$f"
+	assert_eq 200 "$(mode_of "$f")" "mode of legacy-memory after a refused read"
+	expect_errno EACCES write "$t" x
+	assert_eq 444 "$(mode_of "$t")" "mode of type after a refused write"
+	assert_eq 644 "$(mode_of "$MNT/board0/props/machine/soc/gpio/gpioA0")" "mode of gpioA0"
+	ctl board0 stop
+	unmount_emufs
+}
