@@ -143,6 +143,17 @@ bad:
 	return NULL;
 }
 
+/* A string typed as U+FDD0 and digits would go out as a bare number
+ * (bignum.h); QEMU refuses noncharacters in strings anyway. */
+static json_t *refuse_marked(json_t *v, char *why, size_t wl)
+{
+	if (!bignum_digits(v))
+		return v;
+	json_decref(v);
+	snprintf(why, wl, "QEMU refuses Unicode noncharacters (U+FDD0)");
+	return NULL;
+}
+
 static json_t *parse_string(const char *text, size_t len, char *why,
 			    size_t wl, long long min, unsigned long long max)
 {
@@ -150,7 +161,7 @@ static json_t *parse_string(const char *text, size_t len, char *why,
 	json_t *s = json_stringn(text, len);
 	if (!s)
 		snprintf(why, wl, "expected UTF-8 text without NUL bytes");
-	return s;
+	return s ? refuse_marked(s, why, wl) : NULL;
 }
 
 static json_t *parse_number(const char *text, size_t len, char *why,
@@ -181,7 +192,8 @@ static json_t *parse_other(const char *text, size_t len, char *why,
 	size_t n = trim_newline(text, len);
 	json_error_t err;
 	json_t *v = bignum_loadb(text, n, JSON_DECODE_ANY, &err);
-	return v ? v : parse_string(text, len, why, wl, min, max);
+	return v ? refuse_marked(v, why, wl)
+		 : parse_string(text, len, why, wl, min, max);
 }
 
 typedef json_t *(*parse_fn)(const char *, size_t, char *, size_t,

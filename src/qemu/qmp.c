@@ -494,10 +494,14 @@ static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 		free(text);
 		return -EIO;
 	}
-	if (owed_reserve_locked(q) < 0 ||
-	    qmp_sendq_push(&q->out, text, len, &slot.out) < 0) {
+	if (owed_reserve_locked(q) < 0) {
 		pthread_mutex_unlock(&q->lock);
+		free(text);
 		return -ENOMEM;
+	}
+	if (qmp_sendq_push(&q->out, text, len, &slot.out) < 0) {
+		pthread_mutex_unlock(&q->lock);
+		return -ENOMEM;            /* the queue freed text */
 	}
 	q->owed[q->nowed++] = slot.id;   /* in the order lines are queued */
 	slot.next = q->pending;

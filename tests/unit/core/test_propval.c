@@ -449,6 +449,10 @@ static void test_uint64_past_llong_max_round_trips_exactly(void **state)
 	parses_to("MemorySizeConfiguration", "{\"size\": 18446744073709551615}",
 		  "{\"size\":18446744073709551615}");
 	parses_to("str", "18446744073709551615", "\"18446744073709551615\"");
+	/* text that would pose as one (U+FDD0 and digits) is refused: QEMU
+	 * takes no noncharacters, and it must not go out as a number */
+	refused("str", "\xef\xb7\x90" "12");
+	refused("OnOffAuto", "\"\\ufdd012\"");
 }
 
 static void test_parse_int8_bounds_exactly(void **state)
