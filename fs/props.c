@@ -49,7 +49,9 @@ static int props_resolve(struct node *n)
 	free(info.link);
 	n->kind = info.kind == PROP_DIR ? N_PROPS
 		  : info.kind == PROP_LINK ? N_PROP_LINK : N_PROP;
-	n->mode = S_IFREG | (info.readonly ? 0444 : 0644);
+	/* What the emulator is known to refuse (qemu_qom.c learns it). */
+	n->mode = S_IFREG | (info.unreadable ? 0 : 0444) |
+		  (info.readonly ? 0 : 0200);
 	return 0;
 }
 

@@ -44,9 +44,10 @@ FUZZ_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 FUZZ_SRC_config    := src/core/config.c src/core/config_read.c \
                       src/core/config_load.c src/core/config_target.c \
                       src/qemu/qemu_config.c src/renode/renode_config.c
-FUZZ_SRC_qmp       := src/core/clock.c src/qemu/qmp.c src/qemu/qmp_wire.c src/qemu/qmp_sendq.c
+FUZZ_SRC_qmp       := src/core/clock.c src/core/bignum.c src/qemu/qmp.c \
+                      src/qemu/qmp_wire.c src/qemu/qmp_sendq.c
 FUZZ_SRC_ctl       := src/core/ctl.c
-FUZZ_SRC_propval   := src/core/propval.c
+FUZZ_SRC_propval   := src/core/propval.c src/core/bignum.c
 FUZZ_SRC_shim      := src/core/shim.c
 FUZZ_SRC_preconfig := src/qemu/preconfig.c
 FUZZ_SRC_robot     := src/renode/robot.c

@@ -2,6 +2,7 @@
 #include "channel.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -220,7 +221,8 @@ int channel_pty_path(struct channel *ch, char *buf, size_t len)
 	return rc;
 }
 
-int channel_attach(struct channel *ch, struct ioloop *loop, int fd)
+int channel_attach(struct channel *ch, struct ioloop *loop, int fd,
+		   unsigned char escape)
 {
 	pthread_mutex_lock(&ch->lock);
 	/* A pty is a convenience: the channel works without one. */
@@ -228,6 +230,7 @@ int channel_attach(struct channel *ch, struct ioloop *loop, int fd)
 		ch->pty_watch = ioloop_add(loop, ch->pty_master, EPOLLIN,
 					   on_pty, ch);
 	ch->fd = fd;
+	ch->escape = escape;
 	ch->loop = loop;
 	ch->outoff = ch->outlen = 0;
 	ch->resting = 0;
@@ -268,20 +271,21 @@ void channel_detach(struct channel *ch)
 	logfile_end(&ch->log);      /* its followers reach end of file */
 }
 
-ssize_t channel_write(struct channel *ch, const void *buf, size_t len)
+/* Queue len bytes of buf, each escape byte doubled when esc is set;
+ * ch->lock held. 0, -ESRCH, -EAGAIN, -ENOMEM (nothing queued then). */
+static int queue_locked(struct channel *ch, const char *buf, size_t len,
+			bool esc)
 {
-	ssize_t rc = len;
+	size_t doubled = 0, user = len;
 
-	pthread_mutex_lock(&ch->lock);
-	if (ch->fd < 0) {
-		rc = -ESRCH;
-		goto out;
-	}
+	if (ch->fd < 0)
+		return -ESRCH;
+	for (size_t i = 0; esc && ch->escape && i < user; i++)
+		doubled += (unsigned char)buf[i] == ch->escape;
+	len += doubled;
 	size_t queued = ch->outlen - ch->outoff;
-	if (queued + len > CHANNEL_MAX_BACKLOG) {
-		rc = -EAGAIN;
-		goto out;
-	}
+	if (queued + len > CHANNEL_MAX_BACKLOG)
+		return -EAGAIN;
 	if (ch->outlen + len > ch->outcap) {
 		if (ch->outoff) {             /* compact first */
 			memmove(ch->out, ch->out + ch->outoff, queued);
@@ -293,19 +297,47 @@ ssize_t channel_write(struct channel *ch, const void *buf, size_t len)
 			while (cap < ch->outlen + len)
 				cap *= 2;
 			char *p = realloc(ch->out, cap);
-			if (!p) {
-				rc = -ENOMEM;
-				goto out;
-			}
+			if (!p)
+				return -ENOMEM;
 			ch->out = p;
 			ch->outcap = cap;
 		}
 	}
-	if (len)
-		memcpy(ch->out + ch->outlen, buf, len);
+	char *o = ch->out + ch->outlen;
+	if (!doubled) {
+		if (len)
+			memcpy(o, buf, len);
+	} else {
+		for (size_t i = 0; i < user; i++) {
+			*o++ = buf[i];
+			if ((unsigned char)buf[i] == ch->escape)
+				*o++ = buf[i];   /* a literal, not a command */
+		}
+	}
 	ch->outlen += len;
 	flush_locked(ch);
-out:
+	return 0;
+}
+
+ssize_t channel_write(struct channel *ch, const void *buf, size_t len)
+{
+	pthread_mutex_lock(&ch->lock);
+	int rc = queue_locked(ch, buf, len, true);
+	pthread_mutex_unlock(&ch->lock);
+	return rc ? rc : (ssize_t)len;
+}
+
+int channel_break(struct channel *ch)
+{
+	int rc;
+	pthread_mutex_lock(&ch->lock);
+	if (ch->fd >= 0 && !ch->escape) {
+		rc = -ENOTSUP;
+	} else {
+		/* QEMU's mux: escape, 'b' is a break to the frontend. */
+		const char seq[2] = { (char)ch->escape, 'b' };
+		rc = queue_locked(ch, seq, sizeof seq, false);
+	}
 	pthread_mutex_unlock(&ch->lock);
 	return rc;
 }

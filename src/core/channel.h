@@ -52,6 +52,9 @@ struct channel {
 	int resting;                  /* not reading until rest_timer */
 	struct ioloop *loop;
 	char *out;                    /* queued input, out[outoff..outlen) */
+	unsigned char escape;         /* the emulator's input escape byte
+				       * (emulator.h), 0: none; set at
+				       * attach */
 	size_t outlen, outoff, outcap;
 	unsigned long long in_bytes;  /* input handed to the emulator */
 
@@ -79,8 +82,10 @@ void channel_destroy(struct channel *ch);
 
 /* A new run: the log starts over. */
 void channel_new_run(struct channel *ch);
-/* Connect this run's socket (owned from now on). */
-int channel_attach(struct channel *ch, struct ioloop *loop, int fd);
+/* Connect this run's socket (owned from now on). escape: the emulator's
+ * serial escape byte (emulator.h serial_escape), 0 for none. */
+int channel_attach(struct channel *ch, struct ioloop *loop, int fd,
+		   unsigned char escape);
 /* The run ended: stop reading, drop the queue (its memory too), close
  * the socket. */
 void channel_detach(struct channel *ch);
@@ -88,7 +93,13 @@ void channel_detach(struct channel *ch);
 /* The pty's path ("/dev/pts/N") while attached: 0 or -ENOENT. */
 int channel_pty_path(struct channel *ch, char *buf, size_t len);
 
-/* Queue input for the guest: len or -ESRCH (not connected), -EAGAIN. */
+/* Queue input for the guest: len or -ESRCH (not connected), -EAGAIN.
+ * Every escape byte in it is sent doubled, so it reaches the guest as
+ * itself and never as a command to the emulator. */
 ssize_t channel_write(struct channel *ch, const void *buf, size_t len);
+
+/* Queue a serial BREAK, in order with the input: 0, -ESRCH (not
+ * connected), -ENOTSUP (the emulator has no escape), -EAGAIN. */
+int channel_break(struct channel *ch);
 
 #endif

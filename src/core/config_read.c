@@ -1,10 +1,13 @@
 /* config_read.c - JSON reading with paths for messages (config_read.h). */
 #include "config_read.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 
 /* Copies S into BUF for a message: control bytes become \xNN, so the
@@ -187,6 +190,24 @@ int cfg_get_path(struct cfg_ctx *c, json_t *obj, const char *key, bool required,
 	*out = cfg_join_dir(c->dir, p);
 	free(p);
 	return *out ? 0 : cfg_fail_at(c, key, "out of memory");
+}
+
+int cfg_get_file(struct cfg_ctx *c, json_t *obj, const char *key,
+		 bool required, char **out)
+{
+	struct stat st;
+
+	if (cfg_get_path(c, obj, key, required, out))
+		return -1;
+	if (!*out)
+		return 0;           /* optional, and absent */
+	if (stat(*out, &st) < 0 || access(*out, R_OK) < 0)
+		return cfg_fail_at(c, key, "expected a readable file, got "
+				   "\"%s\" (%s)", *out, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return cfg_fail_at(c, key, "expected a readable file, got "
+				   "\"%s\" (not a regular file)", *out);
+	return 0;
 }
 
 /* An optional array of strings at KEY (entries may be empty). */

@@ -37,6 +37,9 @@ int cfg_get_str(struct cfg_ctx *c, json_t *obj, const char *key, bool required,
 char *cfg_join_dir(const char *dir, const char *p);
 int cfg_get_path(struct cfg_ctx *c, json_t *obj, const char *key, bool required,
 		 char **out);
+/* cfg_get_path, and the file must be a readable regular file now. */
+int cfg_get_file(struct cfg_ctx *c, json_t *obj, const char *key,
+		 bool required, char **out);
 int cfg_get_strv(struct cfg_ctx *c, json_t *obj, const char *key,
 		 char ***out, size_t *n);
 int cfg_get_int(struct cfg_ctx *c, json_t *obj, const char *key, bool required,

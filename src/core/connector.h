@@ -33,7 +33,8 @@ struct prop_entry {
 
 struct prop_info {
 	enum prop_kind kind;
-	bool readonly;
+	bool readonly;     /* known not to be writable: no w bit */
+	bool unreadable;   /* known not to be readable: no r bits */
 	char *link;        /* PROP_LINK: relative symlink target; malloc'd */
 };
 

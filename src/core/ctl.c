@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "channel.h"
 #include "instance.h"
 #include "lifecycle.h"
 
@@ -12,13 +13,15 @@ static const struct ctl_def {
 	const char *name;
 	enum ctl_op op;
 	const char *const *args;   /* allowed argument words, or NULL */
+	int name_arg;              /* takes exactly one word: a name */
 } ctl_table[] = {
-	{ "start", CTL_START, (const char *const[]){ "paused", NULL } },
-	{ "stop", CTL_STOP, NULL },
-	{ "kill", CTL_KILL, NULL },
-	{ "reset", CTL_RESET, NULL },
-	{ "pause", CTL_PAUSE, NULL },
-	{ "resume", CTL_RESUME, NULL },
+	{ "start", CTL_START, (const char *const[]){ "paused", NULL }, 0 },
+	{ "stop", CTL_STOP, NULL, 0 },
+	{ "kill", CTL_KILL, NULL, 0 },
+	{ "reset", CTL_RESET, NULL, 0 },
+	{ "pause", CTL_PAUSE, NULL, 0 },
+	{ "resume", CTL_RESUME, NULL, 0 },
+	{ "break", CTL_BREAK, NULL, 1 },
 };
 
 /* word with control bytes as \\xNN, at most 32 bytes of it. */
@@ -91,6 +94,16 @@ int ctl_parse_line(const char *line, size_t len, struct ctl_command *cmd,
 			continue;
 		memset(cmd, 0, sizeof *cmd);
 		cmd->op = d->op;
+		if (d->name_arg) {
+			if (argc != 2) {
+				snprintf(why, whylen, "%s: expected one "
+					 "channel name", d->name);
+				return -EINVAL;
+			}
+			snprintf(cmd->channel, sizeof cmd->channel, "%s",
+				 argv[1]);
+			return 0;
+		}
 		if (argc > 2 || (argc == 2 && !d->args)) {
 			snprintf(why, whylen, "%s: wrong number of arguments",
 				 d->name);
@@ -116,6 +129,30 @@ int ctl_parse_line(const char *line, size_t len, struct ctl_command *cmd,
 	return -EINVAL;
 }
 
+/* A serial BREAK on a channel, in order with what was written to it. */
+static int serial_break(struct instance *inst, const char *name)
+{
+	char pb[160];
+	struct channel *ch = instance_lock_channel(inst, name);
+	if (!ch) {
+		instance_log(inst, "break refused: no channel \"%s\"",
+			     printable(name, pb, sizeof pb));
+		return -EINVAL;
+	}
+	int rc = channel_break(ch);
+	instance_unlock_target(inst);
+	if (rc == -ESRCH)
+		instance_log(inst, "break refused: the instance is %s",
+			     inst_state_name(instance_state(inst)));
+	else if (rc == -ENOTSUP)
+		instance_log(inst, "break refused: this emulator has no serial "
+			     "break (docs/serial.md)");
+	else if (rc)
+		instance_log(inst, "break on %s failed: %s", name,
+			     strerror(-rc));
+	return rc == -ENOTSUP ? -EINVAL : rc;
+}
+
 static int run_one(struct instance *inst, const struct ctl_command *c)
 {
 	switch (c->op) {
@@ -125,6 +162,7 @@ static int run_one(struct instance *inst, const struct ctl_command *c)
 	case CTL_RESET:  return instance_reset(inst);
 	case CTL_PAUSE:  return instance_pause(inst);
 	case CTL_RESUME: return instance_resume(inst);
+	case CTL_BREAK:  return serial_break(inst, c->channel);
 	}
 	return -EINVAL;
 }

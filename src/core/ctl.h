@@ -15,11 +15,12 @@ struct instance;
 #define CTL_MAX_LINE 256
 
 enum ctl_op { CTL_START, CTL_STOP, CTL_KILL, CTL_RESET, CTL_PAUSE,
-	      CTL_RESUME };
+	      CTL_RESUME, CTL_BREAK };
 
 struct ctl_command {
 	enum ctl_op op;
 	int paused;            /* start paused */
+	char channel[CTL_MAX_LINE];   /* break: the channel's name */
 };
 
 /* Parse one line (no newline). 0, or -EINVAL with the reason in why. */

@@ -53,6 +53,11 @@ struct emulator {
 	 * static reason in *why when its syntax cannot express it
 	 * (Renode's `@path`). NULL: any path will do. */
 	bool (*accepts_image)(const char *path, const char **why);
+	/* The escape byte of the emulator's serial input, or 0 when it has
+	 * none. With one, every such byte written to a channel is sent
+	 * doubled (a literal), and `break CHANNEL` (ctl) sends it then 'b':
+	 * QEMU's mux chardev (qemu_argv.c). Without: no serial break. */
+	unsigned char serial_escape;
 };
 
 /* By name, from the table of emulators; NULL when unknown. */

@@ -1,6 +1,8 @@
 /* propval.c - formatting and parsing property values (see propval.h). */
 #include "propval.h"
 
+#include "bignum.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -31,6 +33,9 @@ char *propval_format(const json_t *v)
 		return out;
 	case JSON_STRING: {
 		size_t n = json_string_length(v);
+		const char *big = bignum_digits(v);
+		if (big)
+			return asprintf(&out, "%s\n", big) < 0 ? NULL : out;
 		out = malloc(n + 2);
 		if (!out)
 			return NULL;
@@ -40,7 +45,7 @@ char *propval_format(const json_t *v)
 		return out;
 	}
 	default: {
-		char *j = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *j = bignum_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (!j || asprintf(&out, "%s\n", j) < 0)
 			out = NULL;
 		free(j);
@@ -127,14 +132,25 @@ static json_t *parse_int(const char *text, size_t len, char *why,
 			goto range;
 		return json_integer(mag ? -(long long)(mag - 1) - 1 : 0);
 	}
-	if (mag > max || mag > (unsigned long long)LLONG_MAX)
+	if (mag > max)
 		goto range;
-	return json_integer((long long)mag);
+	return bignum_u64(mag);     /* exact past LLONG_MAX too */
 range:
 	snprintf(why, wl, "integer out of range [%lld, %llu]", min, max);
 	return NULL;
 bad:
 	snprintf(why, wl, "expected an integer (decimal or 0x hex)");
+	return NULL;
+}
+
+/* A string typed as U+FDD0 and digits would go out as a bare number
+ * (bignum.h); QEMU refuses noncharacters in strings anyway. */
+static json_t *refuse_marked(json_t *v, char *why, size_t wl)
+{
+	if (!bignum_digits(v))
+		return v;
+	json_decref(v);
+	snprintf(why, wl, "QEMU refuses Unicode noncharacters (U+FDD0)");
 	return NULL;
 }
 
@@ -145,7 +161,7 @@ static json_t *parse_string(const char *text, size_t len, char *why,
 	json_t *s = json_stringn(text, len);
 	if (!s)
 		snprintf(why, wl, "expected UTF-8 text without NUL bytes");
-	return s;
+	return s ? refuse_marked(s, why, wl) : NULL;
 }
 
 static json_t *parse_number(const char *text, size_t len, char *why,
@@ -175,8 +191,9 @@ static json_t *parse_other(const char *text, size_t len, char *why,
 {
 	size_t n = trim_newline(text, len);
 	json_error_t err;
-	json_t *v = json_loadb(text, n, JSON_DECODE_ANY, &err);
-	return v ? v : parse_string(text, len, why, wl, min, max);
+	json_t *v = bignum_loadb(text, n, JSON_DECODE_ANY, &err);
+	return v ? refuse_marked(v, why, wl)
+		 : parse_string(text, len, why, wl, min, max);
 }
 
 typedef json_t *(*parse_fn)(const char *, size_t, char *, size_t,
@@ -197,8 +214,8 @@ static const struct type_row {
 	{ "uint8", parse_int, 0, UINT8_MAX },
 	{ "uint16", parse_int, 0, UINT16_MAX },
 	{ "uint32", parse_int, 0, UINT32_MAX },
-	{ "uint64", parse_int, 0, LLONG_MAX },   /* JSON via long long */
-	{ "size", parse_int, 0, LLONG_MAX },
+	{ "uint64", parse_int, 0, UINT64_MAX },  /* bignum.h past LLONG_MAX */
+	{ "size", parse_int, 0, UINT64_MAX },
 	{ "number", parse_number, 0, 0 },
 	{ "str", parse_string, 0, 0 },
 	{ "string", parse_string, 0, 0 },

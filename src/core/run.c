@@ -24,6 +24,7 @@
 #include "channel.h"
 #include "clock.h"
 #include "connector.h"
+#include "emulator.h"
 #include "ioloop.h"
 #include "launcher.h"
 #include "logfile.h"
@@ -328,5 +329,6 @@ int run_attach_channel(struct run *r, size_t i, int fd)
 {
 	if (i >= r->nchannels)
 		return -EINVAL;
-	return channel_attach(&r->channels[i], r->loop, fd);
+	return channel_attach(&r->channels[i], r->loop, fd,
+			      r->target->emulator->serial_escape);
 }

@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "core/bignum.h"
 #include "core/clock.h"
 #include "core/connector.h"
 #include "core/run.h"
@@ -23,6 +24,7 @@
 #include "overlay.h"
 #include "preconfig.h"
 #include "qemu.h"
+
 #include "qemu_argv.h"
 #include "qemu_config.h"
 #include "qemu_link.h"
@@ -332,7 +334,8 @@ static int qemu_raw(struct run *r, const char *cmd, size_t len, char **reply)
 	json_error_t jerr;
 	if (!q)
 		return -ESRCH;
-	json_t *obj = json_loadb(cmd, len, 0, &jerr);
+	/* Exact integers past INT64_MAX too (a uint64 qom-set). */
+	json_t *obj = bignum_loadb(cmd, len, 0, &jerr);
 	if (!obj) {
 		run_log(r, "write to qmp refused: bad JSON: %s",
 			     jerr.text);
@@ -388,4 +391,5 @@ const struct emulator qemu_emulator = {
 	.parse_pin = qemu_config_pin,
 	.shim_pins = true,
 	.image_of = qemu_config_image,
+	.serial_escape = 0x01,        /* the mux chardev's (qemu_argv.c) */
 };

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,7 +71,12 @@ static char *opt_escape(const char *s)
 	return out;
 }
 
-static void add_chardev(struct qemu_argv *a, const char *id, const char *path)
+/* mux: a serial channel goes through a mux chardev, whose escape (0x01,
+ * qemu_emulator.serial_escape) lets emufs send a BREAK ("\x01b"); every
+ * 0x01 of the user's input is sent doubled (channel.c), so no byte the
+ * user writes is ever a mux command ("\x01x" would quit QEMU). */
+static void add_chardev(struct qemu_argv *a, const char *id, const char *path,
+			bool mux)
 {
 	char *p = opt_escape(path);
 	if (!p) {
@@ -78,7 +84,8 @@ static void add_chardev(struct qemu_argv *a, const char *id, const char *path)
 		return;
 	}
 	argv_add(a, "-chardev");
-	argv_add(a, "socket,id=%s,path=%s,server=off", id, p);
+	argv_add(a, "socket,id=%s,path=%s,server=off%s", id, p,
+		 mux ? ",mux=on" : "");
 	free(p);
 }
 
@@ -106,7 +113,7 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 		argv_add(a, "--preconfig");
 	if (qemu_sock_path(r, "qmp", path, sizeof path))
 		return -ENAMETOOLONG;
-	add_chardev(a, "emufs-qmp", path);
+	add_chardev(a, "emufs-qmp", path, false);
 	argv_add(a, "-mon");
 	argv_add(a, "chardev=emufs-qmp,mode=control");
 
@@ -134,11 +141,25 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 		argv_add(a, "chardev:%s", id);
 		if (qemu_sock_path(r, c->name, path, sizeof path))
 			return -ENAMETOOLONG;
-		add_chardev(a, id, path);
+		add_chardev(a, id, path, true);
 	}
 	if (r->image) {          /* the target's kernel, or the user's */
 		argv_add(a, "-kernel");
 		argv_add(a, "%s", r->image);
+	}
+	/* Each one argument of its own: no option syntax to escape. */
+	static const struct { const char *opt; size_t off; } kernel_opts[] = {
+		{ "-initrd", offsetof(struct qemu_config, initrd) },
+		{ "-dtb", offsetof(struct qemu_config, dtb) },
+		{ "-append", offsetof(struct qemu_config, append) },
+	};
+	for (size_t i = 0; i < sizeof kernel_opts / sizeof *kernel_opts; i++) {
+		const char *v = *(char *const *)((const char *)q +
+						 kernel_opts[i].off);
+		if (v) {
+			argv_add(a, "%s", kernel_opts[i].opt);
+			argv_add(a, "%s", v);
+		}
 	}
 	for (size_t i = 0; i < q->ndrives; i++) {
 		const struct qemu_drive *d = &q->drives[i];

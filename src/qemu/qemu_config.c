@@ -57,6 +57,9 @@ void qemu_config_free(void *emu)
 	free(q->binary);
 	free(q->machine);
 	free(q->kernel);
+	free(q->initrd);
+	free(q->dtb);
+	free(q->append);
 	free(q->preconfig);
 	for (size_t i = 0; q->args && i < q->nargs; i++)
 		free(q->args[i]);
@@ -72,20 +75,33 @@ void qemu_config_free(void *emu)
 
 int qemu_config_parse(struct cfg_ctx *c, json_t *q, struct cfg_target *t)
 {
-	static const char *const keys[] = { "binary", "machine", "kernel", "args",
+	static const char *const keys[] = { "binary", "machine", "kernel",
+					    "initrd", "dtb", "append", "args",
 					    "preconfig", "drives", NULL };
 	struct qemu_config *qm = calloc(1, sizeof *qm);
 
 	if (!qm)
 		return cfg_fail_at(c, NULL, "out of memory");
 	t->emu = qm;       /* freed with the target, whatever happens */
-	return cfg_check_keys(c, q, keys) ||
-	       cfg_get_binary(c, q, &qm->binary) ||
-	       cfg_get_str(c, q, "machine", true, &qm->machine) ||
-	       cfg_get_path(c, q, "kernel", false, &qm->kernel) ||
-	       cfg_get_strv(c, q, "args", &qm->args, &qm->nargs) ||
-	       cfg_get_path(c, q, "preconfig", false, &qm->preconfig) ||
-	       parse_drives(c, q, qm) ? -1 : 0;
+	if (cfg_check_keys(c, q, keys) ||
+	    cfg_get_binary(c, q, &qm->binary) ||
+	    cfg_get_str(c, q, "machine", true, &qm->machine) ||
+	    cfg_get_path(c, q, "kernel", false, &qm->kernel) ||
+	    cfg_get_file(c, q, "initrd", false, &qm->initrd) ||
+	    cfg_get_file(c, q, "dtb", false, &qm->dtb) ||
+	    cfg_get_str(c, q, "append", false, &qm->append) ||
+	    cfg_get_strv(c, q, "args", &qm->args, &qm->nargs) ||
+	    cfg_get_path(c, q, "preconfig", false, &qm->preconfig) ||
+	    parse_drives(c, q, qm))
+		return -1;
+	/* QEMU refuses each of them without -kernel: say so at load. */
+	static const char *const need_kernel[] = { "initrd", "dtb", "append" };
+	for (size_t i = 0; !qm->kernel && i < 3; i++)
+		if (json_object_get(q, need_kernel[i]))
+			return cfg_fail_at(c, need_kernel[i], "needs "
+					   "qemu.kernel (QEMU takes it only "
+					   "with -kernel)");
+	return 0;
 }
 
 /* serial.NAME: the board's UART index, each used by one channel. */

@@ -22,6 +22,9 @@ struct qemu_config {
 	char *binary;        /* required; looked up in PATH if no '/' */
 	char *machine;       /* required */
 	char *kernel;        /* absolute or NULL */
+	char *initrd;        /* absolute or NULL; a readable file at load */
+	char *dtb;           /* absolute or NULL; a readable file at load */
+	char *append;        /* the kernel command line, or NULL */
 	char *preconfig;     /* absolute or NULL */
 	char **args;         /* extra argv, passed as is */
 	size_t nargs;

@@ -10,6 +10,13 @@
  * kernel's lookups of the same directory within that time cost one
  * round trip, while objects that come and go show up within the TTL.
  * Values are never cached. A new run starts with an empty cache.
+ *
+ * Modes: QOM does not say over QMP whether a property can be read or
+ * written (qom-list and qom-list-properties give a name and a type, and
+ * read-only is often only "not after realize"), so a property file is
+ * 0644 until QEMU refuses: a qom-get refused for an existing property
+ * ("not readable": legacy-memory) takes away its r bits, a qom-set found
+ * not writable its w bit, for the rest of the run (the denied list).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -42,10 +49,22 @@ struct qom_listing {
 	struct qom_listing *next;
 };
 
+enum { QOM_NOREAD = 1, QOM_NOWRITE = 2 };
+
+/* A property QEMU refused to read or write this run. */
+struct qom_denied {
+	char *key;                 /* "QOM path\0name", keylen bytes */
+	size_t keylen;
+	unsigned bits;             /* QOM_NOREAD | QOM_NOWRITE */
+	struct qom_denied *next;
+};
+
 struct qom_cache {
-	pthread_mutex_t lock;      /* protects head, count, each next */
+	pthread_mutex_t lock;      /* protects head, count, each next,
+				    * denied and its entries */
 	struct qom_listing *head;  /* most recent first */
 	size_t count;
+	struct qom_denied *denied;
 };
 
 struct qom_cache *qom_cache_new(void)
@@ -77,8 +96,67 @@ void qom_cache_free(struct qom_cache *c)
 		c->head = l->next;
 		listing_put(l);
 	}
+	while (c->denied) {
+		struct qom_denied *d = c->denied;
+		c->denied = d->next;
+		free(d->key);
+		free(d);
+	}
 	pthread_mutex_destroy(&c->lock);
 	free(c);
+}
+
+/* The denied entry of (path, name), or NULL; c->lock held. */
+static struct qom_denied *denied_find_locked(struct qom_cache *c,
+					     const char *path,
+					     const char *name)
+{
+	size_t pl = strlen(path), nl = strlen(name);
+	for (struct qom_denied *d = c->denied; d; d = d->next)
+		if (d->keylen == pl + 1 + nl && !memcmp(d->key, path, pl + 1) &&
+		    !memcmp(d->key + pl + 1, name, nl))
+			return d;
+	return NULL;
+}
+
+static unsigned denied_bits(struct run *r, const char *path,
+			    const char *name)
+{
+	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
+	pthread_mutex_lock(&c->lock);
+	struct qom_denied *d = denied_find_locked(c, path, name);
+	unsigned bits = d ? d->bits : 0;
+	pthread_mutex_unlock(&c->lock);
+	return bits;
+}
+
+/* QEMU refused (path, name) what bit says; remembered for the run (out
+ * of memory: not remembered, the mode stays wider than the truth). */
+static void denied_add(struct run *r, const char *path, const char *name,
+		       unsigned bit)
+{
+	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
+	size_t pl = strlen(path), nl = strlen(name);
+	pthread_mutex_lock(&c->lock);
+	struct qom_denied *d = denied_find_locked(c, path, name);
+	if (!d) {
+		d = calloc(1, sizeof *d);
+		char *key = d ? malloc(pl + 1 + nl) : NULL;
+		if (key) {
+			memcpy(key, path, pl + 1);
+			memcpy(key + pl + 1, name, nl);
+			d->key = key;
+			d->keylen = pl + 1 + nl;
+			d->next = c->denied;
+			c->denied = d;
+		} else {
+			free(d);
+			d = NULL;
+		}
+	}
+	if (d)
+		d->bits |= bit;
+	pthread_mutex_unlock(&c->lock);
 }
 
 /* "machine/soc" -> "/machine/soc"; "" -> "/". */
@@ -328,6 +406,11 @@ int qemu_prop_lookup(struct run *r, const char *rel, struct prop_info *info)
 			continue;
 		rc = 0;
 		info->kind = l->ents[i].kind;
+		if (info->kind == PROP_FILE) {
+			unsigned bits = denied_bits(r, parent, name);
+			info->unreadable = bits & QOM_NOREAD;
+			info->readonly = bits & QOM_NOWRITE;
+		}
 		if (info->kind != PROP_LINK)
 			break;
 		/* A link that resolves is a symlink; else a file. */
@@ -385,6 +468,7 @@ int qemu_prop_get(struct run *r, const char *rel, char **text)
 		 * failed: no getter, or the getter refused. */
 		run_log(r, "read of props/%s refused: %s: %s", rel,
 			     err.cls, err.desc);
+		denied_add(r, parent, name, QOM_NOREAD);
 		rc = -EACCES;
 	} else if (rc) {
 		run_log(r, "read of props/%s failed: %s: %s", rel,
@@ -427,8 +511,10 @@ int qemu_prop_set(struct run *r, const char *rel, const char *text,
 		json_t *cur = NULL;
 		struct qmp_error e2;
 		if (qom_get(r, parent, name, &cur, &e2) == 0 &&
-		    qom_set(r, parent, name, cur, &e2) == -EINVAL)
+		    qom_set(r, parent, name, cur, &e2) == -EINVAL) {
 			rc = -EACCES;
+			denied_add(r, parent, name, QOM_NOWRITE);
+		}
 		json_decref(cur);
 		run_log(r, "write to props/%s refused%s: %s: %s",
 			     rel, rc == -EACCES ? " (not writable)" : "",

@@ -20,6 +20,16 @@
  * Ids are emufs's own: an integer counter, never reused within a
  * connection, so a late reply to a timed-out request finds no slot and is
  * counted and dropped.
+ *
+ * Replies come in the order the commands were sent: QEMU's monitor runs
+ * the in-band commands of one connection one at a time, in the order it
+ * read them (monitor/qmp.c suspends reading while a command runs unless
+ * out-of-band execution was negotiated, which emufs never asks for), and
+ * answers each before it reads the next. So a reply line that cannot be
+ * parsed, whose id is lost with it, answers the oldest command still owed
+ * a reply: that request fails at once with -EIO instead of waiting out its
+ * deadline. q->owed keeps those ids, in sending order, also of requesters
+ * that gave up after their line went out (its late reply still comes).
  */
 #include "qmp.h"
 
@@ -50,6 +60,8 @@
 struct qmp_pending {
 	int64_t id;
 	bool done;               /* reply arrived or connection died */
+	bool unreadable;         /* done: its reply came but could not be
+				  * parsed (reply is NULL) */
 	json_t *reply;           /* the whole reply object; NULL if it died */
 	struct qmp_out *out;     /* its line while not wholly sent, or NULL */
 	struct qmp_pending *next;
@@ -75,6 +87,8 @@ struct qmp {
 	struct qmp_sendq out;
 	int64_t next_id;
 	struct qmp_pending *pending;
+	int64_t *owed;           /* ids sent and not answered, oldest first */
+	size_t nowed, owed_cap;
 	atomic_bool dead;
 
 	atomic_size_t garbage;
@@ -128,6 +142,7 @@ void qmp_free(struct qmp *q)
 	pthread_cond_destroy(&q->reply_cond);
 	pthread_mutex_destroy(&q->lock);
 	qmp_lines_free(&q->in);
+	free(q->owed);
 	free(q);
 }
 
@@ -166,6 +181,7 @@ static void die_locked(struct qmp *q)
 		p->next = NULL;
 	}
 	q->pending = NULL;
+	q->nowed = 0;
 	qmp_sendq_drop(&q->out);
 	pthread_cond_broadcast(&q->reply_cond);
 }
@@ -218,29 +234,87 @@ size_t qmp_output_pending(struct qmp *q)
 
 /* ---- reading --------------------------------------------------------- */
 
+/* The waiting slot of id, taken off the pending list, or NULL when its
+ * requester gave up. Called with q->lock held. */
+static struct qmp_pending *take_pending_locked(struct qmp *q, int64_t id)
+{
+	struct qmp_pending **pp;
+
+	for (pp = &q->pending; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct qmp_pending *p = *pp;
+
+			*pp = p->next;
+			p->next = NULL;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* Fail the request of id (if it still waits): its reply came unreadable.
+ * Called with q->lock held. */
+static void fail_unreadable_locked(struct qmp *q, int64_t id)
+{
+	struct qmp_pending *p = take_pending_locked(q, id);
+
+	if (p) {
+		p->reply = NULL;
+		p->unreadable = true;
+		p->done = true;
+		pthread_cond_broadcast(&q->reply_cond);
+	}
+}
+
+/* A reply to id came: id is no longer owed. Called with q->lock held.
+ * Older ids stay owed: replies are matched by id whatever their order (a
+ * test QEMU may reorder them); only an unreadable line relies on QEMU's
+ * order. */
+static void answered_locked(struct qmp *q, int64_t id)
+{
+	for (size_t i = 0; i < q->nowed; i++) {
+		if (q->owed[i] == id) {
+			q->nowed--;
+			memmove(q->owed + i, q->owed + i + 1,
+				(q->nowed - i) * sizeof(*q->owed));
+			return;
+		}
+	}
+}
+
+/* A line came that would be a reply if it could be read (not JSON, or
+ * over-long): the oldest owed request's reply, in order. */
+static void unreadable_reply(struct qmp *q)
+{
+	atomic_fetch_add(&q->garbage, 1);
+	pthread_mutex_lock(&q->lock);
+	if (q->nowed > 0) {
+		int64_t id = q->owed[0];
+
+		answered_locked(q, id);
+		fail_unreadable_locked(q, id);
+	}
+	pthread_mutex_unlock(&q->lock);
+}
+
 /* Hands msg (our only reference) to the waiting slot, or drops it. The
  * reference moves rather than being shared: jansson's inline json_decref
  * reads the refcount unlocked, so two threads must never own one object. */
 static void complete_reply(struct qmp *q, json_t *msg)
 {
-	struct qmp_pending **pp;
+	struct qmp_pending *p;
 	bool matched = false;
 	int64_t want;
 
 	if (qmp_wire_reply_id(msg, &want)) {
 		pthread_mutex_lock(&q->lock);
-		for (pp = &q->pending; *pp; pp = &(*pp)->next) {
-			if ((*pp)->id == want) {
-				struct qmp_pending *p = *pp;
-
-				*pp = p->next;
-				p->next = NULL;
-				p->reply = msg;
-				p->done = true;
-				matched = true;
-				pthread_cond_broadcast(&q->reply_cond);
-				break;
-			}
+		answered_locked(q, want);
+		p = take_pending_locked(q, want);
+		if (p) {
+			p->reply = msg;
+			p->done = true;
+			matched = true;
+			pthread_cond_broadcast(&q->reply_cond);
 		}
 		pthread_mutex_unlock(&q->lock);
 	}
@@ -279,7 +353,11 @@ static void handle_line(struct qmp *q, char *line, size_t n)
 		flush_events(q);   /* its requester may look at them next */
 		complete_reply(q, msg);
 		return;
-	case QMP_MSG_GARBAGE:
+	case QMP_MSG_UNREADABLE:
+		flush_events(q);   /* as for a reply */
+		unreadable_reply(q);
+		break;
+	case QMP_MSG_GARBAGE:  /* JSON, so no reply QEMU sent: skip it */
 		atomic_fetch_add(&q->garbage, 1);
 		break;
 	}
@@ -295,7 +373,7 @@ static void split_lines(struct qmp *q)
 
 	while ((k = qmp_lines_next(&q->in, &line, &n)) != QMP_LINE_NONE) {
 		if (k == QMP_LINE_DROPPED)
-			atomic_fetch_add(&q->garbage, 1);
+			unreadable_reply(q);   /* too long for an event */
 		else
 			handle_line(q, line, n);
 	}
@@ -344,17 +422,21 @@ broken:
 /* ---- requests -------------------------------------------------------- */
 
 
-static void unlink_pending_locked(struct qmp *q, struct qmp_pending *slot)
+/* Room for one more owed id. -ENOMEM. Called with q->lock held. */
+static int owed_reserve_locked(struct qmp *q)
 {
-	struct qmp_pending **pp;
+	int64_t *n;
+	size_t cap;
 
-	for (pp = &q->pending; *pp; pp = &(*pp)->next) {
-		if (*pp == slot) {
-			*pp = slot->next;
-			slot->next = NULL;
-			return;
-		}
-	}
+	if (q->nowed < q->owed_cap)
+		return 0;
+	cap = q->owed_cap ? q->owed_cap * 2 : 8;
+	n = realloc(q->owed, cap * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	q->owed = n;
+	q->owed_cap = cap;
+	return 0;
 }
 
 /* Without a write hook nobody else finishes the line: push it out
@@ -378,7 +460,8 @@ static void push_own_line_locked(struct qmp *q, struct qmp_pending *slot,
 /* Send msg (an object; its "id" is set here) and wait until dl.
  * Returns 0 with *reply set (a reference), -EIO when the connection died
  * (*died tells whether it died after the request was registered: what
- * execute_final counts as success), -ETIMEDOUT, -ENOMEM, -EILSEQ, -EFBIG
+ * execute_final counts as success), -EBADMSG when its reply came but could
+ * not be parsed, -ETIMEDOUT, -ENOMEM, -EILSEQ, -EFBIG
  * (qmp_wire_command_line). */
 static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 		      json_t **reply, bool *died)
@@ -411,10 +494,16 @@ static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 		free(text);
 		return -EIO;
 	}
-	if (qmp_sendq_push(&q->out, text, len, &slot.out) < 0) {
+	if (owed_reserve_locked(q) < 0) {
 		pthread_mutex_unlock(&q->lock);
+		free(text);
 		return -ENOMEM;
 	}
+	if (qmp_sendq_push(&q->out, text, len, &slot.out) < 0) {
+		pthread_mutex_unlock(&q->lock);
+		return -ENOMEM;            /* the queue freed text */
+	}
+	q->owed[q->nowed++] = slot.id;   /* in the order lines are queued */
 	slot.next = q->pending;
 	q->pending = &slot;
 	flush_locked(q);
@@ -424,13 +513,16 @@ static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 	while (!slot.done && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&q->reply_cond, &q->lock, dl);
 	if (!slot.done) {
-		unlink_pending_locked(q, &slot);
-		qmp_sendq_give_up(&q->out, &slot.out);
+		take_pending_locked(q, slot.id);
+		if (qmp_sendq_give_up(&q->out, &slot.out))
+			answered_locked(q, slot.id);  /* QEMU never saw it */
 		pthread_mutex_unlock(&q->lock);
 		return -ETIMEDOUT;
 	}
 	pthread_mutex_unlock(&q->lock);
 
+	if (slot.unreadable)
+		return -EBADMSG;
 	if (!slot.reply) {
 		if (died)
 			*died = true;
@@ -446,6 +538,9 @@ static void set_local_err(struct qmp_error *err, int rc)
 		qmp_wire_set_error(err, "Timeout", "no reply from QEMU in time");
 	else if (rc == -EIO)
 		qmp_wire_set_error(err, "Disconnected", "QMP connection closed");
+	else if (rc == -EBADMSG)
+		qmp_wire_set_error(err, "BadReply", "QEMU's reply could not "
+				   "be parsed (or was over QMP_MAX_LINE)");
 	else
 		qmp_wire_set_error(err, "LocalError", strerror(-rc));
 }
@@ -486,7 +581,7 @@ static int execute_until(struct qmp *q, const char *cmd, json_t *args,
 	}
 	if (rc < 0) {
 		set_local_err(err, rc);
-		return rc;
+		return rc == -EBADMSG ? -EIO : rc;
 	}
 	rc = qmp_wire_result(cmd, reply, ret, err);
 	json_decref(reply);
@@ -543,6 +638,8 @@ int qmp_execute_raw(struct qmp *q, json_t *cmd, int timeout_ms,
 		return -ENOMEM;
 	rc = round_trip(q, msg, &dl, &reply, NULL);
 	json_decref(msg);
+	if (rc == -EBADMSG)
+		return -EIO;                         /* an unreadable reply */
 	if (rc < 0)
 		return rc == -EILSEQ ? -EINVAL : rc;   /* noncharacters */
 

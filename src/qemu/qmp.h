@@ -9,8 +9,11 @@
  * from the thread that calls qmp_on_readable().
  *
  * A line longer than QMP_MAX_LINE bytes is discarded up to its newline and
- * counted as garbage; the connection stays usable (a request whose reply
- * was that line times out).
+ * counted as garbage; the connection stays usable. Such a line, or one
+ * that is not JSON, is taken for the reply to the oldest request still
+ * owed one (QEMU answers in order, qmp.c): that request fails at once
+ * with -EIO (err class "BadReply"). Integers beyond INT64_MAX are no
+ * reason to fail: they arrive exact, as core/bignum.h big numbers.
  *
  * Requests are queued as whole lines and sent without blocking. What the
  * socket does not take at once (a big qom-set: QEMU reads its monitor a
@@ -85,7 +88,7 @@ int qmp_handshake(struct qmp *q, int timeout_ms);
  * NULL, *ret holds a new reference to the "return" value. On failure
  * returns -errno: the error class mapped by qmp_errno_for() for a
  * QMP error, -ETIMEDOUT when no reply came in time, -EIO when the
- * connection broke, -EFBIG when the command is over QMP_MAX_LINE as a
+ * connection broke or the reply could not be parsed, -EFBIG when the command is over QMP_MAX_LINE as a
  * line (QEMU could not take it, and we could not read its reply); err
  * (may be NULL) says which. */
 int qmp_execute(struct qmp *q, const char *cmd, json_t *args,

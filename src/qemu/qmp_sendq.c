@@ -100,16 +100,16 @@ int qmp_sendq_flush(struct qmp_sendq *s, int fd)
 	return 0;
 }
 
-void qmp_sendq_give_up(struct qmp_sendq *s, struct qmp_out **owner)
+bool qmp_sendq_give_up(struct qmp_sendq *s, struct qmp_out **owner)
 {
 	struct qmp_out *o = *owner, **pp;
 
 	if (!o)
-		return;
+		return false;         /* sent whole already */
 	o->owner = NULL;
 	*owner = NULL;
 	if (o->off > 0)
-		return;
+		return false;
 	for (pp = &s->head; *pp; pp = &(*pp)->next) {
 		if (*pp == o) {
 			*pp = o->next;
@@ -120,6 +120,7 @@ void qmp_sendq_give_up(struct qmp_sendq *s, struct qmp_out **owner)
 		}
 	}
 	set_want(s, s->head != NULL);
+	return true;
 }
 
 void qmp_sendq_set_hook(struct qmp_sendq *s, qmp_want_write_fn fn,

@@ -44,9 +44,9 @@ int qmp_sendq_push(struct qmp_sendq *s, char *line, size_t len,
 int qmp_sendq_flush(struct qmp_sendq *s, int fd);
 
 /* The requester of *owner gives up: if not a byte of the line went out,
- * it leaves the queue (the peer never sees it); otherwise it stays, to
- * be finished by whoever sends next. */
-void qmp_sendq_give_up(struct qmp_sendq *s, struct qmp_out **owner);
+ * it leaves the queue (the peer never sees it: returns true); otherwise
+ * it stays, to be finished by whoever sends next (false). */
+bool qmp_sendq_give_up(struct qmp_sendq *s, struct qmp_out **owner);
 
 /* Drop every queued line (the connection died or is freed) and stop
  * watching for writability. */

@@ -6,6 +6,8 @@
  */
 #include "qmp_wire.h"
 
+#include "core/bignum.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,10 +100,15 @@ void qmp_lines_free(struct qmp_lines *l)
 
 enum qmp_msg_kind qmp_wire_parse(const char *line, size_t n, json_t **msg)
 {
-	json_t *m = json_loadb(line, n, 0, NULL);
+	/* Integers past INT64_MAX (uint64 properties) stay exact as big
+	 * numbers (bignum.h); jansson alone would refuse the whole line. */
+	json_t *m = bignum_loadb(line, n, JSON_DECODE_ANY, NULL);
 	enum qmp_msg_kind kind = QMP_MSG_GARBAGE;
 
-	if (!json_is_object(m))
+	if (!m)   /* a blank line is no reply QEMU could have sent */
+		kind = strspn(line, " \t") == n ? QMP_MSG_GARBAGE
+						: QMP_MSG_UNREADABLE;
+	else if (!json_is_object(m))
 		kind = QMP_MSG_GARBAGE;
 	else if (json_object_get(m, "QMP"))
 		kind = QMP_MSG_GREETING;
@@ -109,7 +116,7 @@ enum qmp_msg_kind qmp_wire_parse(const char *line, size_t n, json_t **msg)
 		kind = QMP_MSG_EVENT;
 	else if (json_object_get(m, "return") || json_object_get(m, "error"))
 		kind = QMP_MSG_REPLY;
-	if (kind == QMP_MSG_GARBAGE) {
+	if (kind == QMP_MSG_GARBAGE || kind == QMP_MSG_UNREADABLE) {
 		json_decref(m);
 		m = NULL;
 	}
@@ -140,7 +147,7 @@ json_t *qmp_wire_command(const char *cmd, json_t *args)
 
 char *qmp_wire_dump_line(const json_t *v, size_t *len)
 {
-	char *text = json_dumps(v, JSON_COMPACT), *line;
+	char *text = bignum_dumps(v, JSON_COMPACT), *line;
 	size_t n;
 
 	if (!text)

@@ -66,14 +66,16 @@ void qmp_lines_free(struct qmp_lines *l);
 /* ---- messages --------------------------------------------------------- */
 
 enum qmp_msg_kind {
-	QMP_MSG_GARBAGE,         /* not a JSON object, or no QMP message */
+	QMP_MSG_UNREADABLE,      /* not JSON at all (or out of memory) */
+	QMP_MSG_GARBAGE,         /* JSON, but not an object or no QMP message */
 	QMP_MSG_GREETING,        /* {"QMP": ...} */
 	QMP_MSG_EVENT,           /* {"event": "NAME", ...} */
 	QMP_MSG_REPLY,           /* {"return": ...} or {"error": ...} */
 };
 
 /* Parse one line; *msg gets the object (a new reference) unless it is
- * garbage (then NULL). */
+ * garbage or unreadable (then NULL). Integers outside jansson's range
+ * come back as big numbers (core/bignum.h), exact. */
 enum qmp_msg_kind qmp_wire_parse(const char *line, size_t n, json_t **msg);
 
 /* The integer id of a reply, if it has one. */
@@ -89,7 +91,8 @@ json_t *qmp_wire_command(const char *cmd, json_t *args);
  * reply would ever match), -EFBIG when the line is over QMP_MAX_LINE. */
 int qmp_wire_command_line(json_t *msg, int64_t id, char **line, size_t *len);
 
-/* v as compact JSON plus "\n" (malloc'd, *len bytes if len), or NULL. */
+/* v as compact JSON plus "\n" (malloc'd, *len bytes if len), or NULL;
+ * big numbers are written as the bare numbers they hold. */
 char *qmp_wire_dump_line(const json_t *v, size_t *len);
 
 /* reply as a line with the client's id put back (client_id borrowed; no

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/bignum.h"
 #include "core/propval.h"
 
 #define CHECK(cond)                                                        \
@@ -63,8 +64,8 @@ static const struct {
 	{ "uint8", K_INT, 0, UINT8_MAX },
 	{ "uint16", K_INT, 0, UINT16_MAX },
 	{ "uint32", K_INT, 0, UINT32_MAX },
-	{ "uint64", K_INT, 0, LLONG_MAX },
-	{ "size", K_INT, 0, LLONG_MAX },                     /* 10 */
+	{ "uint64", K_INT, 0, ULLONG_MAX },   /* bignum.h past LLONG_MAX */
+	{ "size", K_INT, 0, ULLONG_MAX },                    /* 10 */
 	{ "number", K_NUMBER, 0, 0 },
 	{ "str", K_STR, 0, 0 },
 	{ "string", K_STR, 0, 0 },
@@ -90,7 +91,8 @@ static size_t less_newline(const char *text, size_t len)
 /* The integer model: 1 and *v when in range, 0 when out of range, -1 when
  * not an integer at all; 2 for "-0" (any zero) of an unsigned type. */
 static int model_int(const char *t, size_t n, long long min,
-		     unsigned long long max, long long *v)
+		     unsigned long long max, long long *v,
+		     unsigned long long *u)
 {
 	bool neg = false;
 	unsigned base = 10;
@@ -124,6 +126,7 @@ static int model_int(const char *t, size_t n, long long min,
 	if (neg ? mag > (unsigned __int128)-(__int128)min : mag > max)
 		return 0;
 	*v = neg ? (long long)-(__int128)mag : (long long)mag;
+	*u = neg ? 0 : (unsigned long long)mag;
 	return 1;
 }
 
@@ -153,7 +156,8 @@ static char *format(const json_t *v)
 	size_t n;
 
 	CHECK(s);
-	n = json_is_string(v) ? json_string_length(v) + 1 : strlen(s);
+	n = json_is_string(v) && !bignum_digits(v) ? json_string_length(v) + 1
+						    : strlen(s);
 	CHECK(n > 0 && s[n - 1] == '\n' && s[n] == '\0');
 	return s;
 }
@@ -177,8 +181,10 @@ static void check_bool(const char *text, size_t len, json_t *v)
 static void check_int(int t, const char *text, size_t len, json_t *v)
 {
 	long long want = 0;
+	unsigned long long uwant = 0;
 	size_t n = less_newline(text, len);
-	int m = model_int(text, n, types[t].min, types[t].max, &want);
+	int m = model_int(text, n, types[t].min, types[t].max, &want,
+			  &uwant);
 	json_t *back;
 	char *s;
 
@@ -189,7 +195,11 @@ static void check_int(int t, const char *text, size_t len, json_t *v)
 	CHECK((v != NULL) == (m == 1));
 	if (!v)
 		return;
-	CHECK(json_is_integer(v) && json_integer_value(v) == want);
+	if (uwant > LLONG_MAX)   /* a big number, exact */
+		CHECK(bignum_digits(v) &&
+		      strtoull(bignum_digits(v), NULL, 10) == uwant);
+	else
+		CHECK(json_is_integer(v) && json_integer_value(v) == want);
 	s = format(v);
 	back = parse(types[t].type, s, strlen(s), 128);
 	CHECK(back && json_equal(back, v));

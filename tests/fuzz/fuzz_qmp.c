@@ -49,6 +49,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/bignum.h"
 #include "qemu/qmp.h"
 
 #define BYTEWISE_MAX 512
@@ -259,7 +260,8 @@ static void model(const uint8_t *data, size_t size, struct outcome *out)
 		n = end - start;
 		while (n > 0 && data[start + n - 1] == '\r')
 			n--;
-		msg = json_loadb((const char *)data + start, n, 0, NULL);
+		/* integers past long long are kept, not garbage */
+		msg = bignum_loadb((const char *)data + start, n, 0, NULL);
 		if (!json_is_object(msg)) {
 			out->garbage++;
 		} else if (json_object_get(msg, "QMP")) {

@@ -347,6 +347,22 @@ test_renode_gdb() { case_gdb standin; }
 test_renode_start_failures() { case_start_failures standin; }
 test_renode_script() { case_script standin; }
 
+# Renode has no serial BREAK (docs/renode.md): `break` is EINVAL with the
+# reason in log, and a 0x01 written goes out as it is (no mux to escape).
+test_renode_break_is_einval_and_0x01_is_plain() {
+	renode_setup standin
+	start_board
+	expect_errno EINVAL write "$MNT/board/ctl" "break serial0"
+	grep -qF "break refused: this emulator has no serial break" "$MNT/board/log" ||
+		fail "log does not say why break was refused"
+	printf 'one\001two\n' >"$MNT/board/serial0" || fail "write to serial0 failed"
+	wait_for "grep -qF \"\$(printf 'one\001two')\" '$MNT/board/serial0'" 5 ||
+		fail "0x01 did not come back as itself: $(cat -v "$MNT/board/serial0")"
+	ctl board stop
+	unmount_emufs
+	assert_no_renode
+}
+
 # Renode answers keywords only a while after its port file appears
 # (renode/renode#654): start keeps asking until it does.
 test_renode_start_waits_for_keywords() {

@@ -114,7 +114,7 @@ static struct channel *attach(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours), 0);
+	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, 0), 0);
 	f->ours = -1;
 	return &f->ch;
 }
@@ -512,7 +512,7 @@ static void test_detach_drops_what_was_queued(void **state)
 	/* A new run on a new socket starts with an empty queue. */
 	socket_pair(&ours, &emu);
 	f->emu = emu;
-	assert_int_equal(channel_attach(ch, f->loop, ours), 0);
+	assert_int_equal(channel_attach(ch, f->loop, ours, 0), 0);
 	assert_int_equal(channel_write(ch, "new", 3), 3);
 	char buf[8] = "";
 	assert_int_equal(read_exact(f->emu, buf, 3), 3);
@@ -684,7 +684,7 @@ static void test_each_run_gets_a_working_pty(void **state)
 	close(f->emu);
 	socket_pair(&ours, &emu);
 	f->emu = emu;
-	assert_int_equal(channel_attach(ch, f->loop, ours), 0);
+	assert_int_equal(channel_attach(ch, f->loop, ours, 0), 0);
 	assert_int_equal(channel_pty_path(ch, path, sizeof path), 0);
 	int pty = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	assert_true(pty >= 0);
@@ -820,6 +820,68 @@ static void test_new_run_before_attach(void **state)
 	log_is(ch, "boot\n");
 }
 
+/* ---- the escape byte and BREAK (QEMU's mux chardev) ------------------ */
+
+/* Attach with QEMU's mux escape, 0x01. */
+static struct channel *attach_escaped(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, 0x01), 0);
+	f->ours = -1;
+	return &f->ch;
+}
+
+/* Every 0x01 written goes out doubled (a literal for the mux), so "\x01x"
+ * can never be the mux's quit command; from the file and the pty alike. */
+static void test_escape_byte_is_sent_doubled(void **state)
+{
+	struct fixture *f = *state;
+	struct channel *ch = attach_escaped(state);
+	char buf[16];
+
+	assert_int_equal(channel_write(ch, "a\x01x\x01\x01", 5), 5);
+	assert_int_equal(read_exact(f->emu, buf, 8), 8);
+	assert_memory_equal(buf, "a\x01\x01x\x01\x01\x01\x01", 8);
+	int pty = open_pty(ch);
+	write_all(pty, "\x01q", 2);
+	assert_int_equal(read_exact(f->emu, buf, 3), 3);
+	assert_memory_equal(buf, "\x01\x01q", 3);
+	quiet_for(f->emu, 50);
+	close(pty);
+}
+
+/* A break is the escape then 'b', in order with the input around it. */
+static void test_break_is_escape_b_in_order(void **state)
+{
+	struct fixture *f = *state;
+	struct channel *ch = attach_escaped(state);
+	char buf[16];
+
+	assert_int_equal(channel_write(ch, "ab", 2), 2);
+	assert_int_equal(channel_break(ch), 0);
+	assert_int_equal(channel_write(ch, "h", 1), 1);
+	assert_int_equal(read_exact(f->emu, buf, 5), 5);
+	assert_memory_equal(buf, "ab\x01" "bh", 5);
+	quiet_for(f->emu, 50);
+}
+
+/* Without an escape (Renode) nothing is doubled and there is no break;
+ * not attached: ESRCH, as for a write. */
+static void test_break_needs_an_escape_and_a_run(void **state)
+{
+	struct fixture *f = *state;
+	char buf[4];
+
+	assert_int_equal(channel_break(&f->ch), -ESRCH);
+	struct channel *ch = attach(state);
+	assert_int_equal(channel_break(ch), -ENOTSUP);
+	assert_int_equal(channel_write(ch, "\x01x", 2), 2);
+	assert_int_equal(read_exact(f->emu, buf, 2), 2);
+	assert_memory_equal(buf, "\x01x", 2);
+	quiet_for(f->emu, 50);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -850,6 +912,9 @@ int main(void)
 		T(test_new_run_starts_the_log_over),
 		T(test_new_run_keeps_the_connection),
 		T(test_new_run_before_attach),
+		T(test_escape_byte_is_sent_doubled),
+		T(test_break_is_escape_b_in_order),
+		T(test_break_needs_an_escape_and_a_run),
 		/* Last: while its bug stands, UBSan stops the program here. */
 		T(test_write_nothing),
 	};

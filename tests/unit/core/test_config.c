@@ -73,6 +73,13 @@ static void refused(const char *text, const char *msg)
 #define QEMU_TOP(extra) \
 	"{'targets': {'t': {'emulator': 'qemu', " \
 	"'qemu': {'binary': 'qemu-system-arm', 'machine': 'm'}}}" extra "}"
+/* A qemu target with (or without) a kernel, and EXTRA in its qemu object. */
+#define QEMU_T_KERNEL(extra) \
+	"{'targets': {'t': {'emulator': 'qemu', 'qemu': {'binary': 'q', " \
+	"'machine': 'm', 'kernel': '/k'" extra "}}}}"
+#define QEMU_T_NOKERNEL(extra) \
+	"{'targets': {'t': {'emulator': 'qemu', 'qemu': {'binary': 'q', " \
+	"'machine': 'm'" extra "}}}}"
 #define RENODE_T(extra) \
 	"{'targets': {'r': {'emulator': 'renode', " \
 	"'renode': {'binary': 'renode', 'script': 's.resc'}" extra "}}}"
@@ -438,6 +445,68 @@ static void test_load_resolves_against_config_dir(void **state)
 	scratch_remove(&s, "board.repl");
 }
 
+/* qemu.initrd and qemu.dtb are resolved like kernel (unlike paths inside
+ * args) and must be readable files at load; append is a string. */
+static void test_qemu_initrd_dtb_append(void **state)
+{
+	struct scratch s;
+	struct emufs_config *cfg = NULL;
+	char err[1024] = "", want[2 * PATH_MAX + 256], p[PATH_MAX + 64];
+	FILE *f;
+
+	scratch_make(&s, "{'targets': {'t': {'emulator': 'qemu', 'qemu': {"
+		"'binary': 'q', 'machine': 'virt', 'kernel': 'Image', "
+		"'initrd': 'emufs.json', 'dtb': './emufs.json', "
+		"'append': 'console=ttyAMA0 root=/dev/ram'}}}}");
+	assert_int_equal(config_load(s.file, &cfg, err, sizeof err), 0);
+	const struct qemu_config *q = qemu_config_of(&cfg->targets[0]);
+	snprintf(want, sizeof want, "%s/emufs.json", s.real);
+	assert_string_equal(q->initrd, want);
+	assert_string_equal(q->dtb, want);     /* "./" joined away */
+	assert_string_equal(q->append, "console=ttyAMA0 root=/dev/ram");
+	config_free(cfg);
+
+	/* a file that is not there: refused at load, naming the key */
+	f = fopen(s.file, "w");
+	assert_non_null(f);
+	fputs("{\"targets\": {\"t\": {\"emulator\": \"qemu\", \"qemu\": {"
+	      "\"binary\": \"q\", \"machine\": \"virt\", \"kernel\": \"Image\", "
+	      "\"dtb\": \"no.dtb\"}}}}", f);
+	fclose(f);
+	cfg = NULL;
+	assert_int_equal(config_load(s.file, &cfg, err, sizeof err), -1);
+	assert_null(cfg);
+	snprintf(want, sizeof want, "%s: targets.t.qemu.dtb: expected a readable "
+		 "file, got \"%s/no.dtb\" (No such file or directory)", s.file,
+		 s.real);
+	assert_string_equal(err, want);
+	/* a directory is no file */
+	snprintf(p, sizeof p, "%s/d", s.dir);
+	assert_int_equal(mkdir(p, 0700), 0);
+	f = fopen(s.file, "w");
+	assert_non_null(f);
+	fputs("{\"targets\": {\"t\": {\"emulator\": \"qemu\", \"qemu\": {"
+	      "\"binary\": \"q\", \"machine\": \"virt\", \"kernel\": \"Image\", "
+	      "\"initrd\": \"d\"}}}}", f);
+	fclose(f);
+	assert_int_equal(config_load(s.file, &cfg, err, sizeof err), -1);
+	assert_non_null(strstr(err, "targets.t.qemu.initrd: expected a readable "
+			       "file"));
+	assert_non_null(strstr(err, "(not a regular file)"));
+	rmdir(p);
+	scratch_remove(&s, NULL);
+
+	refused(QEMU_T_KERNEL(", 'append': 3"),
+		"demo.json: targets.t.qemu.append: expected a string, got an "
+		"integer");
+	refused(QEMU_T_KERNEL(", 'initrd': ['x']"),
+		"demo.json: targets.t.qemu.initrd: expected a string, got an "
+		"array");
+	refused(QEMU_T_NOKERNEL(", 'append': 'quiet'"),
+		"demo.json: targets.t.qemu.append: needs qemu.kernel (QEMU "
+		"takes it only with -kernel)");
+}
+
 static void test_load_relative_config_path(void **state)
 {
 	struct scratch s;
@@ -625,7 +694,8 @@ static void test_refuse_unknown_key(void **state)
 	refused("{'targets': {'t': {'emulator': 'qemu', 'qemu': {'binary': 'q', "
 		"'machin': 'm'}}}}",
 		"demo.json: targets.t.qemu: unknown key \"machin\" (expected one of: "
-		"binary, machine, kernel, args, preconfig, drives)");
+		"binary, machine, kernel, initrd, dtb, append, args, preconfig, "
+		"drives)");
 	refused("{'targets': {'t': {'emulator': 'qemu', 'qemu': {'binary': 'q', "
 		"'machine': 'm'}, 'serials': {}}}}",
 		"demo.json: targets.t: unknown key \"serials\" (expected one of: "
@@ -838,6 +908,7 @@ int main(void)
 		cmocka_unit_test(test_binary_without_slash_kept_for_path_lookup),
 		cmocka_unit_test(test_load_resolves_against_config_dir),
 		cmocka_unit_test(test_load_relative_config_path),
+		cmocka_unit_test(test_qemu_initrd_dtb_append),
 		cmocka_unit_test(test_config_empty),
 		cmocka_unit_test(test_name_valid),
 		cmocka_unit_test(test_name_reserved),

@@ -85,6 +85,21 @@ static void test_start_paused(void **state)
 	parses("start paused\r", CTL_START, 1);
 }
 
+/* break CHANNEL: exactly one word, kept as the channel's name (whether
+ * such a channel exists is the instance's business: ctl_run). */
+static void test_break_takes_one_channel_name(void **state)
+{
+	struct ctl_command cmd;
+	char why[128] = "";
+
+	assert_int_equal(ctl_parse_line(" break\tserial0 ", 15, &cmd, why,
+					sizeof why), 0);
+	assert_int_equal(cmd.op, CTL_BREAK);
+	assert_string_equal(cmd.channel, "serial0");
+	refused("break", "break: expected one channel name");
+	refused("break serial0 serial1", "break: expected one channel name");
+}
+
 static void test_plain_start_is_not_paused(void **state)
 {
 	struct ctl_command cmd;
@@ -299,6 +314,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_command_of_the_table),
 		cmocka_unit_test(test_start_paused),
+		cmocka_unit_test(test_break_takes_one_channel_name),
 		cmocka_unit_test(test_plain_start_is_not_paused),
 		cmocka_unit_test(test_surrounding_whitespace_is_ignored),
 		cmocka_unit_test(test_length_bounds_the_line),

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bignum.h"
 #include "core/propval.h"
 
 /* ---- helpers ------------------------------------------------------- */
@@ -30,10 +31,11 @@ static void formats_as(json_t *v, const char *want)
 	json_decref(v);
 }
 
-/* V as compact JSON into BUF, for messages. */
+/* V as compact JSON into BUF (a big number as the bare number it is, as
+ * emufs sends it), for comparing and messages. */
 static void dump(const json_t *v, char *buf, size_t len)
 {
-	char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *s = bignum_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 
 	snprintf(buf, len, "%s", s ? s : "?");
 	free(s);
@@ -57,7 +59,8 @@ static void parses_to_n(const char *type, const char *text, size_t len,
 			const char *want)
 {
 	json_t *v = parse_ok_n(type, text, len);
-	json_t *w = json_loads(want, JSON_DECODE_ANY, NULL);
+	/* WANT as emufs would read it back from QEMU: big numbers too */
+	json_t *w = bignum_loadb(want, strlen(want), JSON_DECODE_ANY, NULL);
 
 	if (!w)
 		json_decref(v);
@@ -413,11 +416,11 @@ static const struct bound {
 	{ "uint8", { "255", "0" }, { "256", "-1" } },
 	{ "uint16", { "65535", "0" }, { "65536", "-1" } },
 	{ "uint32", { "4294967295", "0" }, { "4294967296", "-1" } },
-	/* JSON integers are long long here: past LLONG_MAX is refused, never
-	 * wrapped to a negative number. */
-	{ "uint64", { "9223372036854775807", "0" },
-	  { "18446744073709551615", "-1" } },
-	{ "size", { "9223372036854775807", "0" },
+	/* The whole uint64 range, exact (core/bignum.h past LLONG_MAX);
+	 * never wrapped to a negative number. */
+	{ "uint64", { "18446744073709551615", "9223372036854775808", "0" },
+	  { "18446744073709551616", "-1" } },
+	{ "size", { "18446744073709551615", "0" },
 	  { "18446744073709551616", "-1" } },
 };
 
@@ -430,6 +433,26 @@ static void test_parse_int_bounds(void **state)
 		for (int j = 0; j < 4 && b->bad[j]; j++)
 			refused(b->type, b->bad[j]);
 	}
+}
+
+/* 0x hex reaches the top of uint64 too, and reads back in decimal. */
+static void test_uint64_past_llong_max_round_trips_exactly(void **state)
+{
+	parses_to("uint64", "0xffffffffffffffff", "18446744073709551615");
+	parses_to("size", "0x8000000000000000", "9223372036854775808");
+	formats_as(bignum_u64(UINT64_MAX), "18446744073709551615\n");
+	formats_as(bignum_u64(5), "5\n");
+	/* inside a struct-typed value too */
+	formats_as(bignum_loadb("{\"a\":[18446744073709551615]}", 28, 0, NULL),
+		   "{\"a\":[18446744073709551615]}\n");
+	/* a JSON-typed write keeps them exact, strings stay strings */
+	parses_to("MemorySizeConfiguration", "{\"size\": 18446744073709551615}",
+		  "{\"size\":18446744073709551615}");
+	parses_to("str", "18446744073709551615", "\"18446744073709551615\"");
+	/* text that would pose as one (U+FDD0 and digits) is refused: QEMU
+	 * takes no noncharacters, and it must not go out as a number */
+	refused("str", "\xef\xb7\x90" "12");
+	refused("OnOffAuto", "\"\\ufdd012\"");
 }
 
 static void test_parse_int8_bounds_exactly(void **state)
@@ -755,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_parse_int_decimal_and_sign),
 		cmocka_unit_test(test_parse_int_hex),
 		cmocka_unit_test(test_parse_int_bounds),
+		cmocka_unit_test(test_uint64_past_llong_max_round_trips_exactly),
 		cmocka_unit_test(test_parse_int8_bounds_exactly),
 		cmocka_unit_test(test_parse_int_range_reason_names_the_range),
 		cmocka_unit_test(test_parse_int_refuses_garbage),

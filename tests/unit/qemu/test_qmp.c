@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/bignum.h"
 #include "qemu/qmp.h"
 
 #define GREETING \
@@ -535,6 +536,8 @@ static void test_lines_split_across_writes(void **state)
 	call_free(&c);
 }
 
+/* JSON that is no QMP message, and blank lines, are no reply QEMU could
+ * have sent: skipped, the request still waits for its own. */
 static void test_garbage_lines_are_skipped_and_counted(void **state)
 {
 	struct fx *f = *state;
@@ -544,18 +547,115 @@ static void test_garbage_lines_are_skipped_and_counted(void **state)
 	do_handshake(f);
 	call_start(&c, f, CALL_EXEC, "query-status", NULL, CALL_TIMEOUT_MS);
 	req = srv_recv(f);
-	srv_send(f, "nonsense\r\n");
 	srv_send(f, "[1,2]\r\n");
 	srv_send(f, "\"just a string\"\r\n");
-	srv_send(f, "{\"truncated\": \r\n");
 	srv_send(f, "\r\n");
+	srv_send(f, " \t\r\n");
 	srv_send(f, "{\"neither\": \"event nor reply\"}\r\n");
 	srv_reply(f, R_STATUS, req_id(req));
 	call_finish(&c);
 	assert_int_equal(c.rc, 0);
-	assert_int_equal(qmp_garbage_lines(f->q), 6);
+	assert_int_equal(qmp_garbage_lines(f->q), 5);
 	assert_false(qmp_is_dead(f->q));
 	json_decref(req);
+	call_free(&c);
+}
+
+/* A line that is not JSON is the reply to the oldest request owed one
+ * (QEMU answers in order): that request fails at once with -EIO, the
+ * next one still gets its own reply. */
+static void test_unreadable_reply_fails_oldest_request_at_once(void **state)
+{
+	static const char *const bad[] = { "nonsense\r\n",
+					   "{\"truncated\": \r\n" };
+	struct fx *f = *state;
+
+	do_handshake(f);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct call a, b;
+		json_t *ra, *rb;
+		int64_t t0 = now_ms();
+
+		call_start(&a, f, CALL_EXEC, "query-status", NULL,
+			   CALL_TIMEOUT_MS);
+		ra = srv_recv(f);
+		call_start(&b, f, CALL_EXEC, "qom-get", NULL, CALL_TIMEOUT_MS);
+		rb = srv_recv(f);
+		srv_send(f, bad[i]);
+		call_finish(&a);
+		assert_int_equal(a.rc, -EIO);
+		assert_string_equal(a.err.cls, "BadReply");
+		assert_true(now_ms() - t0 < CALL_TIMEOUT_MS / 2);
+		srv_reply(f, R_FALSE, req_id(rb));
+		call_finish(&b);
+		assert_int_equal(b.rc, 0);
+		assert_true(json_is_false(b.ret));
+		json_decref(ra);
+		json_decref(rb);
+		call_free(&a);
+		call_free(&b);
+	}
+	assert_int_equal(qmp_garbage_lines(f->q), 2);
+	assert_false(qmp_is_dead(f->q));
+}
+
+/* A requester that timed out after its line went out is still owed its
+ * reply: an unreadable line then is that late reply, not the next
+ * request's. */
+static void test_unreadable_late_reply_spares_the_next_request(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *late, *req;
+
+	do_handshake(f);
+	assert_int_equal(qmp_execute(f->q, "query-status", NULL, 100, NULL,
+				     NULL), -ETIMEDOUT);
+	late = srv_recv(f);
+	call_start(&c, f, CALL_EXEC, "qom-get", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	srv_send(f, "nonsense\r\n");        /* the late one's */
+	srv_reply(f, R_FALSE, req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	json_decref(late);
+	json_decref(req);
+	call_free(&c);
+}
+
+/* QEMU's uint64 past INT64_MAX: jansson alone refuses the line (and the
+ * request waited out its deadline); it arrives exact, and a raw reply
+ * gives it back as the same bare number. */
+static void test_reply_with_uint64_above_int64_max_is_exact(void **state)
+{
+	struct fx *f = *state;
+	struct call c;
+	json_t *req, *cmd;
+
+	do_handshake(f);
+	call_start(&c, f, CALL_EXEC, "qom-get", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	srv_reply(f, "{\"return\": 18446744073709551615, \"id\": %lld}\r\n",
+		  req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_non_null(bignum_digits(c.ret));
+	assert_string_equal(bignum_digits(c.ret), "18446744073709551615");
+	json_decref(req);
+	call_free(&c);
+
+	cmd = json_pack("{ss}", "execute", "qom-get");
+	call_start(&c, f, CALL_RAW, NULL, cmd, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	srv_reply(f, "{\"return\": [9223372036854775808, -9223372036854775809, "
+		  "1.5e300], \"id\": %lld}\r\n", req_id(req));
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_string_equal(c.line, "{\"return\":[9223372036854775808,"
+			    "-9223372036854775809,1.5000000000000001e300]}\n");
+	assert_int_equal(qmp_garbage_lines(f->q), 0);
+	json_decref(req);
+	json_decref(cmd);
 	call_free(&c);
 }
 
@@ -574,10 +674,18 @@ static void test_overlong_line_is_discarded(void **state)
 	req = srv_recv(f);
 	srv_write(f, big, n);
 	srv_send(f, "\r\n");
+	/* Too long for an event: the request's own reply, lost. */
+	call_finish(&c);
+	assert_int_equal(c.rc, -EIO);
+	assert_string_equal(c.err.cls, "BadReply");
+	assert_int_equal(qmp_garbage_lines(f->q), 1);
+	call_free(&c);
+	call_start(&c, f, CALL_EXEC, "query-status", NULL, CALL_TIMEOUT_MS);
+	json_decref(req);
+	req = srv_recv(f);
 	srv_reply(f, R_STATUS, req_id(req));
 	call_finish(&c);
 	assert_int_equal(c.rc, 0);
-	assert_int_equal(qmp_garbage_lines(f->q), 1);
 	assert_false(qmp_is_dead(f->q));
 	json_decref(req);
 	call_free(&c);
@@ -1172,6 +1280,9 @@ int main(void)
 		T(test_lines_split_across_writes),
 		T(test_garbage_lines_are_skipped_and_counted),
 		T(test_overlong_line_is_discarded),
+		T(test_unreadable_reply_fails_oldest_request_at_once),
+		T(test_unreadable_late_reply_spares_the_next_request),
+		T(test_reply_with_uint64_above_int64_max_is_exact),
 		T(test_error_reply_maps_class_to_errno),
 		T(test_error_reply_maps_per_command),
 		cmocka_unit_test(test_errno_table),
