@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "binding.h"
 #include "channel.h"
 #include "instance.h"
 #include "lifecycle.h"
@@ -133,14 +134,15 @@ int ctl_parse_line(const char *line, size_t len, struct ctl_command *cmd,
 static int serial_break(struct instance *inst, const char *name)
 {
 	char pb[160];
-	struct channel *ch = instance_lock_channel(inst, name);
-	if (!ch) {
+	struct binding *b = instance_binding(inst);
+	struct channel *ch = binding_channel(b, name);
+	int rc = ch ? channel_break(ch) : -ENOENT;
+	binding_put(b);
+	if (rc == -ENOENT) {
 		instance_log(inst, "break refused: no channel \"%s\"",
 			     printable(name, pb, sizeof pb));
 		return -EINVAL;
 	}
-	int rc = channel_break(ch);
-	instance_unlock_target(inst);
 	if (rc == -ESRCH)
 		instance_log(inst, "break refused: the instance is %s",
 			     inst_state_name(instance_state(inst)));

@@ -100,8 +100,7 @@ struct instance {
 					* drops */
 	bool retired;                  /* removed by rmdir; files still open */
 	/* The image written to `firmware` (firmware.h), for the runs
-	 * that follow; NULL: the target's own. A target change resets it
-	 * (holding tlock too). */
+	 * that follow; NULL: the target's own. A target change resets it. */
 	char *firmware;
 
 	struct logfile log;            /* `log` */
