@@ -43,7 +43,9 @@ FUZZ_LIBS   := $(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
 # fuzz_ctl.c.
 FUZZ_SRC_config    := src/core/config.c src/core/config_read.c \
                       src/core/config_load.c src/core/config_target.c \
-                      src/qemu/qemu_config.c src/renode/renode_config.c
+                      src/qemu/qemu_config.c src/renode/renode_config.c \
+                      src/renode/renode_parse.c src/core/propval.c \
+                      src/core/bignum.c
 FUZZ_SRC_qmp       := src/core/clock.c src/core/bignum.c src/qemu/qmp.c \
                       src/qemu/qmp_wire.c src/qemu/qmp_sendq.c
 FUZZ_SRC_ctl       := src/core/ctl.c
