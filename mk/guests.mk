@@ -2,16 +2,14 @@
 #
 #   make guest-kit   build/guests/: a Debian arm64 kernel and an initramfs
 #                    (scripts/guest-kit.sh, downloads ~61 MB once), the
-#                    riscv-virt guest, and one config per board in
-#                    build/guests/boards/NAME.json
+#                    riscv-virt guest, and the lm3s firmware: what the
+#                    boards' configs (examples/boards/NAME/board.json)
+#                    name, relative to themselves
 #
 # Always under the top build/, whatever BUILD is: the sanitizer builds
 # share one kit (and one download). Everything is made only when missing
 # or older than its sources, so a second `make guest-kit` does nothing.
 GUESTS       := build/guests
-GUESTS_ABS   := $(abspath $(GUESTS))
-BOARD_SRC    := $(wildcard examples/boards/*/board.json)
-BOARD_CONFIGS := $(BOARD_SRC:examples/boards/%/board.json=$(GUESTS)/boards/%.json)
 RISCV_GUEST  := $(GUESTS)/riscv/guest.elf
 RISCV_SRC    := examples/boards/riscv-virt/guest
 ARM64_KIT    := $(GUESTS)/arm64/Image $(GUESTS)/arm64/initrd.gz \
@@ -19,7 +17,7 @@ ARM64_KIT    := $(GUESTS)/arm64/Image $(GUESTS)/arm64/initrd.gz \
 
 .PHONY: guest-kit
 
-guest-kit: $(ARM64_KIT) $(RISCV_GUEST) $(BOARD_CONFIGS)
+guest-kit: $(ARM64_KIT) $(RISCV_GUEST)
 	@$(MAKE) -s -C tests/firmware OUT=$(abspath build)/firmware
 
 # One run of the script makes all three (each step skips what exists).
@@ -36,14 +34,5 @@ $(RISCV_GUEST): $(RISCV_SRC)/start.S $(RISCV_SRC)/guest.c $(RISCV_SRC)/link.ld
 		-fno-asynchronous-unwind-tables -T $(RISCV_SRC)/link.ld -o $@ \
 		$(RISCV_SRC)/start.S $(RISCV_SRC)/guest.c
 
-# The configs name the kit by absolute paths: QEMU's -initrd and -dtb are
-# passed through qemu.args, which emufs does not resolve against the
-# config file's directory (as it does "kernel"). @KIT@ is build/guests,
-# @BUILD@ is build.
-$(GUESTS)/boards/%.json: examples/boards/%/board.json
-	@mkdir -p $(dir $@)
-	sed -e 's|@KIT@|$(GUESTS_ABS)|g' -e 's|@BUILD@|$(abspath build)|g' $< >$@
-
 # The board tests boot the kit: make test builds it first.
 integration: guest-kit
-integration: export GUESTS_DIR := $(GUESTS_ABS)

@@ -74,6 +74,14 @@ state_becomes() { timeout "$1" grep -q -m1 -x -- "$2" "$b/follow/state"; }
 # pin_becomes SECONDS PIN LEVEL: gpio/PIN reads LEVEL within SECONDS.
 pin_becomes() { timeout "$1" grep -q -m1 -x -- "$3" "$b/follow/gpio/$2"; }
 
+# image_is NAME: firmware reads the target's own image, an absolute path
+# (qemu.kernel, made absolute against the config's directory) to a
+# readable file named NAME.
+image_is() {
+	img=$(cat "$b/firmware")
+	case $img in /*/"$1") [ -r "$img" ] ;; *) false ;; esac
+}
+
 # gdb_reads_pc: gdb-multiarch attaches to the address in gdb, reads the
 # program counter, and detaches (the guest runs on).
 gdb_reads_pc() {

@@ -1,9 +1,10 @@
 # test_boards.sh - the example boards of examples/boards/ boot real guests
 # (issue 15): each board's own test.sh, which uses nothing but files, runs
-# against a mount of the kit's config of that board (build/guests/boards/,
-# made by `make guest-kit`, which `make integration` depends on). The
-# checks each script makes are counted, so a check that stops running is
-# a failure too. What each board costs is in docs/boards.md.
+# against a mount of that board's own config, examples/boards/NAME/
+# board.json as it is (it names the guest kit of `make guest-kit`, which
+# `make integration` depends on, relative to itself). The checks each
+# script makes are counted, so a check that stops running is a failure
+# too. What each board costs is in docs/boards.md.
 #
 # A missing kit fails (it is part of the build); a missing emulator binary
 # skips, naming the package (`make deps` installs it).
@@ -13,14 +14,24 @@
 # integration-timeout: 240
 
 BOARDS=$(cd "$TESTS_DIR/../../examples/boards" && pwd)
-GUESTS_DIR=${GUESTS_DIR:-$(cd "$TESTS_DIR/../.." && pwd)/build/guests}
 
 # mount_board NAME BINARY PACKAGE: emufs mounted on board NAME's config.
+# The kit's files it names are checked first, so that a missing kit says
+# what makes it (emufs itself would refuse a missing initrd or dtb, but
+# not a missing kernel, until start).
 mount_board() {
+	local f
 	command -v "$2" >/dev/null 2>&1 ||
 		skip "$2 is not installed (package $3; make deps installs it)"
-	CONFIG=$GUESTS_DIR/boards/$1.json
-	[ -r "$CONFIG" ] || fail "no guest kit: $CONFIG is missing (make guest-kit)"
+	CONFIG=$BOARDS/$1/board.json
+	while IFS= read -r f; do
+		case $f in /*) ;; *) f=$BOARDS/$1/$f ;; esac
+		[ -r "$f" ] ||
+			fail "no guest kit: $1's $f is missing (make guest-kit)"
+	done < <(python3 -c 'import json, sys
+for t in json.load(open(sys.argv[1]))["targets"].values():
+	for k in ("kernel", "initrd", "dtb"):
+		if k in t["qemu"]: print(t["qemu"][k])' "$CONFIG")
 	mount_emufs
 }
 
@@ -65,6 +76,6 @@ test_riscv_virt_boots_answers_resets_and_powers_off() {
 
 test_lm3s_shim_pins_follow_the_firmware() {
 	mount_board lm3s qemu-system-arm qemu-system-arm
-	run_board lm3s 11
+	run_board lm3s 12
 	unmount_emufs
 }

@@ -10,6 +10,7 @@ b=${1:?usage: test.sh MNT [INSTANCE]}/${2:-lm3s}
 
 fresh_start
 check "state is running"        state_is running
+check "firmware is the kernel"  image_is lm3s-shim.elf
 check "boot banner"             line_seen 20 'emufs-shim-firmware ready' console
 check "button up, led off"      pin_becomes 5 led 0
 check "press button"            sh -c "echo 1 > '$b/gpio/button'"
