@@ -47,11 +47,12 @@ run_board() {
 	esac
 }
 
-# virt: boot to the prompt, uname -a, props, gdb reads pc, reset boots
+# virt: boot to the prompt, uname -a, props, gdb reads pc, magic SysRq h
+# after a `break serial0` prints the kernel's help line, reset boots
 # again, poweroff -f ends QEMU with status 0 (PSCI SYSTEM_OFF): exited.
 test_virt_linux_boots_answers_resets_and_powers_off() {
 	mount_board virt-linux qemu-system-aarch64 qemu-system-arm
-	run_board virt-linux 11
+	run_board virt-linux 12
 	assert_state virt-linux exited
 	assert_eq 2 "$(count "$MNT/virt-linux/serial0" EMUFS-GUEST-READY)" "boots in serial0"
 	assert_contains "$MNT/virt-linux/log" "exited with status 0"
