@@ -1,0 +1,84 @@
+# test_follow_attack.sh - follow/ (contract 3.8) under attack: signals
+# racing the I/O loop's answer, target changes under an open reader. Each
+# test here was a defect first (see docs/design.md, "Deferred replies").
+
+. "$TESTS_DIR/lib_extra.sh"
+
+F= # $MNT/board0/follow
+
+# A signal that comes while the I/O loop is answering a parked read of
+# follow/state must not cost the reader the lines that read took off the
+# queue: they are answered, not dropped for EINTR. The loop is made to
+# linger after each such read (EMUFS_TEST_FOLLOW_CHECK_DELAY_MS), and the
+# reader gets SIGUSR1 every 20 ms, so signals land in that window.
+test_a_signal_while_the_loop_answers_loses_no_state_line() {
+	require_qemu
+	write_ast_config '' "$AST_GPIO_JSON"
+	EMUFS_TEST_FOLLOW_CHECK_DELAY_MS=150 mount_emufs
+	F=$MNT/board0/follow
+	python3 - "$F/state" "$MNT/board0/ctl" \
+		>"$SCRATCH/lines" 2>"$SCRATCH/py.err" <<'PY' ||
+import os, signal, sys, threading, time
+signal.signal(signal.SIGUSR1, lambda *a: None)   # reads retry (PEP 475)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+lines, eintr = [], [0]
+def ticker():
+    while True:
+        time.sleep(0.02)
+        signal.pthread_kill(main, signal.SIGUSR1)
+buf = b""
+def reader():
+    global buf
+    while buf.count(b"\n") < 3:
+        buf += os.read(fd, 100)
+    lines.extend(buf.decode().split())
+main = threading.get_ident()
+threading.Thread(target=ticker, daemon=True).start()
+def ctl():
+    time.sleep(0.3)
+    for cmd in (b"start paused\n", b"resume\n"):
+        c = os.open(sys.argv[2], os.O_WRONLY)
+        os.write(c, cmd)
+        os.close(c)
+threading.Thread(target=ctl, daemon=True).start()
+def watchdog():
+    time.sleep(15)
+    sys.stderr.write("blocked after %r\n" % buf)
+    os._exit(3)
+threading.Thread(target=watchdog, daemon=True).start()
+reader()
+print("\n".join(lines))
+PY
+		fail "the reader failed: $(cat "$SCRATCH/py.err")"
+	# every state, in order, each once: none taken by an EINTR
+	assert_eq "stopped starting paused" "$(head -n 3 "$SCRATCH/lines" | tr '\n' ' ' | sed 's/ $//')" "the states the reader saw"
+	unmount_emufs
+}
+
+# A follower of serial0 keeps its run when the instance is given another
+# target (a new binding, whose serial0 log has the same path): the new
+# binding must not truncate the file the old channel's log still reads.
+test_a_follower_keeps_its_run_across_a_target_change() {
+	require_qemu
+	{
+		echo '{ "targets": {'
+		ast_target_json ast '' "$AST_GPIO_JSON"
+		echo ','
+		ast_target_json ast2 '' ''
+		echo '  },'
+		echo '  "instances": { "board0": { "target": "ast" } } }'
+	} >"$CONFIG"
+	mount_emufs
+	F=$MNT/board0/follow
+	start_running board0
+	exec 7<"$F/serial0"
+	ctl board0 stop
+	cat "$MNT/board0/serial0" >"$SCRATCH/run"
+	grep -qF "$BANNER" "$SCRATCH/run" || fail "no banner in serial0"
+	echo ast2 >"$MNT/board0/target" || fail "echo ast2 > target failed"
+	timeout 5 cat <&7 >"$SCRATCH/followed" || fail "cat of the open follower failed or blocked"
+	exec 7<&-
+	cmp -s "$SCRATCH/run" "$SCRATCH/followed" ||
+		fail "the follower read $(wc -c <"$SCRATCH/followed") bytes ($(tr -d '\0' <"$SCRATCH/followed" | wc -c) not NUL) of the run's $(wc -c <"$SCRATCH/run")"
+	unmount_emufs
+}
