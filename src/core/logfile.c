@@ -13,6 +13,11 @@
 int logfile_open(struct logfile *lf, const char *path, long long cap)
 {
 	memset(lf, 0, sizeof *lf);
+	/* A new file, not the old one truncated: the log that had this path
+	 * (a channel of the binding before a target change) may still be
+	 * read through its own fd by a follower, and must keep its bytes. */
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
 	lf->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (lf->fd < 0)
 		return -errno;
