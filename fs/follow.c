@@ -36,6 +36,7 @@
 #include "mount.h"
 #include "pollers.h"
 #include "resolve.h"
+#include "waiters.h"
 
 /* ---- directories ---------------------------------------------------- */
 
@@ -169,12 +170,15 @@ static ssize_t log_try_read(struct fh *fh, char *buf, size_t size,
 /* ---- open files ----------------------------------------------------- */
 
 /* Bytes, 0 (end of file), or -EAGAIN: nothing yet (fs/ops.c parks the
- * read). Any thread: a worker, or the I/O loop (waiters.c). */
+ * read). Any thread: a worker, or the I/O loop (waiters.c). Once the
+ * mount ends nothing more comes: end of file, O_NONBLOCK or not, as
+ * poll() says. */
 ssize_t follow_read(struct fh *fh, char *buf, size_t size, off_t off)
 {
-	if (fh->node.kind == N_FOLLOW_LOG)
-		return log_try_read(fh, buf, size, off);
-	return follow_lines_read(fh, buf, size);
+	ssize_t r = fh->node.kind == N_FOLLOW_LOG
+		? log_try_read(fh, buf, size, off)
+		: follow_lines_read(fh, buf, size);
+	return r == -EAGAIN && waiters_stopped(fh->fs) ? 0 : r;
 }
 
 int follow_open(struct fh *fh, int flags)
@@ -224,11 +228,14 @@ void follow_release(struct fh *fh)
 int follow_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 		unsigned *revents)
 {
-	/* Arm first, then look: a change in between still wakes us. */
+	/* Arm first, then look: a change in between still wakes us (and
+	 * the end of the mount, after follow_stopped, wakes every poll). */
 	if (ph)
 		fs_poll_arm(fs, fh, fh->wait_on, ph);
 	ssize_t r;
-	if (fh->node.kind == N_FOLLOW_LOG) {
+	if (waiters_stopped(fs)) {
+		r = 0;                    /* a read gives end of file now */
+	} else if (fh->node.kind == N_FOLLOW_LOG) {
 		pthread_mutex_lock(&fh->text_lock);
 		off_t seen = fh->seen;
 		pthread_mutex_unlock(&fh->text_lock);

@@ -25,6 +25,7 @@
 #include "core/core.h"
 #include "core/ioloop.h"
 #include "kinds.h"
+#include "pollers.h"
 
 enum waiter_state {
 	W_REGISTERING,   /* the parker is telling libfuse of interrupts */
@@ -274,6 +275,17 @@ void waiters_end(void *opaque)
 			break;
 		fuse_reply_buf(req, NULL, 0);
 	}
+	/* A reader waiting in poll() is blocked too: it polls again, sees
+	 * POLLIN (waiters_stopped) and reads end of file. */
+	fs_poll_notify_follow(fs);
+}
+
+bool waiters_stopped(struct emufs_fs *fs)
+{
+	pthread_mutex_lock(&fs->follow_lock);
+	bool stopped = fs->follow_stopped;
+	pthread_mutex_unlock(&fs->follow_lock);
+	return stopped;
 }
 
 void waiters_stop(struct emufs_fs *fs)

@@ -82,3 +82,60 @@ test_a_follower_keeps_its_run_across_a_target_change() {
 		fail "the follower read $(wc -c <"$SCRATCH/followed") bytes ($(tr -d '\0' <"$SCRATCH/followed" | wc -c) not NUL) of the run's $(wc -c <"$SCRATCH/run")"
 	unmount_emufs
 }
+
+# poll_reader NAME FILE: a background Python reader that waits in poll()
+# (after reading what there is), then reads once more: its status and
+# what that read gave in $SCRATCH/NAME.rc and NAME.out; NAME.ready once
+# it is about to poll. READER_PID set.
+poll_reader() {
+	( python3 - "$2" "$SCRATCH/$1.ready" >"$SCRATCH/$1.out" 2>"$SCRATCH/$1.err" <<'PY'
+import os, select, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+try:
+    while os.read(fd, 65536):
+        pass
+except BlockingIOError:
+    pass
+p = select.poll()
+p.register(fd, select.POLLIN)
+open(sys.argv[2], "w").close()          # ready: about to poll
+ev = p.poll(20000)
+if not ev:
+    sys.exit("no POLLIN within 20 s")
+try:
+    print("read %r" % os.read(fd, 100))
+except OSError as e:
+    print("read failed: %s" % e)
+os.close(fd)
+PY
+	  echo $? >"$SCRATCH/$1.rc" ) &
+	READER_PID=$!
+}
+
+# A reader waiting in poll() is a blocked reader too: the end of the mount
+# (here a lazy unmount, which ends only when the last file closes) wakes
+# it with POLLIN, and its read gives end of file, at once.
+test_a_lazy_unmount_wakes_a_reader_blocked_in_poll() {
+	require_qemu
+	write_ast_config '' "$AST_GPIO_JSON"
+	mount_emufs
+	F=$MNT/board0/follow
+	poll_reader state "$F/state"
+	local state_pid=$READER_PID
+	poll_reader log "$F/log"
+	wait_for "[ -e '$SCRATCH/state.ready' ] && [ -e '$SCRATCH/log.ready' ]" 5 ||
+		fail "the poll readers did not start: $(cat "$SCRATCH"/*.err)"
+	sleep 0.3                      # into poll(), past the first answer
+	alive "$state_pid" && alive "$READER_PID" || fail "a poll reader ended early: $(cat "$SCRATCH"/*.err)"
+	fusermount3 -u -z "$MNT" || fail "fusermount3 -u -z failed"
+	local r
+	for r in state log; do
+		wait_for "[ -s '$SCRATCH/$r.rc' ]" 3 ||
+			fail "the $r reader is still in poll() 3 s after the lazy unmount"
+		assert_eq 0 "$(cat "$SCRATCH/$r.rc")" "the $r reader's status ($(cat "$SCRATCH/$r.err"))"
+		assert_eq "read b''" "$(cat "$SCRATCH/$r.out")" "the $r reader's read after POLLIN"
+	done
+	wait_exit "$EMUFS_PID" 5
+	assert_eq 0 "$EXIT_STATUS" "emufs's status after a lazy unmount"
+	EMUFS_PID=
+}
