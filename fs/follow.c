@@ -128,8 +128,10 @@ static ssize_t log_follow_read(struct follow *f, struct logfile *lf,
 	for (int tries = 0; tries < 3; tries++) {
 		struct logfile_pos pos, after;
 		logfile_pos(lf, &pos);
-		if (channel && pos.runs != f->want_run)
-			return pos.runs < f->want_run ? -EAGAIN : 0;
+		if (channel && pos.runs != f->want_run)  /* its run came and
+							  * went, or never will */
+			return pos.runs < f->want_run && !pos.last ? -EAGAIN
+								   : 0;
 		off_t at = off + f->skew;
 		if (at < pos.origin) {            /* the cap overtook it */
 			f->skew += pos.origin - at;

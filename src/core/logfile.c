@@ -436,6 +436,18 @@ void logfile_end(struct logfile *lf)
 		fn(lf, opaque);
 }
 
+void logfile_retire(struct logfile *lf)
+{
+	pthread_mutex_lock(&lf->lock);
+	bool was = lf->last;
+	lf->last = true;
+	logfile_grow_fn fn = lf->on_grow;
+	void *opaque = lf->opaque;
+	pthread_mutex_unlock(&lf->lock);
+	if (fn && !was)
+		fn(lf, opaque);
+}
+
 void logfile_pos(struct logfile *lf, struct logfile_pos *pos)
 {
 	pthread_mutex_lock(&lf->lock);
@@ -444,5 +456,6 @@ void logfile_pos(struct logfile *lf, struct logfile_pos *pos)
 	pos->runs = lf->runs;
 	pos->generation = lf->generation;
 	pos->live = lf->live;
+	pos->last = lf->last;
 	pthread_mutex_unlock(&lf->lock);
 }

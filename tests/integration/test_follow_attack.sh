@@ -55,10 +55,8 @@ PY
 	unmount_emufs
 }
 
-# A follower of serial0 keeps its run when the instance is given another
-# target (a new binding, whose serial0 log has the same path): the new
-# binding must not truncate the file the old channel's log still reads.
-test_a_follower_keeps_its_run_across_a_target_change() {
+# two_target_config: board0 of target ast, and ast2 to change to.
+two_target_config() {
 	require_qemu
 	{
 		echo '{ "targets": {'
@@ -68,6 +66,13 @@ test_a_follower_keeps_its_run_across_a_target_change() {
 		echo '  },'
 		echo '  "instances": { "board0": { "target": "ast" } } }'
 	} >"$CONFIG"
+}
+
+# A follower of serial0 keeps its run when the instance is given another
+# target (a new binding, whose serial0 log has the same path): the new
+# binding must not truncate the file the old channel's log still reads.
+test_a_follower_keeps_its_run_across_a_target_change() {
+	two_target_config
 	mount_emufs
 	F=$MNT/board0/follow
 	start_running board0
@@ -138,4 +143,30 @@ test_a_lazy_unmount_wakes_a_reader_blocked_in_poll() {
 	wait_exit "$EMUFS_PID" 5
 	assert_eq 0 "$EXIT_STATUS" "emufs's status after a lazy unmount"
 	EMUFS_PID=
+}
+
+# A follower of serial0 opened while stopped waits for the next run of its
+# channel; a target change means that channel never runs again, so it
+# gets end of file (as one opened during a run does), not a wait forever.
+test_a_follower_waiting_for_the_next_run_ends_on_a_target_change() {
+	two_target_config
+	mount_emufs
+	F=$MNT/board0/follow
+	cat "$F/serial0" >"$SCRATCH/next.out" 2>"$SCRATCH/next.err" &
+	local pid=$!
+	sleep 0.3
+	alive "$pid" || fail "cat follow/serial0 of a stopped board ended: $(cat "$SCRATCH/next.err")"
+	echo ast2 >"$MNT/board0/target" || fail "echo ast2 > target failed"
+	wait_for "! alive $pid" 3 || fail "cat follow/serial0 still blocked 3 s after the target change"
+	local rc=0
+	wait "$pid" || rc=$?
+	assert_eq 0 "$rc" "cat's status ($(cat "$SCRATCH/next.err"))"
+	# a follower of the new target's serial0 gets its first run
+	cat "$F/serial0" >"$SCRATCH/new.out" &
+	pid=$!
+	ctl board0 start
+	wait_text "$SCRATCH/new.out" "$BANNER" 3
+	ctl board0 stop
+	wait_for "! alive $pid" 3 || fail "the new follower did not end with its run"
+	unmount_emufs
 }
