@@ -424,28 +424,28 @@ int logfile_reset(struct logfile *lf)
 	return 0;
 }
 
-void logfile_end(struct logfile *lf)
+/* Set a follower's flag (live, last) and, if that changed it, tell the
+ * grow hook: the followers waiting on the log look again. */
+static void set_and_tell(struct logfile *lf, bool *flag, bool to)
 {
 	pthread_mutex_lock(&lf->lock);
-	bool was = lf->live;
-	lf->live = false;
+	bool changed = *flag != to;
+	*flag = to;
 	logfile_grow_fn fn = lf->on_grow;
 	void *opaque = lf->opaque;
 	pthread_mutex_unlock(&lf->lock);
-	if (fn && was)
+	if (fn && changed)
 		fn(lf, opaque);
+}
+
+void logfile_end(struct logfile *lf)
+{
+	set_and_tell(lf, &lf->live, false);
 }
 
 void logfile_retire(struct logfile *lf)
 {
-	pthread_mutex_lock(&lf->lock);
-	bool was = lf->last;
-	lf->last = true;
-	logfile_grow_fn fn = lf->on_grow;
-	void *opaque = lf->opaque;
-	pthread_mutex_unlock(&lf->lock);
-	if (fn && !was)
-		fn(lf, opaque);
+	set_and_tell(lf, &lf->last, true);
 }
 
 void logfile_pos(struct logfile *lf, struct logfile_pos *pos)
