@@ -170,3 +170,27 @@ test_a_follower_waiting_for_the_next_run_ends_on_a_target_change() {
 	wait_for "! alive $pid" 3 || fail "the new follower did not end with its run"
 	unmount_emufs
 }
+
+# Changes of state during the open of follow/state come after the line for
+# the state at open, in order: the open (made to linger between putting
+# the file on the followers and reading the state now, with
+# EMUFS_TEST_FOLLOW_OPEN_DELAY_MS) sees `starting` and `running` queued
+# and the state now `running`; that must not come first as well.
+test_states_changing_during_the_open_of_follow_state_stay_in_order() {
+	require_qemu
+	write_ast_config '' "$AST_GPIO_JSON"
+	EMUFS_TEST_FOLLOW_OPEN_DELAY_MS=3000 mount_emufs
+	F=$MNT/board0/follow
+	cat "$F/state" >"$SCRATCH/states" &
+	local pid=$!
+	# openat (257 on x86_64): cat is in the open, past the registration
+	wait_for "[ \"\$(cut -d' ' -f1 /proc/$pid/syscall 2>/dev/null)\" = 257 ]" 2 ||
+		fail "cat is not in the open of follow/state"
+	sleep 0.2
+	ctl board0 start
+	wait_for "grep -qx running '$SCRATCH/states'" 6 || fail "no running line: $(cat "$SCRATCH/states")"
+	sleep 0.3
+	kill "$pid"
+	assert_eq "starting running" "$(tr '\n' ' ' <"$SCRATCH/states" | sed 's/ $//')" "the lines of follow/state"
+	unmount_emufs
+}
