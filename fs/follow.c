@@ -16,7 +16,8 @@
  * cap cutting the log's oldest bytes moves nothing under a reader, and
  * st_size is the run's end: lseek(fd, 0, SEEK_END) starts at the end. A
  * reader the cap overtook (its next bytes are gone) goes on from the
- * oldest byte kept; its `skew` remembers the jump.
+ * oldest byte kept; its `skew` remembers the jump, for as long as it
+ * reads on from where it was (fh->seen), not after a seek.
  */
 #include <fuse_lowlevel.h>
 
@@ -125,6 +126,11 @@ static ssize_t log_follow_read(struct follow *f, struct logfile *lf,
 			       bool channel, char *buf, size_t size,
 			       off_t off)
 {
+	/* The skew is the jump of a reader going on where it was; one
+	 * that put itself elsewhere (lseek: SEEK_END is st_size, a byte of
+	 * the run) is at off itself. */
+	if (off != f->fh->seen)
+		f->skew = 0;
 	for (int tries = 0; tries < 3; tries++) {
 		struct logfile_pos pos, after;
 		logfile_pos(lf, &pos);

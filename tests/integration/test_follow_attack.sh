@@ -194,3 +194,54 @@ test_states_changing_during_the_open_of_follow_state_stay_in_order() {
 	assert_eq "starting running" "$(tr '\n' ' ' <"$SCRATCH/states" | sed 's/ $//')" "the lines of follow/state"
 	unmount_emufs
 }
+
+# A follower of serial0 that the log's cap overtook, then seeks to the end
+# (lseek SEEK_END: st_size, in bytes of the run), waits only for what
+# comes next: the jump it made past the cut bytes must not count again.
+# And st_size is the run's length, whatever the cap cut, even from a
+# single append longer than half the cap.
+test_a_follower_overtaken_by_the_cap_then_seeking_to_the_end_sees_new_bytes() {
+	require_qemu
+	write_ast_config '' "$AST_GPIO_JSON" '{ "log_cap_bytes": 8192 }'
+	mount_emufs
+	start_running board0
+	timeout 30 python3 - "$MNT/board0" >"$SCRATCH/py.out" 2>&1 <<'PY' ||
+import os, signal, sys, time
+b = sys.argv[1]
+fd = os.open(b + "/follow/serial0", os.O_RDONLY)
+got = b""
+while b"ready\r\n" not in got:
+    got += os.read(fd, 4096)
+def send(text):
+    w = os.open(b + "/serial0", os.O_WRONLY)
+    os.write(w, text)
+    os.close(w)
+send(b"burst 100000\n")
+deadline = time.monotonic() + 15
+while True:
+    with open(b + "/serial0", "rb") as s:
+        if s.read().endswith(b"BURST DONE\r\n"):
+            break
+    if time.monotonic() > deadline:
+        sys.exit("no BURST DONE")
+    time.sleep(0.05)
+os.read(fd, 65536)                  # overtaken: from the oldest byte kept
+run = len(b"emufs-test-firmware ready\r\n" b"burst 100000\n") + 100000 + \
+      len(b"\r\nBURST DONE\r\n")
+size = os.fstat(fd).st_size
+if size != run:
+    sys.exit("st_size %d, the run has %d bytes" % (size, run))
+end = os.lseek(fd, 0, os.SEEK_END)
+send(b"ping\n")
+def late(*a):
+    sys.exit("the read after SEEK_END (at %d) still blocked 3 s after a ping" % end)
+signal.signal(signal.SIGALRM, late)
+signal.alarm(3)
+got = b""
+while b"pong" not in got:
+    got += os.read(fd, 4096)
+print("ok at %d: %r" % (end, got))
+PY
+		fail "$(tail -n 3 "$SCRATCH/py.out" | tr '\n' '|')"
+	unmount_emufs
+}
