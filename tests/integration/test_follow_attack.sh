@@ -245,3 +245,33 @@ PY
 		fail "$(tail -n 3 "$SCRATCH/py.out" | tr '\n' '|')"
 	unmount_emufs
 }
+
+# Killed with SIGKILL while hundreds of readers are blocked in follow/
+# and the board runs: every reader ends (the connection is gone), no QEMU
+# outlives emufs, and the janitor removes the dead mount.
+test_sigkill_of_emufs_with_blocked_readers_leaves_nothing_behind() {
+	require_qemu
+	write_ast_config '' "$AST_GPIO_JSON"
+	mount_emufs
+	start_running board0
+	local i pids=()
+	for i in $(seq 300); do
+		case $((i % 3)) in
+		0) cat "$MNT/board0/follow/serial0" ;;
+		1) cat "$MNT/board0/follow/state" ;;
+		2) cat "$MNT/board0/follow/gpio/led" ;;
+		esac >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	sleep 1                        # the readers into their first reads
+	kill -KILL "$EMUFS_PID"
+	wait_exit "$EMUFS_PID" 5
+	EMUFS_PID=
+	local pid left=0
+	for pid in "${pids[@]}"; do
+		wait_for "! alive $pid" 5 || left=$((left + 1))
+	done
+	[ "$left" -eq 0 ] || fail "$left readers still blocked 5 s after emufs was killed"
+	wait_for no_qemu_left 3 || fail "QEMU still running after emufs was killed: $(qemu_pids | tr '\n' ' ')"
+	wait_for "! is_mounted '$MNT'" 3 || fail "dead mount still mounted"
+}
