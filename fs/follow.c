@@ -233,6 +233,14 @@ void follow_release(struct fh *fh)
 	fh->follow = NULL;
 }
 
+void follow_end(void *opaque)
+{
+	waiters_end(opaque);
+	/* A reader waiting in poll() is blocked too: it polls again, sees
+	 * POLLIN (waiters_stopped) and reads end of file. */
+	fs_poll_notify_follow(opaque);
+}
+
 int follow_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 		unsigned *revents)
 {

@@ -83,6 +83,10 @@ void follow_release(struct fh *fh);
 ssize_t follow_read(struct fh *fh, char *buf, size_t size, off_t off);
 int follow_poll(struct emufs_fs *fs, struct fh *fh,
 		struct fuse_pollhandle *ph, unsigned *revents);
+/* The mount ends (any thread; opaque: the emufs_fs): every read of a
+ * follow/ file gives end of file, parked ones now (waiters_end), and
+ * every poll of one is woken to see POLLIN. Again is harmless. */
+void follow_end(void *opaque);
 
 /* text.c: reads of small files (one snapshot per read from offset 0)
  * and the qmp/monitor conversations (replies kept for the reads). */

@@ -25,7 +25,6 @@
 #include "core/core.h"
 #include "core/ioloop.h"
 #include "kinds.h"
-#include "pollers.h"
 
 enum waiter_state {
 	W_REGISTERING,   /* the parker is telling libfuse of interrupts */
@@ -275,9 +274,6 @@ void waiters_end(void *opaque)
 			break;
 		fuse_reply_buf(req, NULL, 0);
 	}
-	/* A reader waiting in poll() is blocked too: it polls again, sees
-	 * POLLIN (waiters_stopped) and reads end of file. */
-	fs_poll_notify_follow(fs);
 }
 
 bool waiters_stopped(struct emufs_fs *fs)
