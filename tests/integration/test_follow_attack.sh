@@ -117,10 +117,11 @@ PY
 	READER_PID=$!
 }
 
-# A reader waiting in poll() is a blocked reader too: the end of the mount
-# (here a lazy unmount, which ends only when the last file closes) wakes
-# it with POLLIN, and its read gives end of file, at once.
-test_a_lazy_unmount_wakes_a_reader_blocked_in_poll() {
+# poll_readers_end_on WHAT CMD...: two readers in poll(), on follow/state
+# and follow/log; CMD ends the mount; each gets POLLIN within 3 s and its
+# read end of file, and emufs exits 0.
+poll_readers_end_on() {
+	local what=$1; shift
 	require_qemu
 	write_ast_config '' "$AST_GPIO_JSON"
 	mount_emufs
@@ -132,17 +133,31 @@ test_a_lazy_unmount_wakes_a_reader_blocked_in_poll() {
 		fail "the poll readers did not start: $(cat "$SCRATCH"/*.err)"
 	sleep 0.3                      # into poll(), past the first answer
 	alive "$state_pid" && alive "$READER_PID" || fail "a poll reader ended early: $(cat "$SCRATCH"/*.err)"
-	fusermount3 -u -z "$MNT" || fail "fusermount3 -u -z failed"
+	"$@" || fail "$* failed"
 	local r
 	for r in state log; do
 		wait_for "[ -s '$SCRATCH/$r.rc' ]" 3 ||
-			fail "the $r reader is still in poll() 3 s after the lazy unmount"
+			fail "the $r reader is still in poll() 3 s after $what"
 		assert_eq 0 "$(cat "$SCRATCH/$r.rc")" "the $r reader's status ($(cat "$SCRATCH/$r.err"))"
 		assert_eq "read b''" "$(cat "$SCRATCH/$r.out")" "the $r reader's read after POLLIN"
 	done
 	wait_exit "$EMUFS_PID" 5
-	assert_eq 0 "$EXIT_STATUS" "emufs's status after a lazy unmount"
+	assert_eq 0 "$EXIT_STATUS" "emufs's status after $what"
 	EMUFS_PID=
+}
+
+# A reader waiting in poll() is a blocked reader too: the end of the mount
+# wakes it with POLLIN, and its read gives end of file, at once. A lazy
+# unmount ends only when the last file closes: before, such a reader kept
+# emufs (and itself) waiting forever.
+test_a_lazy_unmount_wakes_a_reader_blocked_in_poll() {
+	poll_readers_end_on "a lazy unmount" fusermount3 -u -z "$MNT"
+}
+
+sigterm_emufs() { kill -TERM "$EMUFS_PID"; }
+
+test_sigterm_wakes_a_reader_blocked_in_poll_at_once() {
+	poll_readers_end_on SIGTERM sigterm_emufs
 }
 
 # A follower of serial0 opened while stopped waits for the next run of its
