@@ -290,3 +290,41 @@ test_sigkill_of_emufs_with_blocked_readers_leaves_nothing_behind() {
 	wait_for no_qemu_left 3 || fail "QEMU still running after emufs was killed: $(qemu_pids | tr '\n' ' ')"
 	wait_for "! is_mounted '$MNT'" 3 || fail "dead mount still mounted"
 }
+
+# Signals every millisecond (a SIGALRM loop) while a burst flows: every
+# read that a signal ends is simply retried (PEP 475), and the follower
+# of serial0 gets the exact stream, no byte lost or twice.
+test_a_sigalrm_loop_while_a_burst_flows_loses_and_repeats_nothing() {
+	require_qemu
+	write_ast_config '' "$AST_GPIO_JSON"
+	mount_emufs
+	start_running board0
+	timeout 60 python3 - "$MNT/board0" "$FIRMWARE_SRC" >"$SCRATCH/py.out" 2>&1 <<'PY' ||
+import os, signal, sys
+sys.path.insert(0, sys.argv[2])
+import check_burst
+b = sys.argv[1]
+hits = [0]
+def tick(*a):
+    hits[0] += 1
+signal.signal(signal.SIGALRM, tick)
+fd = os.open(b + "/follow/serial0", os.O_RDONLY)
+signal.setitimer(signal.ITIMER_REAL, 0.001, 0.001)
+w = os.open(b + "/serial0", os.O_WRONLY)
+os.write(w, b"burst 200000\n")
+os.close(w)
+got = b""
+while not got.endswith(b"\r\nBURST DONE\r\n"):
+    got += os.read(fd, 1000)
+signal.setitimer(signal.ITIMER_REAL, 0)
+stream = (b"emufs-test-firmware ready\r\n" + b"burst 200000\n" +
+          check_burst.expected(200000) + b"\r\nBURST DONE\r\n")
+if got != stream:
+    i = next((i for i in range(min(len(got), len(stream))) if got[i] != stream[i]), min(len(got), len(stream)))
+    sys.exit("%d bytes read, %d sent; first difference at %d" % (len(got), len(stream), i))
+print("ok, %d signals" % hits[0])
+PY
+		fail "$(tail -n 2 "$SCRATCH/py.out" | tr '\n' '|')"
+	note "$(cat "$SCRATCH/py.out")"
+	unmount_emufs
+}
