@@ -119,6 +119,18 @@ int follow_log_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
 	return 0;
 }
 
+void follow_fh_stat(struct fh *fh, struct stat *st)
+{
+	struct follow *f = fh->follow;
+	if (fh->node.kind != N_FOLLOW_LOG || !f->binding)
+		return;           /* lines; log and events: as named */
+	struct logfile_pos pos;
+	logfile_pos(f->log, &pos);
+	/* Its run (over or not) ends at its end; a run to come has none
+	 * yet; one that came and went is end of file anywhere. */
+	st->st_size = pos.runs == f->want_run ? pos.origin + pos.size : 0;
+}
+
 /* What the file at off holds now: bytes of the followed run, 0 (it
  * ended) or -EAGAIN. With buf NULL only whether a read would block
  * (1 if not). fh->text_lock held. */

@@ -78,6 +78,8 @@ int follow_gpio_lookup(struct emufs_fs *fs, const struct node *dir,
 int follow_log_refresh(struct node *n);
 int follow_pin_refresh(struct node *n);
 int follow_log_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
+/* The size of an open follow/ file: a channel's, of the run it follows. */
+void follow_fh_stat(struct fh *fh, struct stat *st);
 int follow_open(struct fh *fh, int flags);
 void follow_release(struct fh *fh);
 ssize_t follow_read(struct fh *fh, char *buf, size_t size, off_t off);

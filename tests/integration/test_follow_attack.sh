@@ -328,3 +328,29 @@ PY
 	note "$(cat "$SCRATCH/py.out")"
 	unmount_emufs
 }
+
+# A follower of serial0 whose run ended, then seeks to the end: the end
+# is its run's, so it reads end of file, not the whole run a second time
+# (serial0's st_size while stopped is the next run's: 0).
+test_seek_end_on_a_follower_of_an_ended_run_gives_end_of_file() {
+	require_qemu
+	write_ast_config '' "$AST_GPIO_JSON"
+	mount_emufs
+	start_running board0
+	exec 7<"$MNT/board0/follow/serial0"
+	ctl board0 stop
+	timeout 10 python3 - "$MNT/board0" 7 >"$SCRATCH/py.out" 2>&1 <<'PY' ||
+import os, sys
+fd = int(sys.argv[2])
+run = open(sys.argv[1] + "/serial0", "rb").read()
+end = os.lseek(fd, 0, os.SEEK_END)
+if end != len(run):
+    sys.exit("SEEK_END at %d, the run it followed has %d bytes" % (end, len(run)))
+data = os.read(fd, 4096)
+if data:
+    sys.exit("read at the end of an ended run gave %r" % data[:40])
+PY
+		fail "$(tail -n 2 "$SCRATCH/py.out" | tr '\n' '|')"
+	exec 7<&-
+	unmount_emufs
+}
