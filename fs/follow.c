@@ -16,7 +16,8 @@
  * cap cutting the log's oldest bytes moves nothing under a reader, and
  * st_size is the run's end: lseek(fd, 0, SEEK_END) starts at the end. A
  * reader the cap overtook (its next bytes are gone) goes on from the
- * oldest byte kept; its `skew` remembers the jump.
+ * oldest byte kept; its `skew` remembers the jump, for as long as it
+ * reads on from where it was (fh->seen), not after a seek.
  */
 #include <fuse_lowlevel.h>
 
@@ -36,6 +37,7 @@
 #include "mount.h"
 #include "pollers.h"
 #include "resolve.h"
+#include "waiters.h"
 
 /* ---- directories ---------------------------------------------------- */
 
@@ -117,6 +119,18 @@ int follow_log_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
 	return 0;
 }
 
+void follow_fh_stat(struct fh *fh, struct stat *st)
+{
+	struct follow *f = fh->follow;
+	if (fh->node.kind != N_FOLLOW_LOG || !f->binding)
+		return;           /* lines; log and events: as named */
+	struct logfile_pos pos;
+	logfile_pos(f->log, &pos);
+	/* Its run (over or not) ends at its end; a run to come has none
+	 * yet; one that came and went is end of file anywhere. */
+	st->st_size = pos.runs == f->want_run ? pos.origin + pos.size : 0;
+}
+
 /* What the file at off holds now: bytes of the followed run, 0 (it
  * ended) or -EAGAIN. With buf NULL only whether a read would block
  * (1 if not). fh->text_lock held. */
@@ -124,11 +138,18 @@ static ssize_t log_follow_read(struct follow *f, struct logfile *lf,
 			       bool channel, char *buf, size_t size,
 			       off_t off)
 {
+	/* The skew is the jump of a reader going on where it was; one
+	 * that put itself elsewhere (lseek: SEEK_END is st_size, a byte of
+	 * the run) is at off itself. */
+	if (off != f->fh->seen)
+		f->skew = 0;
 	for (int tries = 0; tries < 3; tries++) {
 		struct logfile_pos pos, after;
 		logfile_pos(lf, &pos);
-		if (channel && pos.runs != f->want_run)
-			return pos.runs < f->want_run ? -EAGAIN : 0;
+		if (channel && pos.runs != f->want_run)  /* its run came and
+							  * went, or never will */
+			return pos.runs < f->want_run && !pos.last ? -EAGAIN
+								   : 0;
 		off_t at = off + f->skew;
 		if (at < pos.origin) {            /* the cap overtook it */
 			f->skew += pos.origin - at;
@@ -169,12 +190,15 @@ static ssize_t log_try_read(struct fh *fh, char *buf, size_t size,
 /* ---- open files ----------------------------------------------------- */
 
 /* Bytes, 0 (end of file), or -EAGAIN: nothing yet (fs/ops.c parks the
- * read). Any thread: a worker, or the I/O loop (waiters.c). */
+ * read). Any thread: a worker, or the I/O loop (waiters.c). Once the
+ * mount ends nothing more comes: end of file, O_NONBLOCK or not, as
+ * poll() says. */
 ssize_t follow_read(struct fh *fh, char *buf, size_t size, off_t off)
 {
-	if (fh->node.kind == N_FOLLOW_LOG)
-		return log_try_read(fh, buf, size, off);
-	return follow_lines_read(fh, buf, size);
+	ssize_t r = fh->node.kind == N_FOLLOW_LOG
+		? log_try_read(fh, buf, size, off)
+		: follow_lines_read(fh, buf, size);
+	return r == -EAGAIN && waiters_stopped(fh->fs) ? 0 : r;
 }
 
 int follow_open(struct fh *fh, int flags)
@@ -221,14 +245,25 @@ void follow_release(struct fh *fh)
 	fh->follow = NULL;
 }
 
+void follow_end(void *opaque)
+{
+	waiters_end(opaque);
+	/* A reader waiting in poll() is blocked too: it polls again, sees
+	 * POLLIN (waiters_stopped) and reads end of file. */
+	fs_poll_notify_follow(opaque);
+}
+
 int follow_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 		unsigned *revents)
 {
-	/* Arm first, then look: a change in between still wakes us. */
+	/* Arm first, then look: a change in between still wakes us (and
+	 * the end of the mount, after follow_stopped, wakes every poll). */
 	if (ph)
 		fs_poll_arm(fs, fh, fh->wait_on, ph);
 	ssize_t r;
-	if (fh->node.kind == N_FOLLOW_LOG) {
+	if (waiters_stopped(fs)) {
+		r = 0;                    /* a read gives end of file now */
+	} else if (fh->node.kind == N_FOLLOW_LOG) {
 		pthread_mutex_lock(&fh->text_lock);
 		off_t seen = fh->seen;
 		pthread_mutex_unlock(&fh->text_lock);

@@ -6,7 +6,12 @@
  * change in order, and wake its parked reads and polls. At open the file
  * registers first and reads the value now second, so no change falls
  * between; the value now goes first unless the first change queued
- * already is that same value.
+ * already is that same value. A state read now is newer than every
+ * change queued before it: with one queued it would come first out of
+ * order (`running starting running`), so it goes first only alone. A
+ * pin has two levels and each change queued is to the other one, so a
+ * level now that is not the first change queued is the level before it,
+ * at open: it goes first.
  *
  * Lock order: inst->lock or pin->lock, then fs->follow_lock, then
  * fs->poll_lock. Nothing here takes the first two under the third.
@@ -14,9 +19,11 @@
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/binding.h"
 #include "core/instance.h"
@@ -106,6 +113,23 @@ static void link_locked(struct emufs_fs *fs, struct follow *f)
 	f->prev = &fs->followers;
 }
 
+/* Test hook (tests/integration/test_follow_attack.sh):
+ * EMUFS_TEST_FOLLOW_OPEN_DELAY_MS makes an open of follow/state linger
+ * between joining the followers and reading the state now, where changes
+ * get queued first. Unset (0) in normal use; read at the first open. */
+static void open_delay(void)
+{
+	static atomic_int delay_ms = -1;
+	int ms = atomic_load(&delay_ms);
+	if (ms < 0) {
+		const char *e = getenv("EMUFS_TEST_FOLLOW_OPEN_DELAY_MS");
+		atomic_store(&delay_ms, (ms = e ? atoi(e) : 0));
+	}
+	if (ms > 0)
+		nanosleep(&(struct timespec){ ms / 1000,
+					      ms % 1000 * 1000000L }, NULL);
+}
+
 int follow_lines_open(struct fh *fh)
 {
 	struct emufs_fs *fs = fh->fs;
@@ -116,6 +140,7 @@ int follow_lines_open(struct fh *fh)
 		pthread_mutex_lock(&fs->follow_lock);
 		link_locked(fs, f);
 		pthread_mutex_unlock(&fs->follow_lock);
+		open_delay();
 		now = instance_state(inst);
 	} else {
 		/* A watcher (levels get polled) holding the pin's binding
@@ -133,7 +158,7 @@ int follow_lines_open(struct fh *fh)
 		now = pin_read(inst, p, NULL);
 	}
 	pthread_mutex_lock(&fs->follow_lock);
-	if (now >= 0)
+	if (now >= 0 && !(is_state(f) && (f->n || f->lost)))
 		push_front_locked(f, now);
 	pthread_mutex_unlock(&fs->follow_lock);
 	return 0;

@@ -27,7 +27,8 @@ struct follow {
 	struct binding *binding;
 	/* Under fh->text_lock: */
 	unsigned want_run;          /* a channel's run it reads */
-	off_t skew;                 /* bytes the cap made it skip */
+	off_t skew;                 /* bytes the cap made it skip since
+				     * it last sought (fh->text_lock) */
 	/* Lines, all under fs->follow_lock: */
 	const struct pin *pin;      /* the pin it follows (compared only) */
 	int *values;                /* a ring of cap values from head */

@@ -78,11 +78,17 @@ int follow_gpio_lookup(struct emufs_fs *fs, const struct node *dir,
 int follow_log_refresh(struct node *n);
 int follow_pin_refresh(struct node *n);
 int follow_log_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
+/* The size of an open follow/ file: a channel's, of the run it follows. */
+void follow_fh_stat(struct fh *fh, struct stat *st);
 int follow_open(struct fh *fh, int flags);
 void follow_release(struct fh *fh);
 ssize_t follow_read(struct fh *fh, char *buf, size_t size, off_t off);
 int follow_poll(struct emufs_fs *fs, struct fh *fh,
 		struct fuse_pollhandle *ph, unsigned *revents);
+/* The mount ends (any thread; opaque: the emufs_fs): every read of a
+ * follow/ file gives end of file, parked ones now (waiters_end), and
+ * every poll of one is woken to see POLLIN. Again is harmless. */
+void follow_end(void *opaque);
 
 /* text.c: reads of small files (one snapshot per read from offset 0)
  * and the qmp/monitor conversations (replies kept for the reads). */

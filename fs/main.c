@@ -27,6 +27,7 @@
 #include "core/core.h"
 #include "follow_lines.h"
 #include "fs.h"
+#include "handlers.h"
 #include "janitor.h"
 #include "mount.h"
 #include "mountwatch.h"
@@ -189,7 +190,7 @@ int main(int argc, char **argv)
 		goto out_core;
 	}
 	/* Without it a lazy unmount leaves follow/'s readers blocked. */
-	if (mountwatch_start(mountpoint, waiters_end, &fs))
+	if (mountwatch_start(mountpoint, follow_end, &fs))
 		fprintf(stderr, "emufs: cannot watch the mount table: a lazy "
 			"unmount will wait for the last open file\n");
 	pthread_t autostart;
@@ -198,6 +199,7 @@ int main(int argc, char **argv)
 
 	status = fs_session_loop(se);
 	waiters_stop(&fs);          /* blocked readers: end of file, now */
+	follow_end(&fs);            /* and those waiting in poll() */
 	mountwatch_stop();
 	fs_session_drain(se, fs_follow_files_open, &fs, FOLLOW_DRAIN_MS);
 	fs_session_drain(se, fs_files_open, &fs, DRAIN_MS);

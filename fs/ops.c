@@ -26,6 +26,7 @@
 #include "fs.h"
 #include "inode.h"
 #include "core/instance.h"
+#include "handlers.h"
 #include "kinds.h"
 #include "resolve.h"
 #include "mount.h"
@@ -114,10 +115,15 @@ static void op_forget_multi(fuse_req_t req, size_t count,
 	fuse_reply_none(req);
 }
 
-static void reply_attr(fuse_req_t req, fuse_ino_t ino, struct node *n)
+/* The attributes of n, or (fh not NULL) of the open file fh: a follow/
+ * channel's size is that of the run it follows (lseek SEEK_END asks). */
+static void reply_attr(fuse_req_t req, fuse_ino_t ino, struct node *n,
+		       struct fh *fh)
 {
 	struct stat st;
 	int rc = fill_stat(fs_of(req), n, ino, &st);
+	if (rc == 0 && fh && fh->follow)
+		follow_fh_stat(fh, &st);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -135,7 +141,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		if (fh->node.inst && node_instance_removed(fh->node.inst))
 			fuse_reply_err(req, ESTALE);
 		else
-			reply_attr(req, ino, &fh->node);
+			reply_attr(req, ino, &fh->node, fh);
 		return;
 	}
 	int rc = node_of_ino(fs_of(req), ino, &n);
@@ -143,7 +149,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	reply_attr(req, ino, &n);
+	reply_attr(req, ino, &n, NULL);
 	node_release(&n);
 }
 
@@ -170,7 +176,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
-		reply_attr(req, ino, &n);
+		reply_attr(req, ino, &n, NULL);
 	node_release(&n);
 }
 

@@ -51,12 +51,15 @@ void fs_poll_forget(struct emufs_fs *fs, struct fh *fh)
 	pthread_mutex_unlock(&fs->poll_lock);
 }
 
-void fs_poll_notify(struct emufs_fs *fs, const void *what)
+/* Wake and drop the polls of every fh that match accepts. */
+static void notify_matching(struct emufs_fs *fs,
+			    bool (*match)(const struct fh *, const void *),
+			    const void *what)
 {
 	pthread_mutex_lock(&fs->poll_lock);
 	for (struct fh *fh = fs->pollers, *next; fh; fh = next) {
 		next = fh->poll_next;
-		if (fh->watched != what)
+		if (!match(fh, what))
 			continue;
 		fuse_lowlevel_notify_poll(fh->ph);
 		fuse_pollhandle_destroy(fh->ph);
@@ -64,6 +67,26 @@ void fs_poll_notify(struct emufs_fs *fs, const void *what)
 		unlink_locked(fh);
 	}
 	pthread_mutex_unlock(&fs->poll_lock);
+}
+
+static bool watches(const struct fh *fh, const void *what)
+{
+	return fh->watched == what;
+}
+
+static bool follows(const struct fh *fh, const void *unused)
+{
+	return fh->follow != NULL;
+}
+
+void fs_poll_notify(struct emufs_fs *fs, const void *what)
+{
+	notify_matching(fs, watches, what);
+}
+
+void fs_poll_notify_follow(struct emufs_fs *fs)
+{
+	notify_matching(fs, follows, NULL);
 }
 
 void fs_log_grew(struct logfile *lf, void *opaque)

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -166,6 +167,13 @@ void waiters_park(struct emufs_fs *fs, fuse_req_t req, struct fh *fh,
 		waiters_kick(fs);
 }
 
+/* Test hook (tests/integration/test_follow_attack.sh):
+ * EMUFS_TEST_FOLLOW_CHECK_DELAY_MS makes the loop linger between a read
+ * that found bytes and its answer, where a signal to the reader lands
+ * (on_interrupt marks the slot). Unset (0) in normal use; read once at
+ * waiters_start, before the loop can run on_kick. */
+static unsigned check_delay_ms;
+
 /* Read again for w (W_CHECKING, so nobody else answers it); then answer
  * it, or park it again. Loop thread. Returns whether it must look
  * again (a change came while it read). */
@@ -175,6 +183,10 @@ static bool check(struct emufs_fs *fs, struct waiter *w)
 	ssize_t r = buf ? kind_of(&w->fh->node)->read(w->fh, buf, w->size,
 						      w->off)
 			: -ENOMEM;
+	if (check_delay_ms && r > 0)
+		nanosleep(&(struct timespec){ check_delay_ms / 1000,
+					      check_delay_ms % 1000 * 1000000L },
+			  NULL);
 	pthread_mutex_lock(&fs->follow_lock);
 	if (r == -EAGAIN && !w->interrupted && !fs->follow_stopped) {
 		w->state = W_PARKED;
@@ -183,7 +195,10 @@ static bool check(struct emufs_fs *fs, struct waiter *w)
 		free(buf);
 		return again;
 	}
-	bool interrupted = w->interrupted;
+	/* A signal that came while it read ends the wait only if the read
+	 * found nothing: the bytes it took (a line file's values leave
+	 * their queue) go to the reader, whose read then returns them. */
+	bool interrupted = w->interrupted && r == -EAGAIN;
 	fuse_req_t req = retire_locked(fs, w);
 	pthread_mutex_unlock(&fs->follow_lock);
 	if (interrupted)
@@ -227,6 +242,8 @@ static void on_kick(void *opaque, uint32_t events)
 
 int waiters_start(struct emufs_fs *fs)
 {
+	const char *delay = getenv("EMUFS_TEST_FOLLOW_CHECK_DELAY_MS");
+	check_delay_ms = delay ? strtoul(delay, NULL, 10) : 0;
 	fs->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fs->kickfd < 0)
 		return -errno;
@@ -257,6 +274,14 @@ void waiters_end(void *opaque)
 			break;
 		fuse_reply_buf(req, NULL, 0);
 	}
+}
+
+bool waiters_stopped(struct emufs_fs *fs)
+{
+	pthread_mutex_lock(&fs->follow_lock);
+	bool stopped = fs->follow_stopped;
+	pthread_mutex_unlock(&fs->follow_lock);
+	return stopped;
 }
 
 void waiters_stop(struct emufs_fs *fs)

@@ -24,6 +24,8 @@ void waiters_stop(struct emufs_fs *fs);
 /* The same from any thread while the session goes on (the mount left
  * the namespace; opaque: the emufs_fs). */
 void waiters_end(void *opaque);
+/* Whether the mount ends: a read would not wait (end of file). */
+bool waiters_stopped(struct emufs_fs *fs);
 /* Free the spare slots (fs_destroy). */
 void waiters_free(struct emufs_fs *fs);
 

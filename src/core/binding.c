@@ -87,6 +87,12 @@ void binding_put(struct binding *b)
 		binding_free(b);
 }
 
+void binding_retire(struct binding *b)
+{
+	for (size_t i = 0; i < b->nchannels; i++)
+		logfile_retire(&b->channels[i].log);
+}
+
 struct channel *binding_channel(struct binding *b, const char *name)
 {
 	for (size_t i = 0; i < b->nchannels; i++)

@@ -57,6 +57,10 @@ struct binding *binding_get(struct binding *b);
  * channels (detached first) and its pins. Never with a lock held that a
  * channel's, a logfile's or the pin watcher's could wait for. */
 void binding_put(struct binding *b);
+/* The instance is bound anew: no run of b comes again. Its channels'
+ * followers waiting for the next run reach end of file (logfile_retire).
+ * Only while no run uses b. */
+void binding_retire(struct binding *b);
 
 /* A channel, a pin by name, or NULL: valid while the caller holds its
  * reference on b. */

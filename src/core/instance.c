@@ -444,6 +444,9 @@ static int rebind(struct instance *inst, const struct cfg_target *t)
 	struct binding *old = inst->binding;
 	inst->binding = b;
 	pthread_mutex_unlock(&inst->bind_lock);
+	/* No run of it comes again (the claim keeps one away): its
+	 * followers waiting for the next run reach end of file. */
+	binding_retire(old);
 	binding_put(old);      /* freed now, or by its last reader */
 	return 0;
 }

@@ -13,6 +13,11 @@
 int logfile_open(struct logfile *lf, const char *path, long long cap)
 {
 	memset(lf, 0, sizeof *lf);
+	/* A new file, not the old one truncated: the log that had this path
+	 * (a channel of the binding before a target change) may still be
+	 * read through its own fd by a follower, and must keep its bytes. */
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
 	lf->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (lf->fd < 0)
 		return -errno;
@@ -419,16 +424,28 @@ int logfile_reset(struct logfile *lf)
 	return 0;
 }
 
-void logfile_end(struct logfile *lf)
+/* Set a follower's flag (live, last) and, if that changed it, tell the
+ * grow hook: the followers waiting on the log look again. */
+static void set_and_tell(struct logfile *lf, bool *flag, bool to)
 {
 	pthread_mutex_lock(&lf->lock);
-	bool was = lf->live;
-	lf->live = false;
+	bool changed = *flag != to;
+	*flag = to;
 	logfile_grow_fn fn = lf->on_grow;
 	void *opaque = lf->opaque;
 	pthread_mutex_unlock(&lf->lock);
-	if (fn && was)
+	if (fn && changed)
 		fn(lf, opaque);
+}
+
+void logfile_end(struct logfile *lf)
+{
+	set_and_tell(lf, &lf->live, false);
+}
+
+void logfile_retire(struct logfile *lf)
+{
+	set_and_tell(lf, &lf->last, true);
 }
 
 void logfile_pos(struct logfile *lf, struct logfile_pos *pos)
@@ -439,5 +456,6 @@ void logfile_pos(struct logfile *lf, struct logfile_pos *pos)
 	pos->runs = lf->runs;
 	pos->generation = lf->generation;
 	pos->live = lf->live;
+	pos->last = lf->last;
 	pthread_mutex_unlock(&lf->lock);
 }

@@ -80,6 +80,8 @@ struct logfile {
 				   * of the run: the cap cut the rest */
 	unsigned runs;            /* logfile_reset()s so far */
 	bool live;                /* a run is on: reset, not yet ended */
+	bool last;                /* no run comes after this one
+				   * (logfile_retire) */
 };
 
 /* Where a log stands, for a follower: bytes [origin, origin + size) of
@@ -87,7 +89,7 @@ struct logfile {
 struct logfile_pos {
 	off_t origin, size;
 	unsigned runs, generation;
-	bool live;
+	bool live, last;
 };
 
 int logfile_open(struct logfile *lf, const char *path, long long cap);
@@ -128,6 +130,9 @@ int logfile_reset(struct logfile *lf);
 /* The run ended: no more bytes until the next reset. Tells the grow
  * hook, so that followers see the end. */
 void logfile_end(struct logfile *lf);
+/* No run will ever come (its channel's binding was replaced): tells the
+ * grow hook, so that followers waiting for a next run see the end. */
+void logfile_retire(struct logfile *lf);
 void logfile_pos(struct logfile *lf, struct logfile_pos *pos);
 
 #endif
