@@ -46,12 +46,15 @@ static char *absolute(const char *path)
 	return asprintf(&out, "%s/%s", cwd, path) < 0 ? NULL : out;
 }
 
-/* How long the end of the mount goes on serving the files still open,
- * so that their close is answered rather than aborted: follow/'s readers,
- * which just got end of file and close (a thousand of them on a loaded
- * machine take a while), then any other file mid-request. */
-#define FOLLOW_DRAIN_MS 5000
-#define DRAIN_MS 1000
+/* How the end of the mount goes on serving the files still open, so that
+ * their close is answered rather than aborted: follow/'s readers, which
+ * just got end of file and close (a thousand of them on a loaded machine
+ * take seconds), as long as they keep coming; then any other file
+ * mid-request, briefly. */
+#define FOLLOW_DRAIN_IDLE_MS 2000
+#define FOLLOW_DRAIN_MAX_MS 30000
+#define DRAIN_IDLE_MS 200
+#define DRAIN_MAX_MS 1000
 
 static void *autostart_main(void *arg)
 {
@@ -201,8 +204,9 @@ int main(int argc, char **argv)
 	waiters_stop(&fs);          /* blocked readers: end of file, now */
 	follow_end(&fs);            /* and those waiting in poll() */
 	mountwatch_stop();
-	fs_session_drain(se, fs_follow_files_open, &fs, FOLLOW_DRAIN_MS);
-	fs_session_drain(se, fs_files_open, &fs, DRAIN_MS);
+	fs_session_drain(se, fs_follow_files_open, &fs, FOLLOW_DRAIN_IDLE_MS,
+			 FOLLOW_DRAIN_MAX_MS);
+	fs_session_drain(se, fs_files_open, &fs, DRAIN_IDLE_MS, DRAIN_MAX_MS);
 
 	if (autostarted)
 		pthread_join(autostart, NULL);

@@ -92,14 +92,16 @@ int fs_session_loop(struct fuse_session *se)
 }
 
 void fs_session_drain(struct fuse_session *se, bool (*busy)(void *),
-		      void *opaque, int ms)
+		      void *opaque, int idle_ms, int max_ms)
 {
 	struct fuse_buf buf = { 0 };
-	long long deadline = clock_now_ms() + ms;
+	long long end = clock_now_ms() + max_ms;
 	/* The loop reset the session (fuse_session_reset): it serves. */
 	while (busy(opaque)) {
 		struct pollfd p = { fuse_session_fd(se), POLLIN, 0 };
-		int left = clock_ms_left(deadline);
+		int left = clock_ms_left(end);
+		if (left > idle_ms)
+			left = idle_ms;
 		if (left <= 0 || poll(&p, 1, left) <= 0)
 			break;
 		int res = fuse_session_receive_buf(se, &buf);

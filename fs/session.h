@@ -22,9 +22,10 @@ int fs_session_loop(struct fuse_session *se);
 /* After the loop, once follow/'s blocked readers were answered end of
  * file: serve what open files send on their way out (a last read, the
  * FLUSH and RELEASE of their close) while busy(opaque) says some are
- * left, for at most ms, so they see a clean end and not ECONNABORTED.
- * One thread. */
+ * left, so they see a clean end and not ECONNABORTED. Ends once nothing
+ * came for idle_ms (the rest are not closing), or after max_ms. One
+ * thread. */
 void fs_session_drain(struct fuse_session *se, bool (*busy)(void *),
-		      void *opaque, int ms);
+		      void *opaque, int idle_ms, int max_ms);
 
 #endif
