@@ -197,11 +197,11 @@ threads_of() { ls "/proc/$1/task" 2>/dev/null | wc -l; }
 
 # A burst of 48 concurrent readers makes libfuse start workers; once it is
 # over, emufs keeps no more than a few idle (it kept all of them before).
-test_fuse_workers_fall_back_after_a_burst() {
-	setup_running
-	local before peak=0 n i pid end
-	before=$(threads_of "$EMUFS_PID")
-	end=$(( $(_now_us) + 3000000 ))
+# burst_threads SECONDS: 48 threads read a property for SECONDS at once;
+# prints the peak thread count of emufs seen meanwhile.
+burst_threads() {
+	local peak=0 n pid end
+	end=$(( $(_now_us) + $1 * 1000000 ))
 	# threads blocked in read() at once: each property read waits on a
 	# QMP round trip, so the requests overlap and libfuse adds workers
 	python3 - "$MNT/board0" "$end" >"$SCRATCH/burst.out" <<'EOF' &
@@ -225,6 +225,20 @@ EOF
 		sleep 0.05
 	done
 	wait "$pid" || fail "the burst's readers failed: $(cat "$SCRATCH/burst.out")"
+	echo "$peak"
+}
+
+test_fuse_workers_fall_back_after_a_burst() {
+	setup_running
+	local before peak=0 i try
+	before=$(threads_of "$EMUFS_PID")
+	# On a loaded machine the readers may not overlap enough at first:
+	# a burst that did not grow the pool proves nothing, so try again.
+	for try in 1 2 3; do
+		peak=$(burst_threads 3) || fail "the burst's readers failed: $(cat "$SCRATCH/burst.out")"
+		[ "$peak" -ge $((before + 10)) ] && break
+		note "burst $try grew the pool only to $peak threads"
+	done
 	note "emufs threads: $before before, $peak at the peak of the burst"
 	[ "$peak" -ge $((before + 10)) ] ||
 		fail "the burst did not grow the pool ($before -> $peak threads): the test proves nothing"
