@@ -2,11 +2,16 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "instance.h"
 #include "lifecycle.h"
+#include "snapshot.h"
+
+/* The args of a command whose one argument is a name of the user's. */
+static const char *const ctl_any_name[] = { NULL };
 
 static const struct ctl_def {
 	const char *name;
@@ -19,6 +24,7 @@ static const struct ctl_def {
 	{ "reset", CTL_RESET, NULL },
 	{ "pause", CTL_PAUSE, NULL },
 	{ "resume", CTL_RESUME, NULL },
+	{ "load", CTL_LOAD, ctl_any_name },
 };
 
 /* word with control bytes as \\xNN, at most 32 bytes of it. */
@@ -91,12 +97,17 @@ int ctl_parse_line(const char *line, size_t len, struct ctl_command *cmd,
 			continue;
 		memset(cmd, 0, sizeof *cmd);
 		cmd->op = d->op;
-		if (argc > 2 || (argc == 2 && !d->args)) {
+		bool named = d->args == ctl_any_name;
+		if (argc > 2 || (argc == 2 && !d->args) ||
+		    (argc == 1 && named)) {
 			snprintf(why, whylen, "%s: wrong number of arguments",
 				 d->name);
 			return -EINVAL;
 		}
-		if (argc == 2) {
+		if (argc == 2 && named) {
+			/* The name's own checks are its command's. */
+			snprintf(cmd->name, sizeof cmd->name, "%s", argv[1]);
+		} else if (argc == 2) {
 			char pb[160];
 			int ok = 0;
 			for (const char *const *a = d->args; *a; a++)
@@ -125,6 +136,7 @@ static int run_one(struct instance *inst, const struct ctl_command *c)
 	case CTL_RESET:  return instance_reset(inst);
 	case CTL_PAUSE:  return instance_pause(inst);
 	case CTL_RESUME: return instance_resume(inst);
+	case CTL_LOAD:   return snapshot_load(inst, c->name);
 	}
 	return -EINVAL;
 }

@@ -15,11 +15,12 @@ struct instance;
 #define CTL_MAX_LINE 256
 
 enum ctl_op { CTL_START, CTL_STOP, CTL_KILL, CTL_RESET, CTL_PAUSE,
-	      CTL_RESUME };
+	      CTL_RESUME, CTL_LOAD };
 
 struct ctl_command {
 	enum ctl_op op;
 	int paused;            /* start paused */
+	char name[CTL_MAX_LINE];   /* load: the snapshot's name */
 };
 
 /* Parse one line (no newline). 0, or -EINVAL with the reason in why. */
