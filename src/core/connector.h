@@ -82,8 +82,11 @@ struct connector_ops {
 	 * (the job was cancelled), -EIO. */
 	int (*snapshot_save)(struct run *r, const char *dir, const char *name,
 			     int timeout_ms, char *why, size_t whylen);
+	/* running: the machine runs now; the load leaves it so (the core
+	 * then sets the run state the snapshot recorded). */
 	int (*snapshot_load)(struct run *r, const char *dir, const char *name,
-			     int timeout_ms, char *why, size_t whylen);
+			     bool running, int timeout_ms, char *why,
+			     size_t whylen);
 	/* What a snapshot of this run is bound to besides the image: lines
 	 * "<what> <value>" (command line, emulator version), malloc'd. */
 	int (*snapshot_key)(struct run *r, char **key);

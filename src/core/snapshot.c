@@ -418,8 +418,8 @@ static int load_claimed(struct instance *inst, struct run *r,
 		return rc;
 	char *dir = path_of(inst, "", name, "");
 	rc = !dir ? -ENOMEM : !r->conn->snapshot_load ? -EINVAL
-	   : r->conn->snapshot_load(r, dir, name, timeout_of(inst), why,
-				    sizeof why);
+	   : r->conn->snapshot_load(r, dir, name, now == ST_RUNNING,
+				    timeout_of(inst), why, sizeof why);
 	free(dir);
 	if (rc) {
 		/* Half-loaded is no machine: it goes, as crashed. */

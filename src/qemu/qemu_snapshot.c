@@ -203,7 +203,7 @@ int qemu_snapshot_save(struct run *r, const char *dir, const char *name,
 }
 
 int qemu_snapshot_load(struct run *r, const char *dir, const char *name,
-		       int timeout_ms, char *why, size_t wl)
+		       bool running, int timeout_ms, char *why, size_t wl)
 {
 	int rc = check_drives(r, why, wl);
 	return rc ? rc : run_job(r, dir, name, "snapshot-load", timeout_ms,
