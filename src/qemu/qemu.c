@@ -343,6 +343,7 @@ static void qemu_release(struct run *r)
 		free(q->overlays[i]);
 	free(q->overlays);
 	free(q->argv_text);
+	free(q->snapshot_key);
 	free(q);
 	r->priv = NULL;
 }

@@ -39,7 +39,10 @@
 #define SNAP_IMAGE "vmstate.qcow2"
 /* Only its snapshot area is used: the virtual size is never written. */
 #define SNAP_IMAGE_SIZE "1M"
-#define JOB_POLL_MS 10
+/* query-jobs is asked again after 1 ms, backing off to 10 ms: a small
+ * guest's load is done in a few ms, a large one's save takes seconds. */
+#define JOB_POLL_FIRST_MS 1
+#define JOB_POLL_MAX_MS 10
 
 static atomic_uint snap_seq;    /* node and job names, unique per mount */
 
@@ -64,7 +67,8 @@ static int job_wait(struct run *r, struct qmp *q, const char *id,
 		    long long deadline_ms, bool strict, bool *cancelled,
 		    char *why, size_t wl)
 {
-	for (;;) {
+	for (int wait = JOB_POLL_FIRST_MS;; wait = wait * 2 > JOB_POLL_MAX_MS
+					       ? JOB_POLL_MAX_MS : wait * 2) {
 		int left = clock_ms_left(deadline_ms);
 		json_t *jobs = NULL;
 		int rc = qmp_execute(q, "query-jobs", NULL,
@@ -118,7 +122,7 @@ static int job_wait(struct run *r, struct qmp *q, const char *id,
 				 "cancelled");
 			return -ETIMEDOUT;
 		}
-		sleep_ms(JOB_POLL_MS);
+		sleep_ms(wait);
 	}
 }
 
@@ -217,6 +221,10 @@ int qemu_snapshot_key(struct run *r, char **key)
 	json_t *v = NULL;
 	if (!q || !qr->argv_text)
 		return -ESRCH;
+	/* The same for the whole run: asked once (saves and loads are
+	 * serialised by the instance's claim). */
+	if (qr->snapshot_key)
+		return (*key = strdup(qr->snapshot_key)) ? 0 : -ENOMEM;
 	int rc = qmp_execute(q, "query-version", NULL, r->timeout_ms, &v,
 			     NULL);
 	if (rc)
@@ -230,5 +238,8 @@ int qemu_snapshot_key(struct run *r, char **key)
 		      json_integer_value(json_object_get(qv, "micro")),
 		      pkg ? pkg : "");
 	json_decref(v);
-	return rc < 0 ? -ENOMEM : 0;
+	if (rc < 0)
+		return -ENOMEM;
+	qr->snapshot_key = strdup(*key);
+	return 0;
 }

@@ -283,3 +283,69 @@ EOF
 	ctl lm stop
 	unmount_emufs
 }
+
+# A SIGKILL of emufs: its janitor cleans the state directory up (and the
+# next mount salvages what is left), and neither removes a snapshot.
+test_snapshot_survives_the_janitor_after_sigkill() {
+	setup_ast
+	start_running board0
+	expect_ok mkdir "$S/kept"
+	kill -KILL "$EMUFS_PID"
+	wait_exit "$EMUFS_PID" 5
+	EMUFS_PID=
+	wait_for "! is_mounted '$MNT'" 5 || fail "the janitor did not unmount the dead mount"
+	wait_for '[ -z "$(find "$STATE_DIR" -name .emufs-instance)" ]' 5 ||
+		fail "the janitor left instance directories"
+	mount_emufs
+	assert_eq kept "$(ls "$S")" "ls snapshots after the janitor and a remount"
+	ctl board0 load kept
+	assert_state board0 running
+	echo_back board0 after-the-janitor
+	ctl board0 stop
+	unmount_emufs
+}
+
+# The default state directory (no --state-dir) is per mount point: the
+# same config mounted again at the same place finds the snapshot; another
+# target for the instance makes its load EINVAL, and it stays listed.
+test_snapshot_in_the_default_state_dir_and_a_target_change() {
+	require_qemu
+	{
+		echo '{ "targets": {'
+		ast_target_json ast
+		echo ','
+		ast_target_json ast2
+		echo '  },'
+		echo '  "instances": { "board0": { "target": "ast" } } }'
+	} >"$SCRATCH/cfg.json"
+	CONFIG=$SCRATCH/cfg.json
+	local sd_saved=$STATE_DIR
+	STATE_DIR=
+	mount_emufs
+	S=$MNT/board0/snapshots
+	# the directory whose lock this emufs holds
+	local dflt
+	dflt=$(for fd in /proc/"$EMUFS_PID"/fd/*; do readlink "$fd"; done |
+		sed -n 's|/\.emufs-lock$||p' | head -n 1)
+	[ -n "$dflt" ] || fail "no default state directory found"
+	case $dflt in "${XDG_RUNTIME_DIR:-/tmp}/emufs-$(id -u)/mnt-"*) ;;
+	*) fail "the default state directory is $dflt" ;; esac
+	trap 'st=$?; rm -rf "'"$dflt"'"; (exit $st); _lib_cleanup' EXIT
+	start_running board0
+	expect_ok mkdir "$S/mine"
+	ctl board0 stop
+	unmount_emufs
+	[ -d "$dflt/snapshots@/board0/mine" ] || fail "the snapshot is not in $dflt after unmount"
+	mount_emufs
+	assert_eq mine "$(ls "$S")" "ls snapshots after a remount at the same place"
+	echo ast2 >"$MNT/board0/target" || fail "target write failed"
+	expect_errno EINVAL write "$MNT/board0/ctl" "load mine"
+	assert_contains "$MNT/board0/log" "load mine refused: it was taken with a different target"
+	assert_eq mine "$(ls "$S")" "ls snapshots after the refused load"
+	echo ast >"$MNT/board0/target" || fail "target write failed"
+	ctl board0 load mine
+	assert_state board0 running
+	ctl board0 stop
+	unmount_emufs
+	STATE_DIR=$sd_saved
+}
