@@ -83,7 +83,9 @@ struct connector_ops {
 	int (*snapshot_save)(struct run *r, const char *dir, const char *name,
 			     int timeout_ms, char *why, size_t whylen);
 	/* running: the machine runs now; the load leaves it so (the core
-	 * then sets the run state the snapshot recorded). */
+	 * then sets the run state the snapshot recorded). -EXDEV, with
+	 * nothing changed: the snapshot needs a run started from it
+	 * (run->snapshot: its disks), and the core restarts. */
 	int (*snapshot_load)(struct run *r, const char *dir, const char *name,
 			     bool running, int timeout_ms, char *why,
 			     size_t whylen);

@@ -43,6 +43,12 @@ static void log_start_failure(struct instance *inst, struct run *r,
 
 int instance_start(struct instance *inst, bool paused)
 {
+	return instance_start_from(inst, paused, NULL);
+}
+
+int instance_start_from(struct instance *inst, bool paused,
+			const char *snapshot)
+{
 	char why[512] = "";
 
 	pthread_mutex_lock(&inst->lock);
@@ -70,7 +76,7 @@ int instance_start(struct instance *inst, bool paused)
 			     "(write a target's name to target first)");
 		return -EINVAL;
 	}
-	struct run *r = instance_run_new_locked(inst, b);
+	struct run *r = instance_run_new_locked(inst, b, snapshot);
 	if (!r) {
 		pthread_mutex_unlock(&inst->lock);
 		binding_put(b);

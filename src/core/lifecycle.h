@@ -23,6 +23,11 @@
 struct instance;
 
 int instance_start(struct instance *inst, bool paused);
+/* start, with the disks a snapshot saved (its directory: the emulator
+ * attaches them instead of fresh overlays), for `load` on a stopped
+ * instance (snapshot.h); snapshot NULL: a plain start. */
+int instance_start_from(struct instance *inst, bool paused,
+			const char *snapshot);
 int instance_stop(struct instance *inst);
 int instance_kill(struct instance *inst);
 int instance_pause(struct instance *inst);

@@ -391,17 +391,24 @@ int snapshot_delete(struct instance *inst, const char *name)
 	return rc;
 }
 
-/* The stopped instance started paused from the snapshot's target and
- * image, once the core's part of the key matches (the connector's part
- * needs the run). */
+/* The stopped instance started paused, with the snapshot's disks (the
+ * key is checked once it runs: the connector's part needs the run). */
 static int start_for(struct instance *inst, const char *name)
 {
+	char *dir = path_of(inst, "", name, "");
+	if (!dir)
+		return -ENOMEM;
 	instance_log(inst, "load %s: starting the instance", name);
-	return instance_start(inst, true);
+	int rc = instance_start_from(inst, true, dir);
+	free(dir);
+	return rc;
 }
 
+/* -EXDEV (when may_restart): the run's disks are not the snapshot's,
+ * nothing changed, and the load needs a start from the snapshot. */
 static int load_claimed(struct instance *inst, struct run *r,
-			const char *name, json_t *meta, enum inst_state now)
+			const char *name, json_t *meta, enum inst_state now,
+			bool may_restart)
 {
 	char why[512] = "", what[32];
 	char *key = key_of(r);
@@ -421,6 +428,8 @@ static int load_claimed(struct instance *inst, struct run *r,
 	   : r->conn->snapshot_load(r, dir, name, now == ST_RUNNING,
 				    timeout_of(inst), why, sizeof why);
 	free(dir);
+	if (rc == -EXDEV && may_restart)
+		return rc;
 	if (rc) {
 		/* Half-loaded is no machine: it goes, as crashed. */
 		instance_log(inst, "load %s failed: %s", name,
@@ -460,19 +469,29 @@ int snapshot_load(struct instance *inst, const char *name)
 	}
 	int rc = 0;
 	bool started = false;
-	if (inst_state_stopped(instance_state(inst))) {
-		if ((rc = start_for(inst, name)))
+	for (int attempt = 0;; attempt++) {
+		if (inst_state_stopped(instance_state(inst))) {
+			if ((rc = start_for(inst, name)))
+				goto out;
+			started = true;
+		}
+		inst_token token;
+		struct run *r;
+		enum inst_state now;
+		if ((rc = claim_running(inst, "load", &token, &r, &now)))
 			goto out;
-		started = true;
+		rc = load_claimed(inst, r, name, meta, now, attempt == 0);
+		instance_release(inst, token, r);
+		run_put(r);
+		if (rc != -EXDEV)
+			break;
+		/* Another run's disks: the snapshot's are attached only at
+		 * a start. */
+		instance_log(inst, "load %s: its disks are not this run's: "
+			     "restarting from the snapshot", name);
+		if ((rc = instance_stop(inst)))
+			goto out;
 	}
-	inst_token token;
-	struct run *r;
-	enum inst_state now;
-	if ((rc = claim_running(inst, "load", &token, &r, &now)))
-		goto out;
-	rc = load_claimed(inst, r, name, meta, now);
-	instance_release(inst, token, r);
-	run_put(r);
 	if (rc == 0)
 		event(inst, "load", name);
 	else if (rc == -EINVAL && started)

@@ -117,9 +117,16 @@ static int make_overlays(struct run *r, char *why, size_t wl)
 			qr->overlays[i] = NULL;
 			return -ENOMEM;
 		}
-		int rc = overlay_create("qemu-img", q->drives[i].file,
-					q->drives[i].format, qr->overlays[i],
-					r->timeout_ms, why, wl);
+		/* Never written through: the name may be a snapshot's disk
+		 * an earlier run linked (qemu_snapshot.c). */
+		unlink(qr->overlays[i]);
+		int rc = r->snapshot ? qemu_snapshot_disk(r, i, qr->overlays[i],
+							  why, wl)
+				     : overlay_create("qemu-img",
+						      q->drives[i].file,
+						      q->drives[i].format,
+						      qr->overlays[i],
+						      r->timeout_ms, why, wl);
 		if (rc)
 			return rc;
 	}

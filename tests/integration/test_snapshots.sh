@@ -253,6 +253,27 @@ test_snapshot_load_failing_midway_is_crashed() {
 	unmount_emufs
 }
 
+# Shim pin levels are emufs's own part of the machine: the load puts them
+# back as saved. The test firmware echoes serial0, so a "GPIO 6 1" line
+# typed in comes back as the guest's report of shim pin 6.
+test_snapshot_load_restores_shim_pin_levels() {
+	require_qemu
+	write_ast_config "" ', "gpio": { "led6": { "shim": "serial0", "pin": 6, "direction": "out" } }'
+	mount_emufs
+	S=$MNT/board0/snapshots
+	local G=$MNT/board0/gpio
+	start_running board0
+	printf 'GPIO 6 1\n' >"$MNT/board0/serial0" || fail "write to serial0 failed"
+	wait_for "[ \"\$(cat '$G/led6')\" = 1 ]" 3 || fail "led6 did not become 1: $(cat "$G/led6")"
+	expect_ok mkdir "$S/high"
+	printf 'GPIO 6 0\n' >"$MNT/board0/serial0" || fail "write to serial0 failed"
+	wait_for "[ \"\$(cat '$G/led6')\" = 0 ]" 3 || fail "led6 did not become 0"
+	ctl board0 load high
+	assert_content "$G/led6" $'1\n'
+	ctl board0 stop
+	unmount_emufs
+}
+
 # Shim pins (emufs's own part) go with the snapshot.
 test_snapshot_keeps_shim_pin_levels() {
 	require_shim_firmware
@@ -348,4 +369,63 @@ test_snapshot_in_the_default_state_dir_and_a_target_change() {
 	ctl board0 stop
 	unmount_emufs
 	STATE_DIR=$sd_saved
+}
+
+# qemu_io INSTANCE 'CMD' WORD: QEMU's qemu-io on drive mtd0 through the
+# qmp file. qemu-io prints on QEMU's stdout, that is into `log`: WORD
+# ("wrote", "read") must appear there once more, and no failed pattern
+# check.
+qemu_io() {
+	local log=$MNT/$1/log n0 bad0
+	n0=$(count "$log" "$3 4096/4096 bytes")
+	bad0=$(count "$log" "Pattern verification failed")
+	python3 - "$MNT/$1/qmp" "$2" <<'PYEOF2' || return 1
+import json, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR)
+cmd = {"execute": "human-monitor-command",
+       "arguments": {"command-line": 'qemu-io mtd0 "%s"' % sys.argv[2]}}
+os.write(fd, json.dumps(cmd).encode())
+json.loads(os.read(fd, 1 << 20))["return"]
+PYEOF2
+	wait_for "[ \$(count '$log' '$3 4096/4096 bytes') -gt $n0 ]" 3 || return 1
+	[ "$(count "$log" "Pattern verification failed")" -eq "$bad0" ]
+}
+
+# A disk with an overlay is saved with the machine: what the guest wrote
+# on it comes back with the load; the overlay stays with the snapshot
+# while a plain start boots from the pristine base; a load after that
+# restart starts from the snapshot's disk again. The base is never written.
+test_snapshot_saves_an_overlay_disk_with_the_machine() {
+	require_qemu
+	command -v qemu-img >/dev/null 2>&1 || skip "qemu-img not installed"
+	qemu-img create -q -f raw "$SCRATCH/flash.img" 32M || fail "qemu-img create failed"
+	local sum0
+	sum0=$(sha256sum <"$SCRATCH/flash.img")
+	write_ast_config ', "drives": [ { "file": "'"$SCRATCH"'/flash.img", "format": "raw", "if": "mtd", "overlay": true } ]'
+	mount_emufs
+	S=$MNT/board0/snapshots
+	start_running board0
+	qemu_io board0 "write -P 0xab 0 4k" wrote || fail "qemu-io write failed"
+	expect_ok mkdir "$S/disk"
+	qemu_io board0 "write -P 0xcd 0 4k" wrote || fail "qemu-io write failed"
+	ctl board0 load disk
+	assert_state board0 running
+	qemu_io board0 "read -P 0xab 0 4k" read ||
+		fail "the disk is not back at the save: $(tail -n 3 "$MNT/board0/log" | tr '\n' '|')"
+	ctl board0 stop
+	ctl board0 start
+	wait_banner board0
+	qemu_io board0 "read -P 0 0 4k" read ||
+		fail "a plain start does not boot from the pristine base"
+	ctl board0 load disk
+	assert_state board0 running
+	assert_contains "$MNT/board0/log" "load disk: its disks are not this run's: restarting from the snapshot"
+	qemu_io board0 "read -P 0xab 0 4k" read ||
+		fail "the disk is not the snapshot's after a load from another run"
+	echo_back board0 with-disk
+	ctl board0 stop
+	unmount_emufs
+	assert_eq "$sum0" "$(sha256sum <"$SCRATCH/flash.img")" "sha256 of the base"
+	find "$STATE_DIR" -path '*snapshots@/board0/disk/drive0.qcow2' | grep -q . ||
+		fail "the snapshot's overlay is gone after unmount"
 }
