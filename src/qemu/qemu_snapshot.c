@@ -129,8 +129,11 @@ static int job_wait(struct run *r, struct qmp *q, const char *id,
 			json_t *a = json_pack("{s:s}", "id", id);
 			qmp_execute(q, "job-cancel", a, r->timeout_ms, NULL,
 				    NULL);
+			/* Dismissed: it had ended (the cancel came too late
+			 * to matter), and its image can be detached. */
+			*cancelled = qmp_execute(q, "job-dismiss", a,
+						 r->timeout_ms, NULL, NULL) != 0;
 			json_decref(a);
-			*cancelled = true;
 			snprintf(why, wl, "not done within the snapshot "
 				 "deadline (settings.snapshot_timeout_ms); "
 				 "cancelled");
