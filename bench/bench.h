@@ -11,6 +11,7 @@
  *   props.c   props_   property, list, pin and poll() rows
  *   serial.c  serial_  serial bursts and the log-size rows
  *   start.c   start_   start-to-banner rows
+ *   snapshots.c snapshots_ restore from a snapshot vs a cold boot
  *   scale.c   scale_   32 instances on one mount
  *   follow.c  follow_  wake-up of a reader blocked in follow/
  *   blocked.c blocked_ the mount's files with 1,000 readers blocked
@@ -231,6 +232,13 @@ void serial_raw_launch(struct serial_raw *r);
 /* fstat + pread of the last 4 KiB of serial0: the median (us); *size. */
 double serial_tail_read(struct bench_ctx *c, const char *label, off_t *size);
 void start_section(struct bench_ctx *c);
+/* `echo start > ctl` on instance directory inst to the banner in its
+ * serial0, then `kill`: ms to the banner; *ctl_ms: the write. */
+double start_fs(const char *inst, double *ctl_ms);
+
+/* ---- snapshots.c -------------------------------------------------------- */
+
+void snapshots_section(struct bench_ctx *c);
 void scale_section(void);
 void follow_section(struct bench_ctx *c);
 void blocked_section(struct bench_ctx *c);

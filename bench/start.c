@@ -88,8 +88,9 @@ static double start_raw_proto(void)
 	return ms;
 }
 
-/* echo start > ctl, then serial0 until the banner. *ctl_ms: the write. */
-static double start_fs(const char *inst, double *ctl_ms)
+/* echo start > ctl, then serial0 until the banner, then kill. *ctl_ms:
+ * the write. */
+double start_fs(const char *inst, double *ctl_ms)
 {
 	char ctl[PATH_MAX + 16], ser[PATH_MAX + 16], buf[512];
 	snprintf(ctl, sizeof ctl, "%s/ctl", inst);

@@ -68,6 +68,22 @@ ssize_t pin_file_write(struct fh *fh, const char *buf, size_t size);
 int pin_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 	     unsigned *revents);
 
+/* snapshots.c: snapshots/ and a snapshot in it. */
+int snapshots_lookup(struct emufs_fs *fs, const struct node *dir,
+		     const char *name, struct node *out);
+int snapshots_readdir(struct emufs_fs *fs, const struct node *dir,
+		      struct dirlist *out);
+int snapshots_mkdir(struct emufs_fs *fs, const struct node *dir,
+		    const char *name);
+int snapshots_rmdir(struct emufs_fs *fs, const struct node *dir,
+		    const char *name);
+int snapshot_refresh(struct node *n);
+int snapshot_node_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
+int snapshot_lookup(struct emufs_fs *fs, const struct node *dir,
+		    const char *name, struct node *out);
+int snapshot_readdir(struct emufs_fs *fs, const struct node *dir,
+		     struct dirlist *out);
+
 /* follow.c: follow/ (its lines: follow_lines.h). */
 int follow_lookup(struct emufs_fs *fs, const struct node *dir,
 		  const char *name, struct node *child);

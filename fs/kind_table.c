@@ -54,7 +54,9 @@ const struct kind fs_kinds[N_KINDS] = {
 		.read = text_read, .write = firmware_file_write },
 	[N_FOLLOW] = { FIXED("follow", S_IFDIR | 0755),
 		.lookup = follow_lookup, .readdir = follow_readdir },
-	[N_SNAPSHOTS] = { RESERVED("snapshots") },
+	[N_SNAPSHOTS] = { FIXED("snapshots", S_IFDIR | 0755),
+		.lookup = snapshots_lookup, .readdir = snapshots_readdir,
+		.mkdir = snapshots_mkdir, .rmdir = snapshots_rmdir },
 	[N_TRACE] = { RESERVED("trace") },
 	[N_CHANNEL] = { NAMED(S_IFREG | 0644), .refresh = channel_refresh,
 		.stat = log_stat, .read = log_read, .poll = log_poll,
@@ -77,4 +79,7 @@ const struct kind fs_kinds[N_KINDS] = {
 		.refresh = follow_log_refresh, .stat = follow_log_stat },
 	[N_FOLLOW_PIN] = { NAMED(S_IFREG | 0444), FOLLOW_FILE,
 		.refresh = follow_pin_refresh },
+	[N_SNAPSHOT] = { NAMED(S_IFDIR | 0755), .refresh = snapshot_refresh,
+		.stat = snapshot_node_stat, .lookup = snapshot_lookup,
+		.readdir = snapshot_readdir },
 };

@@ -50,6 +50,12 @@ struct kind {
 		      const char *name, struct node *child);
 	int (*readdir)(struct emufs_fs *fs, const struct node *dir,
 		       struct dirlist *out);
+	/* Directories whose entries mkdir and rmdir make and remove
+	 * (snapshots/); NULL: EPERM. */
+	int (*mkdir)(struct emufs_fs *fs, const struct node *dir,
+		     const char *name);
+	int (*rmdir)(struct emufs_fs *fs, const struct node *dir,
+		     const char *name);
 	/* Is the node still there, and its mode (props, pins). NULL: a
 	 * fixed file, always there. */
 	int (*refresh)(struct node *n);

@@ -4,6 +4,7 @@
  *   /<instance>            an instance directory            N_INST
  *   /<instance>/<file>     ctl state target log events, a channel, ...
  *   /<instance>/props/...  the emulator's properties (connector.h)
+ *   /<instance>/snapshots/<name>  a saved machine state
  *
  * A node is an identity (instance, kind, name or path below props/) plus
  * what was learnt when it was resolved (the mode of a property or pin).
@@ -48,6 +49,7 @@ enum node_kind {
 	N_FOLLOW_STATE, /* follow/state */
 	N_FOLLOW_LOG,   /* follow/log, follow/events, follow/<channel> */
 	N_FOLLOW_PIN,   /* follow/gpio/<pin> */
+	N_SNAPSHOT,     /* snapshots/<name> */
 	N_KINDS
 };
 

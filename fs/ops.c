@@ -198,15 +198,33 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 		fuse_reply_readlink(req, buf);
 }
 
-/* Only instances are directories one can make or remove. */
+/* mkdir and rmdir: instances at the root (the core's registry), else
+ * what the directory's kind makes (snapshots/). */
+static int dir_entry_op(struct emufs_fs *fs, fuse_ino_t parent,
+			const char *name, bool make, struct node *dir)
+{
+	int rc = node_of_ino(fs, parent, dir);
+	if (rc)
+		return rc;
+	const struct kind *k = kind_of(dir);
+	if (make)
+		rc = k->mkdir ? k->mkdir(fs, dir, name) : -EPERM;
+	else
+		rc = k->rmdir ? k->rmdir(fs, dir, name) : -EPERM;
+	return rc;
+}
+
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
 	struct emufs_fs *fs = fs_of(req);
-	struct node root = { .kind = N_ROOT }, child;
-	int rc = parent == INODE_ROOT ? core_mkdir(fs->core, name) : -EPERM;
+	struct node dir = { .kind = N_ROOT }, child;
+	int rc = parent == INODE_ROOT ? core_mkdir(fs->core, name)
+				      : dir_entry_op(fs, parent, name, true,
+						     &dir);
 	if (rc == 0)
-		rc = node_child(fs, &root, name, &child);
+		rc = node_child(fs, &dir, name, &child);
+	node_release(&dir);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -219,7 +237,10 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct emufs_fs *fs = fs_of(req);
 	if (parent != INODE_ROOT) {
-		fuse_reply_err(req, EPERM);
+		struct node dir;
+		int rc = dir_entry_op(fs, parent, name, false, &dir);
+		node_release(&dir);     /* cleared when not resolved */
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	/* The kernel holds the root locked across mkdir and rmdir: the

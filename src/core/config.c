@@ -25,6 +25,7 @@ struct emufs_config *config_empty(void)
 	}
 	cfg->request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
 	cfg->log_cap = CONFIG_DEFAULT_LOG_CAP;
+	cfg->snapshot_timeout_ms = CONFIG_DEFAULT_SNAPSHOT_TIMEOUT_MS;
 	return cfg;
 }
 

@@ -64,12 +64,15 @@ struct cfg_instance {
 /* Defaults of the optional top-level "settings" object. */
 #define CONFIG_DEFAULT_REQUEST_TIMEOUT_MS 5000
 #define CONFIG_DEFAULT_LOG_CAP (64LL * 1024 * 1024)
+/* A save writes all of guest RAM: longer than a request. */
+#define CONFIG_DEFAULT_SNAPSHOT_TIMEOUT_MS 60000
 
 struct emufs_config {
 	char *path;          /* the config file as given */
 	char *dir;           /* its directory, absolute */
 	int request_timeout_ms;   /* settings.request_timeout_ms */
 	long long log_cap;        /* settings.log_cap_bytes, per log file */
+	int snapshot_timeout_ms;  /* settings.snapshot_timeout_ms */
 	struct cfg_target *targets;
 	size_t ntargets;
 	struct cfg_instance *instances;  /* one per target when absent */

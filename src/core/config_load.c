@@ -92,9 +92,10 @@ static int parse_instances(struct cfg_ctx *c, json_t *root, struct emufs_config 
 static int parse_settings(struct cfg_ctx *c, json_t *root, struct emufs_config *cfg)
 {
 	static const char *const keys[] = { "request_timeout_ms", "log_cap_bytes",
-					    NULL };
+					    "snapshot_timeout_ms", NULL };
 	json_t *s;
 	long long timeout = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
+	long long snap = CONFIG_DEFAULT_SNAPSHOT_TIMEOUT_MS;
 	size_t saved;
 
 	if (cfg_field(c, root, "settings", JSON_OBJECT, "an object", false, &s))
@@ -106,9 +107,14 @@ static int parse_settings(struct cfg_ctx *c, json_t *root, struct emufs_config *
 	    cfg_get_int(c, s, "request_timeout_ms", false, TIMEOUT_MIN_MS,
 		    TIMEOUT_MAX_MS, "an integer from 100 to 600000", &timeout) ||
 	    cfg_get_int(c, s, "log_cap_bytes", false, LOG_CAP_MIN, LLONG_MAX,
-		    "an integer >= 4096", &cfg->log_cap))
+		    "an integer >= 4096", &cfg->log_cap) ||
+	    /* From 1 ms: a deadline a save cannot meet is how the tests
+	     * see a save cancelled. */
+	    cfg_get_int(c, s, "snapshot_timeout_ms", false, 1, TIMEOUT_MAX_MS,
+		    "an integer from 1 to 600000", &snap))
 		return -1;
 	cfg->request_timeout_ms = (int)timeout;
+	cfg->snapshot_timeout_ms = (int)snap;
 	cfg_path_pop(c, saved);
 	return 0;
 }
@@ -198,6 +204,8 @@ static int parse_text(const char *text, size_t len, const char *file,
 	if (!rc) {
 		cfg->request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
 		cfg->log_cap = CONFIG_DEFAULT_LOG_CAP;
+		cfg->snapshot_timeout_ms = CONFIG_DEFAULT_SNAPSHOT_TIMEOUT_MS;
+	cfg->snapshot_timeout_ms = CONFIG_DEFAULT_SNAPSHOT_TIMEOUT_MS;
 		rc = parse_root(&c, root, cfg);
 	}
 	json_decref(root);

@@ -74,6 +74,25 @@ struct connector_ops {
 	int (*raw)(struct run *r, const char *cmd, size_t len, char **reply);
 	/* "127.0.0.1:PORT" of the emulator's gdb stub; -ENOENT if none. */
 	int (*gdb_address)(struct run *r, char *buf, size_t len);
+	/* Snapshots (docs/reference.md 3.9, core/snapshot.h); NULL when the
+	 * emulator has none. dir is the snapshot's own directory: the
+	 * emulator keeps all it saves there, so removing dir deletes the
+	 * snapshot. Each waits at most timeout_ms (the snapshot deadline,
+	 * not the request timeout). On failure one line in why: -EINVAL
+	 * (the emulator or a disk cannot be saved), -ENOSPC, -ETIMEDOUT
+	 * (the job was cancelled), -EIO. */
+	int (*snapshot_save)(struct run *r, const char *dir, const char *name,
+			     int timeout_ms, char *why, size_t whylen);
+	/* running: the machine runs now; the load leaves it so (the core
+	 * then sets the run state the snapshot recorded). -EXDEV, with
+	 * nothing changed: the snapshot needs a run started from it
+	 * (run->snapshot: its disks), and the core restarts. */
+	int (*snapshot_load)(struct run *r, const char *dir, const char *name,
+			     bool running, int timeout_ms, char *why,
+			     size_t whylen);
+	/* What a snapshot of this run is bound to besides the image: lines
+	 * "<what> <value>" (command line, emulator version), malloc'd. */
+	int (*snapshot_key)(struct run *r, char **key);
 };
 
 void prop_entries_free(struct prop_entry *ents, size_t n);

@@ -2,27 +2,29 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "binding.h"
-#include "channel.h"
 #include "instance.h"
 #include "lifecycle.h"
+#include "snapshot.h"
 
 static const struct ctl_def {
 	const char *name;
 	enum ctl_op op;
 	const char *const *args;   /* allowed argument words, or NULL */
-	int name_arg;              /* takes exactly one word: a name */
+	const char *names;         /* takes exactly one word, a name of
+				    * this (for messages); NULL: none */
 } ctl_table[] = {
-	{ "start", CTL_START, (const char *const[]){ "paused", NULL }, 0 },
-	{ "stop", CTL_STOP, NULL, 0 },
-	{ "kill", CTL_KILL, NULL, 0 },
-	{ "reset", CTL_RESET, NULL, 0 },
-	{ "pause", CTL_PAUSE, NULL, 0 },
-	{ "resume", CTL_RESUME, NULL, 0 },
-	{ "break", CTL_BREAK, NULL, 1 },
+	{ "start", CTL_START, (const char *const[]){ "paused", NULL }, NULL },
+	{ "stop", CTL_STOP, NULL, NULL },
+	{ "kill", CTL_KILL, NULL, NULL },
+	{ "reset", CTL_RESET, NULL, NULL },
+	{ "pause", CTL_PAUSE, NULL, NULL },
+	{ "resume", CTL_RESUME, NULL, NULL },
+	{ "break", CTL_BREAK, NULL, "channel" },
+	{ "load", CTL_LOAD, NULL, "snapshot" },
 };
 
 /* word with control bytes as \\xNN, at most 32 bytes of it. */
@@ -95,14 +97,14 @@ int ctl_parse_line(const char *line, size_t len, struct ctl_command *cmd,
 			continue;
 		memset(cmd, 0, sizeof *cmd);
 		cmd->op = d->op;
-		if (d->name_arg) {
+		if (d->names) {
 			if (argc != 2) {
 				snprintf(why, whylen, "%s: expected one "
-					 "channel name", d->name);
+					 "%s name", d->name, d->names);
 				return -EINVAL;
 			}
-			snprintf(cmd->channel, sizeof cmd->channel, "%s",
-				 argv[1]);
+			/* The name's own checks are its command's. */
+			snprintf(cmd->name, sizeof cmd->name, "%s", argv[1]);
 			return 0;
 		}
 		if (argc > 2 || (argc == 2 && !d->args)) {
@@ -130,31 +132,6 @@ int ctl_parse_line(const char *line, size_t len, struct ctl_command *cmd,
 	return -EINVAL;
 }
 
-/* A serial BREAK on a channel, in order with what was written to it. */
-static int serial_break(struct instance *inst, const char *name)
-{
-	char pb[160];
-	struct binding *b = instance_binding(inst);
-	struct channel *ch = binding_channel(b, name);
-	int rc = ch ? channel_break(ch) : -ENOENT;
-	binding_put(b);
-	if (rc == -ENOENT) {
-		instance_log(inst, "break refused: no channel \"%s\"",
-			     printable(name, pb, sizeof pb));
-		return -EINVAL;
-	}
-	if (rc == -ESRCH)
-		instance_log(inst, "break refused: the instance is %s",
-			     inst_state_name(instance_state(inst)));
-	else if (rc == -ENOTSUP)
-		instance_log(inst, "break refused: this emulator has no serial "
-			     "break (docs/serial.md)");
-	else if (rc)
-		instance_log(inst, "break on %s failed: %s", name,
-			     strerror(-rc));
-	return rc == -ENOTSUP ? -EINVAL : rc;
-}
-
 static int run_one(struct instance *inst, const struct ctl_command *c)
 {
 	switch (c->op) {
@@ -164,7 +141,8 @@ static int run_one(struct instance *inst, const struct ctl_command *c)
 	case CTL_RESET:  return instance_reset(inst);
 	case CTL_PAUSE:  return instance_pause(inst);
 	case CTL_RESUME: return instance_resume(inst);
-	case CTL_BREAK:  return serial_break(inst, c->channel);
+	case CTL_BREAK:  return instance_break(inst, c->name);
+	case CTL_LOAD:   return snapshot_load(inst, c->name);
 	}
 	return -EINVAL;
 }

@@ -15,12 +15,12 @@ struct instance;
 #define CTL_MAX_LINE 256
 
 enum ctl_op { CTL_START, CTL_STOP, CTL_KILL, CTL_RESET, CTL_PAUSE,
-	      CTL_RESUME, CTL_BREAK };
+	      CTL_RESUME, CTL_BREAK, CTL_LOAD };
 
 struct ctl_command {
 	enum ctl_op op;
 	int paused;            /* start paused */
-	char channel[CTL_MAX_LINE];   /* break: the channel's name */
+	char name[CTL_MAX_LINE];   /* break: the channel; load: the snapshot */
 };
 
 /* Parse one line (no newline). 0, or -EINVAL with the reason in why. */

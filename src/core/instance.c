@@ -352,7 +352,7 @@ void instance_set_firmware(struct instance *inst, char *path)
 }
 
 struct run *instance_run_new_locked(struct instance *inst,
-				    struct binding *b)
+				    struct binding *b, const char *snapshot)
 {
 	const struct cfg_target *t = b->target;
 	struct run_init in = {
@@ -364,6 +364,7 @@ struct run *instance_run_new_locked(struct instance *inst,
 		.name = inst->name, .dir = inst->dir,
 		.binding = b,
 		.image = image_locked(inst, t),
+		.snapshot = snapshot,
 	};
 	struct run *r = run_new(&in);
 	if (r)

@@ -184,7 +184,7 @@ void instance_release_stopped(struct instance *inst, inst_token token,
 /* A new run of binding b's target (inst->lock held): counted in runs;
  * it holds a reference on b for its life. */
 struct run *instance_run_new_locked(struct instance *inst,
-				    struct binding *b);
+				    struct binding *b, const char *snapshot);
 /* "<how>: the emulator <exit status>" in `log`. */
 void instance_log_exit(struct instance *inst, struct run *r,
 		       const char *how);

@@ -10,11 +10,13 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "clock.h"
 #include "connector.h"
 #include "binding.h"
+#include "channel.h"
 #include "instance.h"
 #include "pinset.h"
 
@@ -43,6 +45,12 @@ static void log_start_failure(struct instance *inst, struct run *r,
 
 int instance_start(struct instance *inst, bool paused)
 {
+	return instance_start_from(inst, paused, NULL);
+}
+
+int instance_start_from(struct instance *inst, bool paused,
+			const char *snapshot)
+{
 	char why[512] = "";
 
 	pthread_mutex_lock(&inst->lock);
@@ -70,7 +78,7 @@ int instance_start(struct instance *inst, bool paused)
 			     "(write a target's name to target first)");
 		return -EINVAL;
 	}
-	struct run *r = instance_run_new_locked(inst, b);
+	struct run *r = instance_run_new_locked(inst, b, snapshot);
 	if (!r) {
 		pthread_mutex_unlock(&inst->lock);
 		binding_put(b);
@@ -240,4 +248,33 @@ int instance_resume(struct instance *inst)
 int instance_reset(struct instance *inst)
 {
 	return simple_command(inst, OP_RESET);
+}
+
+/* A serial BREAK on a channel, in order with what was written to it. */
+int instance_break(struct instance *inst, const char *name)
+{
+	struct binding *b = instance_binding(inst);
+	struct channel *ch = binding_channel(b, name);
+	int rc = ch ? channel_break(ch) : -ENOENT;
+	binding_put(b);
+	if (rc == -ENOENT) {
+		char shown[65];     /* the user's word, control bytes as ? */
+		size_t i = 0;
+		for (; name[i] && i < sizeof shown - 1; i++)
+			shown[i] = (unsigned char)name[i] < 0x20 ||
+				   name[i] == 0x7f ? '?' : name[i];
+		shown[i] = '\0';
+		instance_log(inst, "break refused: no channel \"%s\"", shown);
+		return -EINVAL;
+	}
+	if (rc == -ESRCH)
+		instance_log(inst, "break refused: the instance is %s",
+			     inst_state_name(instance_state(inst)));
+	else if (rc == -ENOTSUP)
+		instance_log(inst, "break refused: this emulator has no serial "
+			     "break (docs/serial.md)");
+	else if (rc)
+		instance_log(inst, "break on %s failed: %s", name,
+			     strerror(-rc));
+	return rc == -ENOTSUP ? -EINVAL : rc;
 }

@@ -23,10 +23,19 @@
 struct instance;
 
 int instance_start(struct instance *inst, bool paused);
+/* start, with the disks a snapshot saved (its directory: the emulator
+ * attaches them instead of fresh overlays), for `load` on a stopped
+ * instance (snapshot.h); snapshot NULL: a plain start. */
+int instance_start_from(struct instance *inst, bool paused,
+			const char *snapshot);
 int instance_stop(struct instance *inst);
 int instance_kill(struct instance *inst);
 int instance_pause(struct instance *inst);
 int instance_resume(struct instance *inst);
+/* A serial BREAK to channel `name`'s UART, in order with what was
+ * written to it: 0, -EINVAL (no such channel; an emulator without one),
+ * -ESRCH (not running); each refusal logged. */
+int instance_break(struct instance *inst, const char *name);
 int instance_reset(struct instance *inst);
 
 #endif

@@ -37,10 +37,13 @@ struct run *run_new(const struct run_init *in)
 	r->name = strdup(in->name);
 	r->dir = strdup(in->dir);
 	r->image = in->image ? strdup(in->image) : NULL;
-	if (!r->name || !r->dir || (in->image && !r->image)) {
+	r->snapshot = in->snapshot ? strdup(in->snapshot) : NULL;
+	if (!r->name || !r->dir || (in->image && !r->image) ||
+	    (in->snapshot && !r->snapshot)) {
 		free(r->name);
 		free(r->dir);
 		free(r->image);
+		free(r->snapshot);
 		free(r);
 		return NULL;
 	}
@@ -91,6 +94,7 @@ void run_put(struct run *r)
 	free(r->name);
 	free(r->dir);
 	free(r->image);
+	free(r->snapshot);
 	free(r);
 	ops->freed(owner);
 	/* Give the run's memory back to the system: a run may have held

@@ -66,6 +66,7 @@ struct run_init {
 	const char *dir;               /* its state directory */
 	struct binding *binding;       /* the bound target's channels */
 	const char *image;             /* what to boot (copied), or NULL */
+	const char *snapshot;          /* start from: copied, or NULL */
 };
 
 struct run {
@@ -84,6 +85,9 @@ struct run {
 	/* The image this run boots (the `firmware` file: the target's own
 	 * or the user's), or NULL: the connector boots nothing of its own. */
 	char *image;
+	/* A snapshot's directory (core/snapshot.h) whose saved disks this
+	 * run starts from, or NULL: a load on a stopped instance. */
+	char *snapshot;
 	/* The binding's (a reference): its channels are the run's for its
 	 * life, whatever target the owner binds meanwhile. */
 	struct binding *binding;

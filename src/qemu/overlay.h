@@ -16,4 +16,11 @@ int overlay_create(const char *qemu_img, const char *base, const char *fmt,
 		   const char *overlay, int timeout_ms, char *why,
 		   size_t whylen);
 
+/* An empty qcow2 image of the given virtual size ("1M"), e.g. to hold
+ * a snapshot's machine state. 0 or -errno (-ENOSPC when the disk is
+ * full), one line in why. */
+int overlay_create_empty(const char *qemu_img, const char *file,
+			 const char *size, int timeout_ms, char *why,
+			 size_t whylen);
+
 #endif

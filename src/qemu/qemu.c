@@ -30,6 +30,7 @@
 #include "qemu_link.h"
 #include "qemu_qom.h"
 #include "qemu_run.h"
+#include "qemu_snapshot.h"
 #include "qemu_sock.h"
 #include "qmp.h"
 
@@ -118,9 +119,16 @@ static int make_overlays(struct run *r, char *why, size_t wl)
 			qr->overlays[i] = NULL;
 			return -ENOMEM;
 		}
-		int rc = overlay_create("qemu-img", q->drives[i].file,
-					q->drives[i].format, qr->overlays[i],
-					r->timeout_ms, why, wl);
+		/* Never written through: the name may be a snapshot's disk
+		 * an earlier run linked (qemu_snapshot.c). */
+		unlink(qr->overlays[i]);
+		int rc = r->snapshot ? qemu_snapshot_disk(r, i, qr->overlays[i],
+							  why, wl)
+				     : overlay_create("qemu-img",
+						      q->drives[i].file,
+						      q->drives[i].format,
+						      qr->overlays[i],
+						      r->timeout_ms, why, wl);
 		if (rc)
 			return rc;
 	}
@@ -159,6 +167,21 @@ static void find_gdb(struct run *r, char *out, size_t len)
 	json_decref(ret);
 }
 
+/* The command line as one line, words separated by spaces: what a
+ * snapshot of the run is bound to. malloc'd, or NULL. */
+static char *join_argv(const struct qemu_argv *a)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < a->n && a->v[i]; i++)
+		len += strlen(a->v[i]) + 1;
+	char *s = malloc(len), *p = s;
+	for (size_t i = 0; s && i < a->n && a->v[i]; i++)
+		p += sprintf(p, "%s%s", i ? " " : "", a->v[i]);
+	if (s)
+		*p = '\0';
+	return s;
+}
+
 /* ---- the connector ------------------------------------------------- */
 
 static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
@@ -189,6 +212,11 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	if ((rc = qemu_argv_build(r, binary, &a))) {
 		snprintf(why, wl, "cannot build the command line: %s",
 			 strerror(-rc));
+		goto out;
+	}
+	if (!(q->argv_text = join_argv(&a))) {
+		rc = -ENOMEM;
+		snprintf(why, wl, "out of memory");
 		goto out;
 	}
 	/* Listen before spawning: QEMU connects during its start-up. */
@@ -323,6 +351,8 @@ static void qemu_release(struct run *r)
 	for (size_t i = 0; q->overlays && i < q->ndrives; i++)
 		free(q->overlays[i]);
 	free(q->overlays);
+	free(q->argv_text);
+	free(q->snapshot_key);
 	free(q);
 	r->priv = NULL;
 }
@@ -377,6 +407,9 @@ static const struct connector_ops qemu_connector = {
 	.pin_set = qemu_pin_set,
 	.raw = qemu_raw,
 	.gdb_address = qemu_gdb_address,
+	.snapshot_save = qemu_snapshot_save,
+	.snapshot_load = qemu_snapshot_load,
+	.snapshot_key = qemu_snapshot_key,
 };
 
 const struct emulator qemu_emulator = {

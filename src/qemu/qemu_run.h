@@ -30,6 +30,10 @@ struct qemu_run {
 	char **overlays;           /* per drive: its overlay, or NULL */
 	size_t ndrives;
 	char gdb[64];              /* "127.0.0.1:PORT", set at launch */
+	char *argv_text;           /* the command line, for snapshots'
+				    * key; set at launch */
+	char *snapshot_key;        /* the key, once asked (qemu_snapshot.c;
+				    * under the instance's claim) */
 };
 
 /* The run's QMP connection, or NULL before launch got that far. */

@@ -46,6 +46,7 @@
 #include "renode_pins.h"
 #include "renode_props.h"
 #include "renode_run.h"
+#include "renode_snapshot.h"
 
 /* Renode (.NET) takes seconds to start, load a platform and compile; every
  * launch step shares this deadline rather than the request timeout. */
@@ -569,6 +570,9 @@ static const struct connector_ops renode_connector = {
 	.pin_set = renode_pin_set,
 	.raw = renode_raw,
 	.gdb_address = renode_gdb_address,
+	.snapshot_save = renode_snapshot_save,
+	.snapshot_load = renode_snapshot_load,
+	.snapshot_key = renode_snapshot_key,
 };
 
 const struct emulator renode_emulator = {

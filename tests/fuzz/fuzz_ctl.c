@@ -67,6 +67,14 @@ int instance_kill(struct instance *inst) { return record(CTL_KILL, 0); }
 int instance_reset(struct instance *inst) { return record(CTL_RESET, 0); }
 int instance_pause(struct instance *inst) { return record(CTL_PAUSE, 0); }
 int instance_resume(struct instance *inst) { return record(CTL_RESUME, 0); }
+int instance_break(struct instance *inst, const char *name)
+{
+	return record(CTL_BREAK, 0);
+}
+int snapshot_load(struct instance *inst, const char *name)
+{
+	return record(CTL_LOAD, 0);
+}
 
 void instance_log(struct instance *inst, const char *fmt, ...)
 {
@@ -82,7 +90,14 @@ void instance_log(struct instance *inst, const char *fmt, ...)
 static const char *const canon[] = {
 	[CTL_START] = "start", [CTL_STOP] = "stop", [CTL_KILL] = "kill",
 	[CTL_RESET] = "reset", [CTL_PAUSE] = "pause", [CTL_RESUME] = "resume",
+	[CTL_BREAK] = "break", [CTL_LOAD] = "load",
 };
+
+/* Commands whose one argument is a name (a channel, a snapshot). */
+static bool named(enum ctl_op op)
+{
+	return op == CTL_LOAD || op == CTL_BREAK;
+}
 
 static bool blank(char c)
 {
@@ -115,6 +130,13 @@ static int model(const char *line, size_t len, struct ctl_command *cmd)
 	for (size_t op = 0; op < sizeof canon / sizeof *canon; op++) {
 		if (strcmp(words[0], canon[op]))
 			continue;
+		if (op == CTL_LOAD || op == CTL_BREAK) {  /* one name */
+			if (nw != 2)
+				return -1;
+			cmd->op = (enum ctl_op)op;
+			cmd->paused = 0;
+			return 0;
+		}
 		if (nw == 2 && (op != CTL_START || strcmp(words[1], "paused")))
 			return -1;
 		cmd->op = (enum ctl_op)op;
@@ -148,7 +170,7 @@ static int parse(const char *line, size_t len, struct ctl_command *cmd,
 static void check_line(const char *line, size_t len)
 {
 	struct ctl_command cmd, want, again;
-	char text[32];
+	char text[32 + CTL_MAX_LINE];
 	int rc = parse(line, len, &cmd, 128);
 
 	CHECK(parse(line, len, &again, 1 + len % 16) == rc);
@@ -156,10 +178,12 @@ static void check_line(const char *line, size_t len)
 	if (rc)
 		return;
 	CHECK(cmd.op == want.op && cmd.paused == want.paused);
-	snprintf(text, sizeof text, "%s%s", canon[cmd.op],
-		 cmd.paused ? " paused" : "");
+	snprintf(text, sizeof text, "%s%s%s", canon[cmd.op],
+		 cmd.paused ? " paused" : named(cmd.op) ? " " : "",
+		 named(cmd.op) ? cmd.name : "");
 	CHECK(parse(text, strlen(text), &again, 128) == 0);
 	CHECK(again.op == cmd.op && again.paused == cmd.paused);
+	CHECK(!named(cmd.op) || !strcmp(again.name, cmd.name));
 }
 
 static void check_run(const char *buf, size_t len)

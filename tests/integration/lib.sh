@@ -247,7 +247,7 @@ expect_refused() {
 }
 
 # events_of INSTANCE: one line per JSON line of events: EVENT, or
-# EMUFS_STATE:<state>; a line that is not a JSON object gives BADJSON:...
+# EMUFS_STATE:<state>, EMUFS_SNAPSHOT:<action> <name>; a line that is not a JSON object gives BADJSON:...
 events_of() {
 	python3 -c '
 import json, sys
@@ -259,6 +259,9 @@ for raw in open(sys.argv[1], "rb").read().decode(errors="replace").splitlines():
         print("BADJSON:" + raw[:80]); continue
     if name == "EMUFS_STATE":
         print("EMUFS_STATE:" + str((ev.get("data") or {}).get("state")))
+    elif name == "EMUFS_SNAPSHOT":
+        d = ev.get("data") or {}
+        print("EMUFS_SNAPSHOT:%s %s" % (d.get("action"), d.get("name")))
     else:
         print(name)
 ' "$MNT/$1/events"

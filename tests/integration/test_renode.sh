@@ -338,7 +338,41 @@ case_script() {
 
 # ---- against the stand-in ------------------------------------------------------
 
+# snapshots/ (contract 3.9) through Save and Load: the pins and the
+# guest come back, in the run state saved; stop/start keeps them.
+case_snapshots() {
+	renode_setup "$1"
+	local g=$MNT/board/gpio S=$MNT/board/snapshots
+	start_board
+	mkdir "$S/off" || fail "mkdir snapshots/off failed: $(tail -n 1 "$MNT/board/log")"
+	echo 1 >"$g/button" || fail "write 1 to gpio/button"
+	wait_for "[ \"\$(cat '$g/led')\" = 1 ]" 5 || fail "gpio/led did not follow the button"
+	ctl board load off
+	assert_state board running
+	assert_content "$g/button" $'0\n'
+	assert_content "$g/led" $'0\n'
+	printf 'after-load' >"$MNT/board/serial0" || fail "write to serial0"
+	wait_for "grep -qF after-load '$MNT/board/serial0'" 5 || fail "no echo after the load"
+	echo 1 >"$g/button" || fail "write 1 to gpio/button after the load"
+	wait_for "[ \"\$(cat '$g/led')\" = 1 ]" 5 || fail "gpio/led does not follow after the load"
+	ctl board pause
+	mkdir "$S/on-paused" || fail "mkdir snapshots/on-paused failed"
+	ctl board resume
+	ctl board stop
+	assert_eq "off on-paused" "$(ls "$S" | tr '\n' ' ' | sed 's/ $//')" "ls snapshots after stop"
+	ctl board load on-paused
+	assert_state board paused
+	assert_content "$g/button" $'1\n'
+	assert_content "$g/led" $'1\n'
+	expect_errno ENOENT write "$MNT/board/ctl" "load nosuch"
+	rmdir "$S/off" || fail "rmdir snapshots/off failed"
+	assert_eq on-paused "$(ls "$S")" "ls snapshots after rmdir"
+	unmount_emufs
+	assert_no_renode
+}
+
 test_renode_lifecycle() { case_lifecycle standin; }
+test_renode_snapshots() { case_snapshots standin; }
 test_renode_uart_both_ways() { case_uart_both_ways standin; }
 test_renode_props() { case_props standin; }
 test_renode_pins() { case_pins standin; }
@@ -387,6 +421,7 @@ test_renode_unmount_stops_renode() {
 
 # ---- against real Renode (SKIP when there is none) ------------------------------
 
+test_real_renode_snapshots() { case_snapshots real; }
 test_real_renode_lifecycle() { case_lifecycle real; }
 test_real_renode_uart_both_ways() { case_uart_both_ways real; }
 test_real_renode_props() { case_props real; }

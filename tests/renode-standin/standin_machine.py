@@ -350,6 +350,39 @@ class Machine:
                 self.booted = True
                 self.usart2.send(BANNER)
 
+    # ---- Save and Load (the emulation's state, not its run state) ----------
+
+    def saved_state(self):
+        """What `Save` keeps of this machine: everything the guest and
+        the peripherals hold (the run state is the emulation's)."""
+        with self.lock:
+            return {
+                "platform": self.platform, "elf": self.elf,
+                "booted": self.booted, "resets": self.resets,
+                "pending": [data.decode("latin-1")
+                            for _uart, data in self.pending],
+                "porta": {"inputs": list(self.porta.inputs),
+                          "outputs": list(self.porta.outputs)},
+                "portd": {"inputs": list(self.portd.inputs),
+                          "outputs": list(self.portd.outputs)},
+                "button": self.porta.children[0].pressed,
+            }
+
+    def restore_state(self, st):
+        """`Load`: the saved state, paused (Renode loads an emulation
+        that does not run)."""
+        with self.lock:
+            self.running = False
+            self.platform, self.elf = st["platform"], st["elf"]
+            self.booted, self.resets = st["booted"], st["resets"]
+            self.pending = [(self.usart2, d.encode("latin-1"))
+                            for d in st["pending"]]
+            for port, key in ((self.porta, "porta"), (self.portd, "portd")):
+                port.inputs = list(st[key]["inputs"])
+                for i, v in enumerate(st[key]["outputs"]):
+                    port.set_output(i, v)
+            self.porta.children[0].pressed = st["button"]
+
     # ---- the firmware -----------------------------------------------------
 
     def firmware_input(self, uart, data):

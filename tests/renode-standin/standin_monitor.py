@@ -7,7 +7,7 @@ that emufs uses, printing what Renode prints:
 - the tokenizer's token kinds (strings in '' or "", @paths with "\\ " for
   a space, 0x hex, decimal, true/false, literals, ';' between commands);
 - commands: mach (create/add/set/clear), peripherals, start, pause, quit,
-  version, include (i), help;
+  version, include (i), help, Save @FILE, Load @FILE;
 - objects: machine (LoadPlatformDescription, Reset, StartGdbServer),
   emulation (CreateServerSocketTerminal), connector (Connect), sysbus and
   every peripheral by path: a bare path prints the help text
@@ -20,6 +20,7 @@ that emufs uses, printing what Renode prints:
 - errors as the monitor writes them (WriteError, no separator).
 """
 
+import json
 import os
 import re
 
@@ -302,6 +303,7 @@ class Monitor:
             "p": self.cmd_pause, "quit": self.cmd_quit, "q": self.cmd_quit,
             "version": self.cmd_version, "include": self.cmd_include,
             "i": self.cmd_include, "help": self.cmd_help,
+            "Save": self.cmd_save, "Load": self.cmd_load,
         }
         if name in commands:
             return commands[name](args)
@@ -377,6 +379,42 @@ class Monitor:
     def cmd_pause(self, args):
         for m in self.machines.values():
             m.pause()
+        return True
+
+    # Save @FILE / Load @FILE: the whole emulation. Renode pauses it for
+    # the save and goes on as it was; Load replaces the emulation with the
+    # saved one, paused, with no machine selected in the monitor. The
+    # file is the stand-in's own (JSON), not Renode's format.
+    def cmd_save(self, args):
+        if len(args) != 1 or args[0].kind != "path":
+            self.write_error("Bad parameters for command Save")
+            return False
+        state = {nm: m.saved_state() for nm, m in self.machines.items()}
+        try:
+            with open(args[0].value, "w") as f:
+                json.dump(state, f)
+        except OSError as e:
+            self.write_error("There was an error executing command 'Save'")
+            self.write_error(str(e))
+            return False
+        return True
+
+    def cmd_load(self, args):
+        if len(args) != 1 or args[0].kind != "path":
+            self.write_error("Bad parameters for command Load")
+            return False
+        try:
+            with open(args[0].value) as f:
+                state = json.load(f)
+            if set(state) != set(self.machines):
+                raise ValueError("the saved emulation has other machines")
+            for nm, st in state.items():
+                self.machines[nm].restore_state(st)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            self.write_error("There was an error executing command 'Load'")
+            self.write_error(str(e))
+            return False
+        self.current = None
         return True
 
     def cmd_quit(self, args):

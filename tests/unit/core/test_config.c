@@ -706,7 +706,7 @@ static void test_refuse_unknown_key(void **state)
 		"(expected one of: qom, property, direction)");
 	refused("{'targets': {}, 'settings': {'timeout': 1}}",
 		"demo.json: settings: unknown key \"timeout\" "
-		"(expected one of: request_timeout_ms, log_cap_bytes)");
+		"(expected one of: request_timeout_ms, log_cap_bytes, snapshot_timeout_ms)");
 }
 
 static void test_refuse_bad_name(void **state)

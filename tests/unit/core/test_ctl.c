@@ -95,7 +95,7 @@ static void test_break_takes_one_channel_name(void **state)
 	assert_int_equal(ctl_parse_line(" break\tserial0 ", 15, &cmd, why,
 					sizeof why), 0);
 	assert_int_equal(cmd.op, CTL_BREAK);
-	assert_string_equal(cmd.channel, "serial0");
+	assert_string_equal(cmd.name, "serial0");
 	refused("break", "break: expected one channel name");
 	refused("break serial0 serial1", "break: expected one channel name");
 }
