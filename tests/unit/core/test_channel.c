@@ -114,7 +114,8 @@ static struct channel *attach(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, 0), 0);
+	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, f->ours, 0),
+			 0);
 	f->ours = -1;
 	return &f->ch;
 }
@@ -512,7 +513,7 @@ static void test_detach_drops_what_was_queued(void **state)
 	/* A new run on a new socket starts with an empty queue. */
 	socket_pair(&ours, &emu);
 	f->emu = emu;
-	assert_int_equal(channel_attach(ch, f->loop, ours, 0), 0);
+	assert_int_equal(channel_attach(ch, f->loop, ours, ours, 0), 0);
 	assert_int_equal(channel_write(ch, "new", 3), 3);
 	char buf[8] = "";
 	assert_int_equal(read_exact(f->emu, buf, 3), 3);
@@ -684,7 +685,7 @@ static void test_each_run_gets_a_working_pty(void **state)
 	close(f->emu);
 	socket_pair(&ours, &emu);
 	f->emu = emu;
-	assert_int_equal(channel_attach(ch, f->loop, ours, 0), 0);
+	assert_int_equal(channel_attach(ch, f->loop, ours, ours, 0), 0);
 	assert_int_equal(channel_pty_path(ch, path, sizeof path), 0);
 	int pty = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	assert_true(pty >= 0);
@@ -827,7 +828,8 @@ static struct channel *attach_escaped(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, 0x01), 0);
+	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, f->ours,
+					0x01), 0);
 	f->ours = -1;
 	return &f->ch;
 }
@@ -882,6 +884,62 @@ static void test_break_needs_an_escape_and_a_run(void **state)
 	quiet_for(f->emu, 50);
 }
 
+/* ---- two pipes: QEMU's pipe chardev ----------------------------------- */
+
+/* Output read from one pipe, input written to another (qemu.c's FIFOs):
+ * 1 MiB each way, input more than the input pipe holds, so its rest goes
+ * out when the pipe drains (the input pipe's own watch); detach closes
+ * both pipes. */
+static void test_two_pipes_carry_both_ways(void **state)
+{
+	struct fixture *f = *state;
+	struct channel *ch = &f->ch;
+	int outp[2], inp[2];
+	size_t total = MiB, chunk = 4096;
+	unsigned char *buf = malloc(total);
+
+	assert_non_null(buf);
+	assert_int_equal(pipe2(outp, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(inp, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(outp[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(inp[1], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(channel_attach(ch, f->loop, outp[0], inp[1], 0), 0);
+
+	fill(buf, total, 0);
+	write_all(outp[1], buf, total);
+	assert_int_equal(wait_log_size(ch, (off_t)total), (off_t)total);
+	memset(buf, 0, total);
+	assert_int_equal(logfile_read(&ch->log, buf, total, 0), (ssize_t)total);
+	assert_int_equal(check(buf, total, 0), total);
+
+	struct reader r = { inp[0], total, malloc(total), 0 };
+	pthread_t t;
+	assert_non_null(r.buf);
+	for (size_t off = 0; off < total; off += chunk) {
+		fill(buf, chunk, off);
+		assert_int_equal(channel_write(ch, buf, chunk), (ssize_t)chunk);
+	}
+	assert_int_equal(pthread_create(&t, NULL, read_thread, &r), 0);
+	pthread_join(t, NULL);
+	size_t got = r.got, bad = check(r.buf, got, 0);
+	free(r.buf);
+	free(buf);
+	assert_int_equal(got, total);
+	assert_int_equal(bad, total);
+
+	channel_detach(ch);
+	char c;
+	assert_int_equal(read(inp[0], &c, 1), 0);        /* wfd closed */
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	ssize_t w = write(outp[1], "x", 1);              /* fd closed */
+	int e = errno;
+	signal(SIGPIPE, old);
+	assert_int_equal(w, -1);
+	assert_int_equal(e, EPIPE);
+	close(outp[1]);
+	close(inp[0]);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -915,6 +973,7 @@ int main(void)
 		T(test_escape_byte_is_sent_doubled),
 		T(test_break_is_escape_b_in_order),
 		T(test_break_needs_an_escape_and_a_run),
+		T(test_two_pipes_carry_both_ways),
 		/* Last: while its bug stands, UBSan stops the program here. */
 		T(test_write_nothing),
 	};
