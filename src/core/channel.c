@@ -151,9 +151,13 @@ static void on_rest_over(void *opaque, uint32_t events)
 	int waiting = 0;
 	pthread_mutex_lock(&ch->lock);
 	ch->resting = 0;
-	/* Still streaming: rest longer next time; quiet: start over. */
+	/* Streaming (as much waits as CHANNEL_STREAM_KBPS fill a rest):
+	 * rest longer next time; a trickle (an echo) or quiet: start
+	 * over. */
 	if (ch->fd >= 0 && ioctl(ch->fd, FIONREAD, &waiting) == 0 &&
-	    waiting > 0)
+	    waiting > 0 &&
+	    (unsigned long long)waiting * 1000 >=
+	    (unsigned long long)ch->rest_us * CHANNEL_STREAM_KBPS)
 		ch->rest_us = ch->rest_us * 2 < CHANNEL_COALESCE_MAX_US ?
 			      ch->rest_us * 2 : CHANNEL_COALESCE_MAX_US;
 	else

@@ -29,16 +29,19 @@ struct cfg_channel;
  * syscall, one log append and one wake of every follower per few bytes.
  * The first read after a quiet spell is never delayed: a rest starts only
  * after bytes were read. The first rest is CHANNEL_COALESCE_US; when the
- * guest wrote all through it (bytes wait as it ends), the next one is
- * twice as long, up to CHANNEL_COALESCE_MAX_US; when a rest ends with
- * nothing waiting, the next starts over. So a typed echo or a prompt
- * comes at once, a stream (a boot log, `cat` of a big file) in chunks of
- * up to 10 ms, and bulk output costs ~100 appends per MiB instead of
- * ~20,000 (docs/performance.md, the bulk row). What the guest writes
- * meanwhile waits in the pipe (64 KiB: 10 ms at 6 MB/s, several times
- * what a guest UART does under TCG) or Renode's TCP socket. */
+ * guest streamed all through it (as it ends, at least what
+ * CHANNEL_STREAM_KBPS fill in a rest waits), the next one is twice as
+ * long, up to CHANNEL_COALESCE_MAX_US; otherwise the next starts over.
+ * So an echo or a prompt waits at most 200 us (one echo right after
+ * another is a trickle, not a stream), a stream (a boot log, `cat` of a
+ * big file) comes in chunks of up to 10 ms, and bulk output costs ~100
+ * appends per MiB instead of ~20,000 (docs/performance.md, the bulk
+ * row). What the guest writes meanwhile waits in the pipe (64 KiB: 10 ms
+ * at 6 MB/s, several times what a guest UART does under TCG) or Renode's
+ * TCP socket. */
 #define CHANNEL_COALESCE_US 200
 #define CHANNEL_COALESCE_MAX_US 10000
+#define CHANNEL_STREAM_KBPS 64
 
 typedef void (*channel_notify_fn)(void *opaque);
 
