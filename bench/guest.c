@@ -139,6 +139,11 @@ static void guest_raw(struct guest_run *g)
 		bench_fail("fork: %s", strerror(errno));
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* A session of its own, as emufs gives its QEMUs
+		 * (process.c): with autogroup scheduling each session is
+		 * one group with its own share of the cores, so on a loaded
+		 * machine both sides must be one. */
+		setsid();
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		if (bench_logfd >= 0)

@@ -1,13 +1,14 @@
 # mk/bench.mk - `make bench`: emufs against the raw emulator, side by side
 # (bench/*.c, docs/performance.md).
 #
-#   make bench                      the whole run (2 to 3 minutes)
+#   make bench                      the whole run (4 to 5 minutes, boot,bulk
+#                                   ~2 of them)
 #   make bench BENCH_ARGS='--only props,pins --iters 1000'
 #   make bench BENCH_ARGS='--only follow,blocked'   follow/ (issue 14)
 #   make bench BENCH_ARGS='--tsv runs.tsv'    append the figures to a file
 #   make bench BENCH_ARGS='--only boot,bulk'  the Linux guest kit (issue 15):
 #                                   boot and a 4 MiB console bulk vs
-#                                   -serial stdio (~90 s at load 4; needs
+#                                   -serial stdio (1.5-2.5 min; needs
 #                                   `make guest-kit`, else not measured)
 #
 # Every bench/*.c is part of the harness (no list to keep). It is built with
