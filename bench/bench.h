@@ -15,6 +15,7 @@
  *   scale.c   scale_   32 instances on one mount
  *   follow.c  follow_  wake-up of a reader blocked in follow/
  *   blocked.c blocked_ the mount's files with 1,000 readers blocked
+ *   guest.c   guest_   the Linux guest kit: boot and console bulk
  *
  * One thread does everything but block in read(): follow.c and blocked.c
  * start reader threads that only read, handing their result back through
@@ -40,6 +41,7 @@
 
 struct bench_opt {
 	const char *emufs, *firmware, *qemu, *tsv, *only, *label;
+	const char *guests;    /* the guest kit (build/guests), or NULL */
 	char *wrap;            /* command prefix for emufs (strace, valgrind) */
 	char *attach;          /* profiler around each section, %p: emufs */
 	char work[PATH_MAX];
@@ -52,6 +54,8 @@ struct bench_opt {
 	int scale;             /* instances of the scale test */
 	int sweeps;            /* `cat <each>/state` sweeps per point */
 	int readers;           /* blocked readers of `blocked` */
+	int guest_rounds;      /* boot+bulk rounds per side */
+	long bulk_bytes;       /* what the guest prints in `bulk` */
 	int mount_timeout_ms;
 };
 extern struct bench_opt bench_opt;
@@ -242,5 +246,7 @@ void snapshots_section(struct bench_ctx *c);
 void scale_section(void);
 void follow_section(struct bench_ctx *c);
 void blocked_section(struct bench_ctx *c);
+/* boot and bulk: a mount of its own, like scale. */
+void guest_section(void);
 
 #endif

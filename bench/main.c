@@ -18,6 +18,9 @@
  *             follow/state (pause/resume)  vs raw readers of the same
  *   blocked   state, a pin, a prop, `ls -l` with 1,000 readers blocked in
  *             follow/ against none
+ *   boot      the Linux guest kit: start to its prompt  vs -serial stdio
+ *   bulk      the same guest printing 4 MiB on its console, timed on the
+ *             same boots (boot and bulk are one section, guest.c)
  *
  * This file holds the options, the order of the sections and the summary
  * of verdicts; each section lives in a file of its own (bench.h lists
@@ -46,6 +49,8 @@ struct bench_opt bench_opt = {
 	.scale = 32,
 	.sweeps = 30,
 	.readers = 1000,
+	.guest_rounds = 2,
+	.bulk_bytes = 4194304,
 	.mount_timeout_ms = 10000,
 };
 
@@ -176,7 +181,8 @@ static void bench_usage(FILE *to)
 		"/tmp)\n"
 		"  --only LIST       sections: props,list,pins,poll,serial,start,"
 		"scale,logsize,\n"
-		"                    follow,blocked,snapshots\n"
+		"                    follow,blocked,snapshots,boot,bulk
+"
 		"  --iters N         property/pin pairs (300)\n"
 		"  --polls N         poll wake-up samples (100)\n"
 		"  --bursts N        serial rounds (4)\n"
@@ -185,6 +191,9 @@ static void bench_usage(FILE *to)
 		"  --scale N         instances of the scale test (32)\n"
 		"  --sweeps N        `cat */state` sweeps per point (30)\n"
 		"  --readers N       blocked readers of `blocked` (1000)\n"
+		"  --guests DIR      the guest kit of boot,bulk (build/guests)\n"
+		"  --guest-rounds N  boot+bulk rounds per side (2)\n"
+		"  --bulk-bytes N    what the guest prints in bulk (4194304)\n"
 		"  --wrap CMD        run emufs under CMD (\"strace -c -f -o F\","
 		" \"valgrind --tool=callgrind\")\n"
 		"  --attach CMD      a profiler around each section; %%p is "
@@ -205,7 +214,8 @@ static void bench_parse(int argc, char **argv)
 		{ "polls", 1, 0, 'p' }, { "bursts", 1, 0, 'b' },
 		{ "burst-bytes", 1, 0, 'B' }, { "starts", 1, 0, 's' },
 		{ "scale", 1, 0, 'S' }, { "sweeps", 1, 0, 'W' },
-		{ "readers", 1, 0, 'R' },
+		{ "readers", 1, 0, 'R' }, { "guests", 1, 0, 'G' },
+		{ "guest-rounds", 1, 0, 'g' }, { "bulk-bytes", 1, 0, 'K' },
 		{ "wrap", 1, 0, 'r' }, { "tsv", 1, 0, 't' },
 		{ "attach", 1, 0, 'a' }, { "label", 1, 0, 'L' },
 		{ "strict", 0, 0, 'X' }, { "keep", 0, 0, 'k' },
@@ -229,6 +239,9 @@ static void bench_parse(int argc, char **argv)
 		case 'S': o->scale = atoi(optarg); break;
 		case 'W': o->sweeps = atoi(optarg); break;
 		case 'R': o->readers = atoi(optarg); break;
+		case 'G': o->guests = optarg; break;
+		case 'g': o->guest_rounds = atoi(optarg); break;
+		case 'K': o->bulk_bytes = atol(optarg); break;
 		case 'r': o->wrap = optarg; o->mount_timeout_ms = 60000;
 			  break;
 		case 't': o->tsv = optarg; break;
@@ -243,7 +256,8 @@ static void bench_parse(int argc, char **argv)
 	if (!o->emufs || !o->firmware || optind != argc || o->iters < 1 ||
 	    o->polls < 1 || o->bursts < 1 || o->burst_bytes < 1 ||
 	    o->starts < 1 || o->scale < 2 || o->scale > 99 ||
-	    o->sweeps < 1 || o->readers < 1) {
+	    o->sweeps < 1 || o->readers < 1 || o->guest_rounds < 1 ||
+	    o->bulk_bytes < 1) {
 		bench_usage(stderr);
 		exit(2);
 	}
@@ -370,6 +384,8 @@ int main(int argc, char **argv)
 		bench_main_mount();
 	if (bench_section_on("scale"))
 		scale_section();
+	if (bench_section_on("boot") || bench_section_on("bulk"))
+		guest_section();
 
 	int missed = bench_summary(t_all);
 	bench_cleanup();

@@ -1,20 +1,26 @@
 # mk/bench.mk - `make bench`: emufs against the raw emulator, side by side
 # (bench/*.c, docs/performance.md).
 #
-#   make bench                      the whole run (2 to 3 minutes)
+#   make bench                      the whole run (4 to 5 minutes, boot,bulk
+#                                   ~2 of them)
 #   make bench BENCH_ARGS='--only props,pins --iters 1000'
 #   make bench BENCH_ARGS='--only follow,blocked'   follow/ (issue 14)
 #   make bench BENCH_ARGS='--tsv runs.tsv'    append the figures to a file
+#   make bench BENCH_ARGS='--only boot,bulk'  the Linux guest kit (issue 15):
+#                                   boot and a 4 MiB console bulk vs
+#                                   -serial stdio (1.5-2.5 min; needs
+#                                   `make guest-kit`, else not measured)
 #
 # Every bench/*.c is part of the harness (no list to keep). It is built with
 # the project's flags. Of the core it links only the QMP wire format (the
-# raw side's line framing): not the QMP client, as its raw side must stay
-# the cheapest way to reach QEMU (bench/raw.c says why).
+# raw side's line framing) and bignum.c, which that parses numbers with:
+# not the QMP client, as its raw side must stay the cheapest way to reach
+# QEMU (bench/raw.c says why).
 
 BENCH_BIN    := $(BUILD)/bench/emufs-bench
 BENCH_SRC    := $(wildcard bench/*.c)
 BENCH_OBJ    := $(BENCH_SRC:%.c=$(BUILD)/%.o)
-BENCH_CORE   := $(BUILD)/src/qemu/qmp_wire.o
+BENCH_CORE   := $(BUILD)/src/qemu/qmp_wire.o $(BUILD)/src/core/bignum.o
 # Paths are printed into fixed buffers on purpose (PATH_MAX is the bound).
 BENCH_CFLAGS := $(CFLAGS) -Wno-format-truncation \
                 $(shell pkg-config --cflags jansson 2>/dev/null)
@@ -35,6 +41,7 @@ $(BENCH_BIN): $(BENCH_OBJ) $(BENCH_CORE)
 bench: $(BUILD)/emufs $(BENCH_BIN) firmware
 	$(BENCH_BIN) --emufs $(BUILD)/emufs \
 		--firmware $(BUILD)/firmware/ast2500-test.elf \
+		--guests $(GUESTS) \
 		--label '$(BENCH_LABEL)' $(BENCH_ARGS)
 
 -include $(BENCH_OBJ:.o=.d)

@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@ int channel_init(struct channel *ch, const struct cfg_channel *cfg,
 {
 	memset(ch, 0, sizeof *ch);
 	ch->cfg = cfg;
-	ch->fd = ch->pty_master = ch->pty_slave = -1;
+	ch->fd = ch->wfd = ch->pty_master = ch->pty_slave = -1;
 	pthread_mutex_init(&ch->lock, NULL);
 	return logfile_open(&ch->log, logpath, cap);
 }
@@ -48,9 +49,12 @@ void channel_new_run(struct channel *ch)
 /* The events the channel's socket is watched for; ch->lock held. */
 static void watch_events_locked(struct channel *ch)
 {
+	uint32_t out = ch->outlen ? EPOLLOUT : 0;
+	if (ch->wwatch)
+		ioloop_modify(ch->wwatch, out);
 	if (ch->watch)
 		ioloop_modify(ch->watch, (ch->resting ? 0 : EPOLLIN) |
-			      EPOLLRDHUP | (ch->outlen ? EPOLLOUT : 0));
+			      EPOLLRDHUP | (ch->wwatch ? 0 : out));
 }
 
 /* Drop the input queue and its buffer; ch->lock held. */
@@ -65,8 +69,13 @@ static void drop_queue_locked(struct channel *ch)
 static void flush_locked(struct channel *ch)
 {
 	while (ch->outoff < ch->outlen) {
-		ssize_t n = send(ch->fd, ch->out + ch->outoff,
-				 ch->outlen - ch->outoff, MSG_NOSIGNAL);
+		/* A pipe cannot raise SIGPIPE: its writer holds a read end
+		 * too (qemu.c opens it O_RDWR). */
+		ssize_t n = ch->wfd == ch->fd ?
+			send(ch->wfd, ch->out + ch->outoff,
+			     ch->outlen - ch->outoff, MSG_NOSIGNAL) :
+			write(ch->wfd, ch->out + ch->outoff,
+			      ch->outlen - ch->outoff);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -122,14 +131,16 @@ static void on_pty(void *opaque, uint32_t events)
 		channel_write(ch, buf, n);
 }
 
-/* Stop reading for CHANNEL_COALESCE_US (see channel.h). */
+/* Stop reading for ch->rest_us (see channel.h). */
 static void rest(struct channel *ch)
 {
 	pthread_mutex_lock(&ch->lock);
 	if (ch->rest_timer && ch->watch) {
+		if (!ch->rest_us)
+			ch->rest_us = CHANNEL_COALESCE_US;
 		ch->resting = 1;
 		watch_events_locked(ch);
-		ioloop_timer_arm_us(ch->rest_timer, CHANNEL_COALESCE_US);
+		ioloop_timer_arm_us(ch->rest_timer, ch->rest_us);
 	}
 	pthread_mutex_unlock(&ch->lock);
 }
@@ -137,9 +148,31 @@ static void rest(struct channel *ch)
 static void on_rest_over(void *opaque, uint32_t events)
 {
 	struct channel *ch = opaque;
+	int waiting = 0;
 	pthread_mutex_lock(&ch->lock);
 	ch->resting = 0;
+	/* Streaming (as much waits as CHANNEL_STREAM_KBPS fill a rest):
+	 * rest longer next time; a trickle (an echo) or quiet: start
+	 * over. */
+	if (ch->fd >= 0 && ioctl(ch->fd, FIONREAD, &waiting) == 0 &&
+	    waiting > 0 &&
+	    (unsigned long long)waiting * 1000 >=
+	    (unsigned long long)ch->rest_us * CHANNEL_STREAM_KBPS)
+		ch->rest_us = ch->rest_us * 2 < CHANNEL_COALESCE_MAX_US ?
+			      ch->rest_us * 2 : CHANNEL_COALESCE_MAX_US;
+	else
+		ch->rest_us = 0;
 	watch_events_locked(ch);
+	pthread_mutex_unlock(&ch->lock);
+}
+
+/* The input pipe has room again. */
+static void on_writable(void *opaque, uint32_t events)
+{
+	struct channel *ch = opaque;
+	pthread_mutex_lock(&ch->lock);
+	if (ch->wfd >= 0 && (events & EPOLLOUT))
+		flush_locked(ch);
 	pthread_mutex_unlock(&ch->lock);
 }
 
@@ -150,7 +183,7 @@ static void on_io(void *opaque, uint32_t events)
 
 	pthread_mutex_lock(&ch->lock);
 	int fd = ch->fd;
-	if (fd >= 0 && (events & EPOLLOUT))
+	if (fd >= 0 && !ch->wwatch && (events & EPOLLOUT))
 		flush_locked(ch);
 	pthread_mutex_unlock(&ch->lock);
 	if (fd < 0)
@@ -169,7 +202,7 @@ static void on_io(void *opaque, uint32_t events)
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (got && got < CHANNEL_COALESCE_BYTES)
+			if (got)
 				rest(ch);
 			return;
 		}
@@ -221,7 +254,7 @@ int channel_pty_path(struct channel *ch, char *buf, size_t len)
 	return rc;
 }
 
-int channel_attach(struct channel *ch, struct ioloop *loop, int fd,
+int channel_attach(struct channel *ch, struct ioloop *loop, int fd, int wfd,
 		   unsigned char escape)
 {
 	pthread_mutex_lock(&ch->lock);
@@ -230,17 +263,26 @@ int channel_attach(struct channel *ch, struct ioloop *loop, int fd,
 		ch->pty_watch = ioloop_add(loop, ch->pty_master, EPOLLIN,
 					   on_pty, ch);
 	ch->fd = fd;
+	ch->wfd = wfd;
 	ch->escape = escape;
 	ch->loop = loop;
 	ch->outoff = ch->outlen = 0;
 	ch->resting = 0;
+	ch->rest_us = 0;
 	ch->pty_full = 0;
 	ch->rest_timer = ioloop_add_timer(loop, -1, 0, on_rest_over, ch);
 	ch->watch = ioloop_add(loop, fd, EPOLLIN | EPOLLRDHUP, on_io, ch);
 	int rc = ch->watch ? 0 : -errno;
-	if (rc)
-		ch->fd = -1;
+	if (!rc && wfd != fd &&
+	    !(ch->wwatch = ioloop_add(loop, wfd, 0, on_writable, ch)))
+		rc = -errno;
+	if (rc)      /* the caller closes fd and wfd */
+		ch->fd = ch->wfd = -1;
+	struct io_watch *w = rc ? ch->watch : NULL;
+	if (w)
+		ch->watch = NULL;
 	pthread_mutex_unlock(&ch->lock);
+	ioloop_remove(w);    /* not under ch->lock: on_io takes it */
 	return rc;
 }
 
@@ -248,10 +290,10 @@ void channel_detach(struct channel *ch)
 {
 	pthread_mutex_lock(&ch->lock);
 	struct io_watch *w = ch->watch, *pw = ch->pty_watch;
-	struct io_watch *tw = ch->rest_timer;
-	int fd = ch->fd;
-	ch->watch = ch->pty_watch = ch->rest_timer = NULL;
-	ch->fd = -1;
+	struct io_watch *tw = ch->rest_timer, *ww = ch->wwatch;
+	int fd = ch->fd, wfd = ch->wfd;
+	ch->watch = ch->pty_watch = ch->rest_timer = ch->wwatch = NULL;
+	ch->fd = ch->wfd = -1;
 	drop_queue_locked(ch);       /* the backlog ends with the run */
 	pthread_mutex_unlock(&ch->lock);
 	/* Not under ch->lock: the callbacks take it, and removal waits
@@ -259,8 +301,11 @@ void channel_detach(struct channel *ch)
 	ioloop_remove(w);
 	ioloop_remove(pw);
 	ioloop_remove(tw);
+	ioloop_remove(ww);
 	if (fd >= 0)
 		close(fd);
+	if (wfd >= 0 && wfd != fd)
+		close(wfd);
 	pthread_mutex_lock(&ch->lock);
 	if (ch->pty_master >= 0) {
 		close(ch->pty_master);

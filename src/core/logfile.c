@@ -260,6 +260,9 @@ static int append_limited(struct logfile *lf, const void *buf, size_t len,
 			size_t cut = append_cut(lf, p, len, half);
 			p += cut;
 			len -= cut;
+			/* Bytes of the run too: what follows keeps its
+			 * offset in the run (followers, logfile_pos). */
+			lf->origin += cut;
 		}
 		keep_newest_locked(lf, half - len);
 		lf->disk_end = lf->size;

@@ -329,10 +329,10 @@ struct ioloop *run_loop(struct run *r)
 	return r->loop;
 }
 
-int run_attach_channel(struct run *r, size_t i, int fd)
+int run_attach_channel(struct run *r, size_t i, int fd, int wfd)
 {
 	if (i >= r->nchannels)
 		return -EINVAL;
-	return channel_attach(&r->channels[i], r->loop, fd,
+	return channel_attach(&r->channels[i], r->loop, fd, wfd,
 			      r->target->emulator->serial_escape);
 }

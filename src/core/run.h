@@ -175,9 +175,10 @@ const char *run_name(struct run *r);
 const char *run_dir(struct run *r);
 /* The core's I/O loop, for the connector's own watches. */
 struct ioloop *run_loop(struct run *r);
-/* Connect channel i of the target (cfg order) to the emulator's socket
- * fd: owned by the channel from now on, the caller's still on failure.
- * Only during launch. */
-int run_attach_channel(struct run *r, size_t i, int fd);
+/* Connect channel i of the target (cfg order) to the emulator: guest
+ * output read from fd, input written to wfd (fd itself for a socket):
+ * owned by the channel from now on, the caller's still on failure. Only
+ * during launch. */
+int run_attach_channel(struct run *r, size_t i, int fd, int wfd);
 
 #endif

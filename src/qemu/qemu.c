@@ -10,6 +10,7 @@
  * qemu_qom.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,18 +190,21 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	const struct cfg_target *t = r->target;
 	struct qemu_run *q = calloc(1, sizeof *q);
 	struct qemu_argv a = { 0 };
-	int *lfds = calloc(t->nchannels + 1, sizeof *lfds);
+	/* fds[2i], fds[2i+1]: guest output and input of channel i, until
+	 * the channel owns them. */
+	int lfd = -1, *fds = calloc(2 * t->nchannels + 1, sizeof *fds);
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char fifo[PATH_MAX];
 	char *binary = NULL;
 	int rc = -ENOMEM;
 
 	r->priv = q;       /* released with the run, whatever happens */
-	if (!q || !lfds || !(q->qom = qom_cache_new())) {
+	if (!q || !fds || !(q->qom = qom_cache_new())) {
 		snprintf(why, wl, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i <= t->nchannels; i++)
-		lfds[i] = -1;
+	for (size_t i = 0; i < 2 * t->nchannels; i++)
+		fds[i] = -1;
 	binary = process_find_binary(qemu_config_of(t)->binary);
 	if (!binary) {
 		snprintf(why, wl, "%s: %s", qemu_config_of(t)->binary, strerror(errno));
@@ -219,13 +223,19 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		snprintf(why, wl, "out of memory");
 		goto out;
 	}
-	/* Listen before spawning: QEMU connects during its start-up. */
-	for (size_t i = 0; i <= t->nchannels; i++) {
-		const char *name = i == 0 ? "qmp" : t->channels[i - 1].name;
-		qemu_sock_path(r, name, path, sizeof path);
-		if ((lfds[i] = qemu_sock_listen(path)) < 0) {
-			rc = lfds[i];
-			snprintf(why, wl, "%s: %s", path, strerror(-rc));
+	/* Listen and make the FIFOs before spawning: QEMU connects and
+	 * opens them during its start-up. */
+	qemu_sock_path(r, "qmp", path, sizeof path);
+	if ((lfd = qemu_sock_listen(path)) < 0) {
+		rc = lfd;
+		snprintf(why, wl, "%s: %s", path, strerror(-rc));
+		goto out;
+	}
+	for (size_t i = 0; i < t->nchannels; i++) {
+		qemu_fifo_path(r, t->channels[i].name, fifo, sizeof fifo);
+		if ((rc = qemu_fifo_open(fifo, &fds[2 * i],
+					 &fds[2 * i + 1]))) {
+			snprintf(why, wl, "%s: %s", fifo, strerror(-rc));
 			goto out;
 		}
 	}
@@ -233,7 +243,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto out;
 
 	long long deadline = clock_now_ms() + r->timeout_ms;
-	int fd = qemu_sock_accept(r, lfds[0], deadline);
+	int fd = qemu_sock_accept(r, lfd, deadline);
 	if (fd < 0) {
 		rc = fd;
 		snprintf(why, wl, "QEMU %s its QMP socket",
@@ -260,17 +270,16 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto out;
 	}
 	find_gdb(r, q->gdb, sizeof q->gdb);
+	/* QEMU opened every chardev's files before its monitor answered
+	 * the handshake: the FIFOs are connected. */
 	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
-		int cfd = qemu_sock_accept(r, lfds[i + 1], deadline);
-		if (cfd < 0) {
-			rc = cfd;
-			snprintf(why, wl, "QEMU did not connect channel %s",
-				 t->channels[i].name);
-		} else if ((rc = run_attach_channel(r, i, cfd))) {
-			close(cfd);
+		if ((rc = run_attach_channel(r, i, fds[2 * i],
+					     fds[2 * i + 1]))) {
 			snprintf(why, wl, "channel %s: %s",
 				 t->channels[i].name, strerror(-rc));
+			break;
 		}
+		fds[2 * i] = fds[2 * i + 1] = -1;     /* the channel's */
 	}
 	if (rc)
 		goto out;
@@ -282,15 +291,21 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	}
 	rc = 0;
 out:
-	for (size_t i = 0; lfds && i <= t->nchannels; i++) {
-		if (lfds[i] < 0)
-			continue;
-		close(lfds[i]);
-		const char *name = i == 0 ? "qmp" : t->channels[i - 1].name;
-		if (qemu_sock_path(r, name, path, sizeof path) == 0)
+	if (lfd >= 0) {
+		close(lfd);
+		if (qemu_sock_path(r, "qmp", path, sizeof path) == 0)
 			unlink(path);
 	}
-	free(lfds);
+	for (size_t i = 0; fds && i < t->nchannels; i++) {
+		if (fds[2 * i] >= 0)
+			close(fds[2 * i]);
+		if (fds[2 * i + 1] >= 0)
+			close(fds[2 * i + 1]);
+		if (qemu_fifo_path(r, t->channels[i].name, fifo,
+				   sizeof fifo) == 0)
+			qemu_fifo_unlink(fifo);
+	}
+	free(fds);
 	free(binary);
 	qemu_argv_free(&a);
 	return rc;

@@ -8,6 +8,7 @@
 #include "qemu_argv.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -71,12 +72,20 @@ static char *opt_escape(const char *s)
 	return out;
 }
 
-/* mux: a serial channel goes through a mux chardev, whose escape (0x01,
+/* A serial channel is QEMU's pipe chardev on two FIFOs emufs made
+ * (qemu_sock.c), not a socket: the guest's UART hands QEMU one byte at a
+ * time and QEMU writes each at once. On a unix stream socket every such
+ * write is a buffer (skb) of its own, ~1 KiB of the 208 KiB send buffer,
+ * so ~250 bytes in flight fill it, and QEMU then sleeps 100 us per retry
+ * with the guest stopped; a pipe packs the bytes into its pages, 64 KiB
+ * in flight, like `-serial stdio` (docs/performance.md, the bulk row).
+ *
+ * mux: it goes through a mux chardev, whose escape (0x01,
  * qemu_emulator.serial_escape) lets emufs send a BREAK ("\x01b"); every
  * 0x01 of the user's input is sent doubled (channel.c), so no byte the
  * user writes is ever a mux command ("\x01x" would quit QEMU). */
-static void add_chardev(struct qemu_argv *a, const char *id, const char *path,
-			bool mux)
+static void add_chardev(struct qemu_argv *a, const char *backend,
+			const char *id, const char *path, bool mux)
 {
 	char *p = opt_escape(path);
 	if (!p) {
@@ -84,7 +93,8 @@ static void add_chardev(struct qemu_argv *a, const char *id, const char *path,
 		return;
 	}
 	argv_add(a, "-chardev");
-	argv_add(a, "socket,id=%s,path=%s,server=off%s", id, p,
+	argv_add(a, "%s,id=%s,path=%s%s%s", backend, id, p,
+		 strcmp(backend, "socket") ? "" : ",server=off",
 		 mux ? ",mux=on" : "");
 	free(p);
 }
@@ -95,6 +105,7 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 	const struct qemu_config *q = qemu_config_of(t);
 	struct qemu_run *qr = r->priv;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char fifo[PATH_MAX];
 
 	argv_add(a, "%s", binary);
 	argv_add(a, "-machine");
@@ -113,7 +124,7 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 		argv_add(a, "--preconfig");
 	if (qemu_sock_path(r, "qmp", path, sizeof path))
 		return -ENAMETOOLONG;
-	add_chardev(a, "emufs-qmp", path, false);
+	add_chardev(a, "socket", "emufs-qmp", path, false);
 	argv_add(a, "-mon");
 	argv_add(a, "chardev=emufs-qmp,mode=control");
 
@@ -139,9 +150,9 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 		char id[32];
 		snprintf(id, sizeof id, "emufs-serial%d", idx);
 		argv_add(a, "chardev:%s", id);
-		if (qemu_sock_path(r, c->name, path, sizeof path))
+		if (qemu_fifo_path(r, c->name, fifo, sizeof fifo))
 			return -ENAMETOOLONG;
-		add_chardev(a, id, path, true);
+		add_chardev(a, "pipe", id, fifo, true);
 	}
 	if (r->image) {          /* the target's kernel, or the user's */
 		argv_add(a, "-kernel");

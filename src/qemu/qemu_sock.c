@@ -1,13 +1,16 @@
-/* qemu_sock.c - the unix sockets a QEMU launch listens on (see
- * qemu_sock.h).
+/* qemu_sock.c - the unix sockets a QEMU launch listens on, the FIFOs of
+ * its serial channels (see qemu_sock.h).
  */
 #include "qemu_sock.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,4 +65,49 @@ int qemu_sock_accept(struct run *r, int lfd, long long deadline)
 				       { run_exit_fd(r), POLLIN, 0 } };
 		poll(p, 2, left > 100 ? 100 : (int)left);
 	}
+}
+
+int qemu_fifo_path(struct run *r, const char *name, char *buf, size_t len)
+{
+	/* Room for the ".in"/".out" QEMU appends. */
+	int n = snprintf(buf, len, "%s/%s.pipe", run_dir(r), name);
+	return n < 0 || (size_t)n + 4 >= len ? -ENAMETOOLONG : 0;
+}
+
+/* path + suffix into buf (qemu_fifo_path left room for it). */
+static void fifo_name(char *buf, size_t len, const char *path,
+		      const char *suffix)
+{
+	snprintf(buf, len, "%s%s", path, suffix);
+}
+
+int qemu_fifo_open(const char *path, int *out, int *in)
+{
+	char name[PATH_MAX];
+	int fds[2] = { -1, -1 };
+	static const char *const suffix[2] = { ".out", ".in" };
+	for (int i = 0; i < 2; i++) {
+		fifo_name(name, sizeof name, path, suffix[i]);
+		unlink(name);
+		if (mkfifo(name, 0600) < 0 ||
+		    (fds[i] = open(name, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+			int e = -errno;
+			if (fds[0] >= 0)
+				close(fds[0]);
+			qemu_fifo_unlink(path);
+			return e;
+		}
+	}
+	*out = fds[0];
+	*in = fds[1];
+	return 0;
+}
+
+void qemu_fifo_unlink(const char *path)
+{
+	char name[PATH_MAX];
+	fifo_name(name, sizeof name, path, ".out");
+	unlink(name);
+	fifo_name(name, sizeof name, path, ".in");
+	unlink(name);
 }

@@ -358,7 +358,7 @@ static int boot_uarts(struct boot *b, long long deadline)
 			rc = -EIO;
 			break;
 		}
-		if ((rc = run_attach_channel(r, i, fd))) {
+		if ((rc = run_attach_channel(r, i, fd, fd))) {
 			close(fd);
 			snprintf(b->why, b->wl, "channel %s: %s", ch->name,
 				 strerror(-rc));

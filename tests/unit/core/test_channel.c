@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -114,7 +115,8 @@ static struct channel *attach(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, 0), 0);
+	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, f->ours, 0),
+			 0);
 	f->ours = -1;
 	return &f->ch;
 }
@@ -512,7 +514,7 @@ static void test_detach_drops_what_was_queued(void **state)
 	/* A new run on a new socket starts with an empty queue. */
 	socket_pair(&ours, &emu);
 	f->emu = emu;
-	assert_int_equal(channel_attach(ch, f->loop, ours, 0), 0);
+	assert_int_equal(channel_attach(ch, f->loop, ours, ours, 0), 0);
 	assert_int_equal(channel_write(ch, "new", 3), 3);
 	char buf[8] = "";
 	assert_int_equal(read_exact(f->emu, buf, 3), 3);
@@ -684,7 +686,7 @@ static void test_each_run_gets_a_working_pty(void **state)
 	close(f->emu);
 	socket_pair(&ours, &emu);
 	f->emu = emu;
-	assert_int_equal(channel_attach(ch, f->loop, ours, 0), 0);
+	assert_int_equal(channel_attach(ch, f->loop, ours, ours, 0), 0);
 	assert_int_equal(channel_pty_path(ch, path, sizeof path), 0);
 	int pty = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	assert_true(pty >= 0);
@@ -827,7 +829,8 @@ static struct channel *attach_escaped(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, 0x01), 0);
+	assert_int_equal(channel_attach(&f->ch, f->loop, f->ours, f->ours,
+					0x01), 0);
 	f->ours = -1;
 	return &f->ch;
 }
@@ -882,6 +885,135 @@ static void test_break_needs_an_escape_and_a_run(void **state)
 	quiet_for(f->emu, 50);
 }
 
+/* ---- two pipes: QEMU's pipe chardev ----------------------------------- */
+
+/* Output read from one pipe, input written to another (qemu.c's FIFOs):
+ * 1 MiB each way, input more than the input pipe holds, so its rest goes
+ * out when the pipe drains (the input pipe's own watch); detach closes
+ * both pipes. */
+static void test_two_pipes_carry_both_ways(void **state)
+{
+	struct fixture *f = *state;
+	struct channel *ch = &f->ch;
+	int outp[2], inp[2];
+	size_t total = MiB, chunk = 4096;
+	unsigned char *buf = malloc(total);
+
+	assert_non_null(buf);
+	assert_int_equal(pipe2(outp, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(inp, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(outp[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(inp[1], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(channel_attach(ch, f->loop, outp[0], inp[1], 0), 0);
+
+	fill(buf, total, 0);
+	write_all(outp[1], buf, total);
+	assert_int_equal(wait_log_size(ch, (off_t)total), (off_t)total);
+	memset(buf, 0, total);
+	assert_int_equal(logfile_read(&ch->log, buf, total, 0), (ssize_t)total);
+	assert_int_equal(check(buf, total, 0), total);
+
+	struct reader r = { inp[0], total, malloc(total), 0 };
+	pthread_t t;
+	assert_non_null(r.buf);
+	for (size_t off = 0; off < total; off += chunk) {
+		fill(buf, chunk, off);
+		assert_int_equal(channel_write(ch, buf, chunk), (ssize_t)chunk);
+	}
+	assert_int_equal(pthread_create(&t, NULL, read_thread, &r), 0);
+	pthread_join(t, NULL);
+	size_t got = r.got, bad = check(r.buf, got, 0);
+	free(r.buf);
+	free(buf);
+	assert_int_equal(got, total);
+	assert_int_equal(bad, total);
+
+	channel_detach(ch);
+	char c;
+	assert_int_equal(read(inp[0], &c, 1), 0);        /* wfd closed */
+	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+	ssize_t w = write(outp[1], "x", 1);              /* fd closed */
+	int e = errno;
+	signal(SIGPIPE, old);
+	assert_int_equal(w, -1);
+	assert_int_equal(e, EPIPE);
+	close(outp[1]);
+	close(inp[0]);
+}
+
+/* ---- coalescing a stream ---------------------------------------------- */
+
+static void count_grow(struct logfile *lf, void *opaque)
+{
+	(void)lf;
+	__atomic_add_fetch((int *)opaque, 1, __ATOMIC_RELAXED);
+}
+
+/* A guest streaming (64 bytes every 200 us, 128 KiB: ~0.3 MB/s, a busy
+ * UART) reaches the log in long chunks, not one append (and one wake of
+ * every follower) per 200 us rest: ~2,000 appends with a fixed rest,
+ * a few dozen once the rests grow to CHANNEL_COALESCE_MAX_US. Every byte
+ * arrives, in order. */
+static void test_a_stream_is_appended_in_long_chunks(void **state)
+{
+	struct fixture *f = *state;
+	int grows = 0;
+	logfile_set_grow_hook(&f->ch.log, count_grow, &grows);
+	struct channel *ch = attach(state);
+	enum { N = 2048, L = 64 };
+	unsigned char *buf = malloc(N * L);
+
+	assert_non_null(buf);
+	fill(buf, N * L, 0);
+	for (int i = 0; i < N; i++) {
+		write_all(f->emu, buf + i * L, L);
+		struct timespec ts = { 0, 200000 };
+		nanosleep(&ts, NULL);
+	}
+	assert_int_equal(wait_log_size(ch, N * L), N * L);
+	memset(buf, 0, N * L);
+	assert_int_equal(logfile_read(&ch->log, buf, N * L, 0), N * L);
+	size_t bad = check(buf, N * L, 0);
+	free(buf);
+	assert_int_equal(bad, N * L);
+	int n = __atomic_load_n(&grows, __ATOMIC_RELAXED);
+	print_message("%d appends for %d writes\n", n, N);
+	assert_true(n < N / 8);
+}
+
+/* An echo right after a stream is not held by the stream's long rest:
+ * once a rest ends with little waiting, the next starts over. */
+static void test_echoes_one_after_another_are_not_a_stream(void **state)
+{
+	struct fixture *f = *state;
+	struct channel *ch = attach(state);
+	char chunk[64] = { 0 };
+
+	for (int i = 0; i < 1000; i++) {      /* ramp the rests up */
+		write_all(f->emu, chunk, sizeof chunk);
+		struct timespec ts = { 0, 100000 };
+		nanosleep(&ts, NULL);
+	}
+	off_t base = wait_log_size(ch, 64000);
+	assert_int_equal(base, 64000);
+	sleep_ms(50);                          /* quiet: the rests are over */
+	/* One echo right after the other (as `expect` or a fast typist):
+	 * the next byte lands in the rest the last one started. */
+	long long t0 = clock_now_ms(), end = t0 + SOON_MS;
+	for (int i = 0; i < 50; i++) {
+		write_all(f->emu, "x", 1);
+		while (log_size(ch) < base + i + 1 && clock_now_ms() < end)
+			sched_yield();
+	}
+	long long ms = clock_now_ms() - t0;
+	print_message("50 echoes in %lld ms\n", ms);
+	/* ~10 ms (200 us each) when each rest starts over, 500 ms if the
+	 * echoes count as a stream and every rest grows to 10 ms; room for
+	 * a loaded machine in between. */
+	assert_int_equal(log_size(ch), base + 50);
+	assert_true(ms < 200);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -915,6 +1047,9 @@ int main(void)
 		T(test_escape_byte_is_sent_doubled),
 		T(test_break_is_escape_b_in_order),
 		T(test_break_needs_an_escape_and_a_run),
+		T(test_two_pipes_carry_both_ways),
+		T(test_a_stream_is_appended_in_long_chunks),
+		T(test_echoes_one_after_another_are_not_a_stream),
 		/* Last: while its bug stands, UBSan stops the program here. */
 		T(test_write_nothing),
 	};

@@ -48,7 +48,7 @@ static int setup(void **state)
 	assert_int_equal(ioloop_start(f->loop), 0);
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 				    SOCK_CLOEXEC, 0, sv), 0);
-	assert_int_equal(channel_attach(&f->ch, f->loop, sv[0], 0), 0);
+	assert_int_equal(channel_attach(&f->ch, f->loop, sv[0], sv[0], 0), 0);
 	f->emu = sv[1];
 	*state = f;
 	return 0;
