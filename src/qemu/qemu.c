@@ -32,6 +32,7 @@
 #include "qemu_run.h"
 #include "qemu_snapshot.h"
 #include "qemu_sock.h"
+#include "qemu_trace.h"
 #include "qmp.h"
 
 static int execute(struct run *r, const char *cmd)
@@ -229,6 +230,12 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 			goto out;
 		}
 	}
+	/* The trace FIFO's reader, before QEMU opens it (-D) to write. */
+	if ((rc = qemu_trace_path(r, path, sizeof path)) ||
+	    (rc = run_attach_trace(r, path))) {
+		snprintf(why, wl, "trace: %s", strerror(-rc));
+		goto out;
+	}
 	if ((rc = run_spawn(r, a.v, NULL, why, wl)))
 		goto out;
 
@@ -290,6 +297,10 @@ out:
 		if (qemu_sock_path(r, name, path, sizeof path) == 0)
 			unlink(path);
 	}
+	/* QEMU opened its -D log during its start-up, before QMP: the name
+	 * has done its job. */
+	if (qemu_trace_path(r, path, sizeof path) == 0)
+		unlink(path);
 	free(lfds);
 	free(binary);
 	qemu_argv_free(&a);
@@ -410,6 +421,8 @@ static const struct connector_ops qemu_connector = {
 	.snapshot_save = qemu_snapshot_save,
 	.snapshot_load = qemu_snapshot_load,
 	.snapshot_key = qemu_snapshot_key,
+	.trace_list = qemu_trace_list,
+	.trace_set = qemu_trace_set,
 };
 
 const struct emulator qemu_emulator = {
