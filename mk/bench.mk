@@ -14,7 +14,7 @@
 BENCH_BIN    := $(BUILD)/bench/emufs-bench
 BENCH_SRC    := $(wildcard bench/*.c)
 BENCH_OBJ    := $(BENCH_SRC:%.c=$(BUILD)/%.o)
-BENCH_CORE   := $(BUILD)/src/qemu/qmp_wire.o
+BENCH_CORE   := $(BUILD)/src/qemu/qmp_wire.o $(BUILD)/src/core/bignum.o
 # Paths are printed into fixed buffers on purpose (PATH_MAX is the bound).
 BENCH_CFLAGS := $(CFLAGS) -Wno-format-truncation \
                 $(shell pkg-config --cflags jansson 2>/dev/null)
