@@ -16,11 +16,9 @@ setup_trace() {
 # trace_write FILE DATA: one write(2) of DATA to trace/FILE, which must work.
 trace_write() { expect_ok write "$T/$1" "$2"; }
 
-# The UART5 writes of TEXT, as QEMU's memory_region_ops_write prints them:
-# one extended regex per byte, in order, for grep over trace/log.
-UART_W="memory_region_ops_write cpu 0 mr 0x[0-9a-f]+ addr 0x1e784000 value"
-
-# uart_bytes_in FILE TEXT: FILE holds UART writes of TEXT's bytes in order.
+# uart_bytes_in FILE TEXT: FILE holds the guest's writes of TEXT's bytes,
+# in order, to UART5's transmit register (0x1e784000), as QEMU's
+# memory_region_ops_write prints them.
 uart_bytes_in() {
 	python3 - "$1" "$2" <<'PY'
 import re, sys
@@ -28,7 +26,6 @@ path, text = sys.argv[1], sys.argv[2]
 vals = [int(m.group(1), 16) for m in re.finditer(
     r"^memory_region_ops_write cpu \d+ mr 0x[0-9a-f]+ addr 0x1e784000 value 0x([0-9a-f]+) size 4 name 'serial'$",
     open(path, errors="replace").read(), re.M)]
-want = [ord(c) for c in text]
 s = "".join(map(chr, vals))
 sys.exit(0 if text in s else 1)
 PY
