@@ -12,6 +12,7 @@
  *   serial.c  serial_  serial bursts and the log-size rows
  *   start.c   start_   start-to-banner rows
  *   snapshots.c snapshots_ restore from a snapshot vs a cold boot
+ *   trace.c   trace_   MMIO trace through trace/log vs QEMU's own file
  *   scale.c   scale_   32 instances on one mount
  *   follow.c  follow_  wake-up of a reader blocked in follow/
  *   blocked.c blocked_ the mount's files with 1,000 readers blocked
@@ -243,6 +244,10 @@ double start_fs(const char *inst, double *ctl_ms);
 /* ---- snapshots.c -------------------------------------------------------- */
 
 void snapshots_section(struct bench_ctx *c);
+
+/* ---- trace.c ------------------------------------------------------------ */
+
+void trace_section(struct bench_ctx *c);
 void scale_section(void);
 void follow_section(struct bench_ctx *c);
 void blocked_section(struct bench_ctx *c);

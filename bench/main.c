@@ -181,8 +181,7 @@ static void bench_usage(FILE *to)
 		"/tmp)\n"
 		"  --only LIST       sections: props,list,pins,poll,serial,start,"
 		"scale,logsize,\n"
-		"                    follow,blocked,snapshots,boot,bulk
-"
+		"                    follow,blocked,snapshots,trace,boot,bulk\n"
 		"  --iters N         property/pin pairs (300)\n"
 		"  --polls N         poll wake-up samples (100)\n"
 		"  --bursts N        serial rounds (4)\n"
@@ -353,6 +352,7 @@ static void bench_main_mount(void)
 	BENCH_RUN("blocked", blocked_section(&c));
 	BENCH_RUN("start", start_section(&c));
 	BENCH_RUN("snapshots", snapshots_section(&c));
+	BENCH_RUN("trace", trace_section(&c));
 #undef BENCH_RUN
 	raw_qmp_close(c.raw);
 	mnt_stop(c.m);
@@ -380,7 +380,8 @@ int main(int argc, char **argv)
 	    bench_section_on("pins") || bench_section_on("poll") ||
 	    bench_section_on("serial") || bench_section_on("start") ||
 	    bench_section_on("logsize") || bench_section_on("follow") ||
-	    bench_section_on("blocked") || bench_section_on("snapshots"))
+	    bench_section_on("blocked") || bench_section_on("snapshots") ||
+	    bench_section_on("trace"))
 		bench_main_mount();
 	if (bench_section_on("scale"))
 		scale_section();

@@ -3,8 +3,8 @@
  *
  *   follow/state, follow/gpio/<pin>   a line per value: the one at open,
  *                                     then each change (follow_lines.c)
- *   follow/log, events, <channel>     the log from its first byte, then
- *                                     what is appended
+ *   follow/log, events, trace,        the log from its first byte, then
+ *   follow/<channel>                  what is appended
  *
  * Here: the directories, the open files, and reading the logs. A read
  * that finds nothing returns -EAGAIN, and fs/ops.c parks it (waiters.h)
@@ -56,7 +56,7 @@ int follow_readdir(struct emufs_fs *fs, const struct node *dir,
 {
 	struct instance *inst = dir->inst;
 	static const char *const fixed[] = { "state", "log", "events",
-					     "gpio" };
+					     "gpio", "trace" };
 	int rc = 0;
 	for (size_t i = 0; rc == 0 && i < sizeof fixed / sizeof *fixed; i++)
 		rc = dirlist_add(out, fixed[i]);
@@ -75,7 +75,8 @@ int follow_gpio_lookup(struct emufs_fs *fs, const struct node *dir,
 
 int follow_log_refresh(struct node *n)
 {
-	if (!strcmp(n->name, "log") || !strcmp(n->name, "events"))
+	if (!strcmp(n->name, "log") || !strcmp(n->name, "events") ||
+	    !strcmp(n->name, "trace"))
 		return 0;
 	return channel_refresh(n);
 }
@@ -98,9 +99,18 @@ static struct logfile *log_of(struct node *n, struct binding **b)
 		return &n->inst->log;
 	if (!strcmp(n->name, "events"))
 		return &n->inst->events;
+	if (!strcmp(n->name, "trace"))
+		return &n->inst->trace;
 	*b = instance_binding(n->inst);
 	struct channel *ch = binding_channel(*b, n->name);
 	return ch ? &ch->log : NULL;
+}
+
+/* Whether a follow/ log is one run's, started over by each (a channel,
+ * trace): a reader follows one run, as a channel's does. */
+static bool per_run(const struct node *n, const struct binding *b)
+{
+	return b || !strcmp(n->name, "trace");
 }
 
 /* The run's end, in bytes of the run: where SEEK_END starts. A channel
@@ -115,14 +125,14 @@ int follow_log_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
 	binding_put(b);
 	if (!lf)
 		return -ENOENT;
-	st->st_size = b && !pos.live ? 0 : pos.origin + pos.size;
+	st->st_size = per_run(n, b) && !pos.live ? 0 : pos.origin + pos.size;
 	return 0;
 }
 
 void follow_fh_stat(struct fh *fh, struct stat *st)
 {
 	struct follow *f = fh->follow;
-	if (fh->node.kind != N_FOLLOW_LOG || !f->binding)
+	if (fh->node.kind != N_FOLLOW_LOG || !per_run(&fh->node, f->binding))
 		return;           /* lines; log and events: as named */
 	struct logfile_pos pos;
 	logfile_pos(f->log, &pos);
@@ -179,8 +189,8 @@ static ssize_t log_try_read(struct fh *fh, char *buf, size_t size,
 {
 	struct follow *f = fh->follow;
 	pthread_mutex_lock(&fh->text_lock);
-	ssize_t r = log_follow_read(f, f->log, f->binding != NULL, buf, size,
-				    off);
+	ssize_t r = log_follow_read(f, f->log, per_run(&fh->node, f->binding),
+				    buf, size, off);
 	if (buf)
 		fh->seen = r > 0 ? off + r : off;
 	pthread_mutex_unlock(&fh->text_lock);

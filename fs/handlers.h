@@ -84,6 +84,20 @@ int snapshot_lookup(struct emufs_fs *fs, const struct node *dir,
 int snapshot_readdir(struct emufs_fs *fs, const struct node *dir,
 		     struct dirlist *out);
 
+/* trace.c: trace/ (its log: logs.c). */
+int trace_lookup(struct emufs_fs *fs, const struct node *dir,
+		 const char *name, struct node *out);
+int trace_readdir(struct emufs_fs *fs, const struct node *dir,
+		  struct dirlist *out);
+int trace_events_lookup(struct emufs_fs *fs, const struct node *dir,
+			const char *name, struct node *out);
+int trace_events_readdir(struct emufs_fs *fs, const struct node *dir,
+			 struct dirlist *out);
+int trace_event_refresh(struct node *n);
+int trace_event_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
+int trace_event_text(struct fh *fh, char *text, size_t len);
+ssize_t trace_event_write(struct fh *fh, const char *buf, size_t size);
+ssize_t trace_enable_write(struct fh *fh, const char *buf, size_t size);
 /* follow.c: follow/ (its lines: follow_lines.h). */
 int follow_lookup(struct emufs_fs *fs, const struct node *dir,
 		  const char *name, struct node *child);

@@ -31,6 +31,8 @@ static struct logfile *log_of(struct node *n, struct binding **b)
 		return &n->inst->log;
 	case N_EVENTS:
 		return &n->inst->events;
+	case N_TRACE_LOG:
+		return &n->inst->trace;
 	case N_CHANNEL: {
 		*b = instance_binding(n->inst);
 		struct channel *ch = binding_channel(*b, n->name);

@@ -39,7 +39,7 @@ enum node_kind {
 	N_FIRMWARE,     /* reserved names of the contract, not served yet */
 	N_FOLLOW,       /* follow/ */
 	N_SNAPSHOTS,
-	N_TRACE,
+	N_TRACE,        /* trace/ */
 	N_CHANNEL,
 	N_PTY,          /* <channel>.pty, while running */
 	N_PROP,         /* a property file */
@@ -50,6 +50,10 @@ enum node_kind {
 	N_FOLLOW_LOG,   /* follow/log, follow/events, follow/<channel> */
 	N_FOLLOW_PIN,   /* follow/gpio/<pin> */
 	N_SNAPSHOT,     /* snapshots/<name> */
+	N_TRACE_EVENTS, /* trace/events/ */
+	N_TRACE_EVENT,  /* trace/events/<name> */
+	N_TRACE_ENABLE, /* trace/enable */
+	N_TRACE_LOG,    /* trace/log */
 	N_KINDS
 };
 

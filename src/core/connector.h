@@ -19,6 +19,7 @@
 #include "config.h"
 
 struct run;
+struct trace_event;
 
 /* What a name under props/ is. Paths given to the property operations
  * are relative to props/, '/'-separated ("machine/soc/gpio/gpioA1"); each
@@ -93,6 +94,15 @@ struct connector_ops {
 	/* What a snapshot of this run is bound to besides the image: lines
 	 * "<what> <value>" (command line, emulator version), malloc'd. */
 	int (*snapshot_key)(struct run *r, char **key);
+
+	/* Trace events (docs/reference.md 3.10, core/trace.h); NULL when the
+	 * emulator has none. trace_list: the events whose names match the
+	 * glob pattern ("*": all), with their state, malloc'd
+	 * (trace_events_free). trace_set: switch every event matching glob
+	 * (the core checked that some do). */
+	int (*trace_list)(struct run *r, const char *pattern,
+			  struct trace_event **evs, size_t *n);
+	int (*trace_set)(struct run *r, const char *glob, bool on);
 };
 
 void prop_entries_free(struct prop_entry *ents, size_t n);

@@ -360,7 +360,7 @@ struct run *instance_run_new_locked(struct instance *inst,
 		.conn = t->emulator->conn, .launcher = &launcher_local,
 		.target = t, .timeout_ms = inst->env->cfg->request_timeout_ms,
 		.loop = inst->env->loop, .log = &inst->log,
-		.events = &inst->events,
+		.events = &inst->events, .trace = &inst->trace,
 		.name = inst->name, .dir = inst->dir,
 		.binding = b,
 		.image = image_locked(inst, t),
@@ -513,7 +513,7 @@ struct instance *instance_new(const struct instance_env *env,
 	pthread_mutex_init(&inst->bind_lock, NULL);
 	pthread_mutex_init(&inst->lock, NULL);
 	clock_cond_init(&inst->finished);
-	inst->log.fd = inst->events.fd = -1;
+	inst->log.fd = inst->events.fd = inst->trace.fd = -1;
 	inst->name = strdup(name);
 	if (!inst->name || asprintf(&inst->dir, "%s/%s", env->state_dir,
 				    name) < 0)
@@ -524,10 +524,12 @@ struct instance *instance_new(const struct instance_env *env,
 					   inst->name };
 	if ((rc = statedir_make_instance(inst->dir)) ||
 	    (rc = open_log(inst, &inst->log, "log")) ||
-	    (rc = open_log(inst, &inst->events, "events")))
+	    (rc = open_log(inst, &inst->events, "events")) ||
+	    (rc = open_log(inst, &inst->trace, "trace.log")))
 		goto fail;
 	watch_log(inst, &inst->log, "log");
 	watch_log(inst, &inst->events, "events");
+	watch_log(inst, &inst->trace, "trace/log");
 	if ((rc = bind_new(inst, target, &inst->binding)))
 		goto fail;
 	return inst;
@@ -558,6 +560,7 @@ void instance_free(struct instance *inst)
 	free(inst->firmware);
 	logfile_close(&inst->log);
 	logfile_close(&inst->events);
+	logfile_close(&inst->trace);
 	pthread_mutex_destroy(&inst->bind_lock);
 	pthread_mutex_destroy(&inst->lock);
 	pthread_cond_destroy(&inst->finished);

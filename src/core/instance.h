@@ -105,6 +105,7 @@ struct instance {
 
 	struct logfile log;            /* `log` */
 	struct logfile events;         /* `events` */
+	struct logfile trace;          /* `trace/log` (trace.h) */
 };
 
 /* Created stopped; target may be NULL (mkdir). */

@@ -92,6 +92,7 @@ int instance_start_from(struct instance *inst, bool paused,
 
 	for (size_t i = 0; i < b->nchannels; i++)
 		channel_new_run(&b->channels[i]);
+	logfile_reset(&inst->trace);      /* a new run traces nothing yet */
 	pinset_new_run(b->pins, b->npins, b->channels, b->nchannels);
 	binding_put(b);         /* r holds it */
 	instance_log(inst, "starting target %s%s", t->name,

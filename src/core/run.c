@@ -57,6 +57,8 @@ struct run *run_new(const struct run_init *in)
 	r->loop = in->loop;
 	r->log = in->log;
 	r->events = in->events;
+	r->trace = in->trace;
+	tracepipe_init(&r->tracepipe, in->trace);
 	r->binding = binding_get(in->binding);
 	r->channels = r->binding->channels;
 	r->nchannels = r->binding->nchannels;
@@ -88,6 +90,7 @@ void run_put(struct run *r)
 	if (r->conn->release)
 		r->conn->release(r);
 	r->launcher->release(&r->proc);
+	tracepipe_close(&r->tracepipe);
 	pthread_mutex_destroy(&r->lock);
 	pthread_cond_destroy(&r->cond);
 	binding_put(r->binding);     /* before freed(): it points into owner */
@@ -272,6 +275,7 @@ void run_close(struct run *r)
 		r->conn->shutdown(r);
 	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
 	run_finish_output(r);
+	tracepipe_end(&r->tracepipe);   /* trace/log's run ends too */
 }
 
 /* ---- for connectors ------------------------------------------------ */
@@ -335,4 +339,9 @@ int run_attach_channel(struct run *r, size_t i, int fd, int wfd)
 		return -EINVAL;
 	return channel_attach(&r->channels[i], r->loop, fd, wfd,
 			      r->target->emulator->serial_escape);
+}
+
+int run_attach_trace(struct run *r, const char *path)
+{
+	return tracepipe_open(&r->tracepipe, r->loop, path);
 }

@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 #include "process.h"
+#include "tracepipe.h"
 
 struct binding;
 struct cfg_target;
@@ -62,6 +63,7 @@ struct run_init {
 	struct ioloop *loop;
 	struct logfile *log;           /* the instance's `log` */
 	struct logfile *events;        /* the instance's `events` */
+	struct logfile *trace;         /* the instance's `trace/log` */
 	const char *name;              /* the instance's name */
 	const char *dir;               /* its state directory */
 	struct binding *binding;       /* the bound target's channels */
@@ -80,6 +82,10 @@ struct run {
 	struct ioloop *loop;
 	struct logfile *log;
 	struct logfile *events;
+	struct logfile *trace;
+	/* The trace output into `trace/log`: idle unless the connector
+	 * attached it (run_attach_trace); closed with the run. */
+	struct tracepipe tracepipe;
 	char *name;
 	char *dir;
 	/* The image this run boots (the `firmware` file: the target's own
@@ -180,5 +186,9 @@ struct ioloop *run_loop(struct run *r);
  * owned by the channel from now on, the caller's still on failure. Only
  * during launch. */
 int run_attach_channel(struct run *r, size_t i, int fd, int wfd);
+/* Make the run's trace FIFO at path and drain it into `trace/log`
+ * (tracepipe.h): before the emulator is spawned, so that its open for
+ * writing finds a reader. 0 or -errno. */
+int run_attach_trace(struct run *r, const char *path);
 
 #endif

@@ -33,6 +33,7 @@
 #include "qemu_run.h"
 #include "qemu_snapshot.h"
 #include "qemu_sock.h"
+#include "qemu_trace.h"
 #include "qmp.h"
 
 static int execute(struct run *r, const char *cmd)
@@ -239,6 +240,12 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 			goto out;
 		}
 	}
+	/* The trace FIFO's reader, before QEMU opens it (-D) to write. */
+	if ((rc = qemu_trace_path(r, path, sizeof path)) ||
+	    (rc = run_attach_trace(r, path))) {
+		snprintf(why, wl, "trace: %s", strerror(-rc));
+		goto out;
+	}
 	if ((rc = run_spawn(r, a.v, NULL, why, wl)))
 		goto out;
 
@@ -306,6 +313,10 @@ out:
 			qemu_fifo_unlink(fifo);
 	}
 	free(fds);
+	/* QEMU opened its -D log during its start-up, before QMP: the name
+	 * has done its job. */
+	if (qemu_trace_path(r, path, sizeof path) == 0)
+		unlink(path);
 	free(binary);
 	qemu_argv_free(&a);
 	return rc;
@@ -425,6 +436,8 @@ static const struct connector_ops qemu_connector = {
 	.snapshot_save = qemu_snapshot_save,
 	.snapshot_load = qemu_snapshot_load,
 	.snapshot_key = qemu_snapshot_key,
+	.trace_list = qemu_trace_list,
+	.trace_set = qemu_trace_set,
 };
 
 const struct emulator qemu_emulator = {

@@ -20,6 +20,7 @@
 #include "qemu_config.h"
 #include "qemu_run.h"
 #include "qemu_sock.h"
+#include "qemu_trace.h"
 
 static void argv_add(struct qemu_argv *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -122,6 +123,14 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 	argv_add(a, "tcp:127.0.0.1:0");
 	if (q->preconfig)
 		argv_add(a, "--preconfig");
+	/* Trace output (qemu_trace.c): into emufs's FIFO, LOG_TRACE on,
+	 * every event off. */
+	if (qemu_trace_path(r, path, sizeof path))
+		return -ENAMETOOLONG;
+	argv_add(a, "-D");
+	argv_add(a, "%s", path);
+	argv_add(a, "-d");
+	argv_add(a, "trace:emufs-no-event*");
 	if (qemu_sock_path(r, "qmp", path, sizeof path))
 		return -ENAMETOOLONG;
 	add_chardev(a, "socket", "emufs-qmp", path, false);

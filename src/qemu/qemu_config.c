@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/config_read.h"
 
@@ -94,6 +95,17 @@ int qemu_config_parse(struct cfg_ctx *c, json_t *q, struct cfg_target *t)
 	    cfg_get_path(c, q, "preconfig", false, &qm->preconfig) ||
 	    parse_drives(c, q, qm))
 		return -1;
+	/* -D and -d are emufs's: trace/ reads QEMU's log through them
+	 * (qemu_trace.c). */
+	for (size_t i = 0; i < qm->nargs; i++) {
+		const char *o = qm->args[i];
+		o += o[0] == '-' && o[1] == '-';       /* --d is -d */
+		if (!strcmp(o, "-D") || !strcmp(o, "-d") ||
+		    !strncmp(o, "-D=", 3) || !strncmp(o, "-d=", 3))
+			return cfg_fail_at(c, "args", "args[%zu]: %s is emufs's "
+					   "own (trace/ uses QEMU's log); "
+					   "use trace/enable", i, qm->args[i]);
+	}
 	/* QEMU refuses each of them without -kernel: say so at load. */
 	static const char *const need_kernel[] = { "initrd", "dtb", "append" };
 	for (size_t i = 0; !qm->kernel && i < 3; i++)

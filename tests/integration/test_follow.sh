@@ -47,7 +47,7 @@ blocked() {
 
 test_follow_lists_its_files() {
 	setup_board
-	assert_eq "events gpio log serial0 state" "$(ls "$F" | tr '\n' ' ' | sed 's/ $//')" "ls follow/"
+	assert_eq "events gpio log serial0 state trace" "$(ls "$F" | tr '\n' ' ' | sed 's/ $//')" "ls follow/"
 	assert_eq "button led" "$(ls "$F/gpio" | tr '\n' ' ' | sed 's/ $//')" "ls follow/gpio/"
 	[ -d "$F" ] || fail "follow is not a directory"
 	expect_errno ENOENT sh "cat '$F/nosuch'"
