@@ -11,7 +11,8 @@
  *   props.c   props_   property, list, pin and poll() rows
  *   serial.c  serial_  serial bursts and the log-size rows
  *   start.c   start_   start-to-banner rows
- *   snapshots.c snapshots_ restore from a snapshot vs a cold boot
+ *   snapshots.c snapshots_ restore from a snapshot vs a cold boot (the test
+ *             firmware, and the Linux guest of the kit)
  *   trace.c   trace_   MMIO trace through trace/log vs QEMU's own file
  *   scale.c   scale_   32 instances on one mount
  *   follow.c  follow_  wake-up of a reader blocked in follow/
@@ -244,6 +245,9 @@ double start_fs(const char *inst, double *ctl_ms);
 /* ---- snapshots.c -------------------------------------------------------- */
 
 void snapshots_section(struct bench_ctx *c);
+/* snapshots-linux: the same for the kit's Linux guest, on a mount of its
+ * own (like boot,bulk). */
+void snapshots_linux_section(void);
 
 /* ---- trace.c ------------------------------------------------------------ */
 
@@ -253,5 +257,14 @@ void follow_section(struct bench_ctx *c);
 void blocked_section(struct bench_ctx *c);
 /* boot and bulk: a mount of its own, like scale. */
 void guest_section(void);
+/* The kit's guest: its shell prompt (no newline after it). */
+#define GUEST_PROMPT "guest# "
+#define GUEST_TIMEOUT_MS 120000
+/* Writes WORK/guest.json (instance g0, the virt-linux board with absolute
+ * paths); false when the kit (--guests) is missing. */
+bool guest_config(char *cfg, size_t cap);
+/* Read fd until needle: the bytes read, or -1 on end of file, error or
+ * GUEST_TIMEOUT_MS. Only the tail is kept (the bulk is megabytes). */
+long guest_wait(int fd, const char *needle, long *reads);
 
 #endif

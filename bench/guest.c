@@ -25,10 +25,8 @@
 #include "bench.h"
 
 #define GUEST_QEMU "qemu-system-aarch64"
-#define GUEST_PROMPT "guest# "
 /* Printed after the bulk; the command's echo holds $((6*7)), not 42. */
 #define GUEST_MARKER "BULK-42"
-#define GUEST_TIMEOUT_MS 120000
 
 static char guest_kernel[PATH_MAX], guest_initrd[PATH_MAX + 16];
 
@@ -37,8 +35,7 @@ static char guest_kernel[PATH_MAX], guest_initrd[PATH_MAX + 16];
 	"\"-cpu\", \"cortex-a53\", \"-m\", \"256\", \"-nic\", \"none\", "	\
 	"\"-initrd\", \"%s\", \"-append\", \"console=ttyAMA0 quiet\""
 
-/* Writes WORK/guest.json; false when the kit is missing. */
-static bool guest_config(char *cfg, size_t cap)
+bool guest_config(char *cfg, size_t cap)
 {
 	const struct bench_opt *o = &bench_opt;
 	struct stat st;
@@ -71,9 +68,7 @@ static bool guest_config(char *cfg, size_t cap)
 	return true;
 }
 
-/* Read fd until needle: the bytes read, or -1 on end of file, error or
- * GUEST_TIMEOUT_MS. Only the tail is kept (the bulk is megabytes). */
-static long guest_wait(int fd, const char *needle, long *reads)
+long guest_wait(int fd, const char *needle, long *reads)
 {
 	char buf[65536 + 64];
 	size_t nl = strlen(needle), keep = 0;

@@ -21,6 +21,8 @@
  *   boot      the Linux guest kit: start to its prompt  vs -serial stdio
  *   bulk      the same guest printing 4 MiB on its console, timed on the
  *             same boots (boot and bulk are one section, guest.c)
+ *   snapshots-linux  the same guest: `load` of a snapshot at its prompt vs
+ *             a cold boot, each to the answer of a command (snapshots.c)
  *
  * This file holds the options, the order of the sections and the summary
  * of verdicts; each section lives in a file of its own (bench.h lists
@@ -181,7 +183,8 @@ static void bench_usage(FILE *to)
 		"/tmp)\n"
 		"  --only LIST       sections: props,list,pins,poll,serial,start,"
 		"scale,logsize,\n"
-		"                    follow,blocked,snapshots,trace,boot,bulk\n"
+		"                    follow,blocked,snapshots,trace,boot,bulk,\n"
+		"                    snapshots-linux\n"
 		"  --iters N         property/pin pairs (300)\n"
 		"  --polls N         poll wake-up samples (100)\n"
 		"  --bursts N        serial rounds (4)\n"
@@ -190,7 +193,8 @@ static void bench_usage(FILE *to)
 		"  --scale N         instances of the scale test (32)\n"
 		"  --sweeps N        `cat */state` sweeps per point (30)\n"
 		"  --readers N       blocked readers of `blocked` (1000)\n"
-		"  --guests DIR      the guest kit of boot,bulk (build/guests)\n"
+		"  --guests DIR      the guest kit of boot,bulk,snapshots-linux\n"
+		"                    (build/guests)\n"
 		"  --guest-rounds N  boot+bulk rounds per side (2)\n"
 		"  --bulk-bytes N    what the guest prints in bulk (4194304)\n"
 		"  --wrap CMD        run emufs under CMD (\"strace -c -f -o F\","
@@ -387,6 +391,8 @@ int main(int argc, char **argv)
 		scale_section();
 	if (bench_section_on("boot") || bench_section_on("bulk"))
 		guest_section();
+	if (bench_section_on("snapshots-linux"))
+		snapshots_linux_section();
 
 	int missed = bench_summary(t_all);
 	bench_cleanup();
