@@ -51,7 +51,7 @@ static char *absolute(const char *path)
  * just got end of file and close (a thousand of them on a loaded machine
  * take seconds), as long as they keep coming; then any other file
  * mid-request, briefly. */
-#define FOLLOW_DRAIN_IDLE_MS 2000
+#define FOLLOW_DRAIN_IDLE_MS 5000
 #define FOLLOW_DRAIN_MAX_MS 30000
 #define DRAIN_IDLE_MS 200
 #define DRAIN_MAX_MS 1000
