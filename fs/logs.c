@@ -61,14 +61,13 @@ ssize_t log_read(struct fh *fh, char *buf, size_t size, off_t off)
 		binding_put(b);
 		return -ENOENT;
 	}
-	off_t size_now;
-	unsigned gen;
-	logfile_position(lf, &size_now, &gen);
+	struct logfile_pos pos;
+	logfile_pos(lf, &pos);
 	ssize_t r = logfile_read(lf, buf, size, off);
 	binding_put(b);
 	if (r >= 0) {
 		fh->seen = off + r;
-		fh->seen_gen = gen;
+		fh->seen_gen = pos.generation;
 	}
 	return r;
 }
@@ -85,15 +84,14 @@ int log_poll(struct emufs_fs *fs, struct fh *fh, struct fuse_pollhandle *ph,
 		*revents = POLLIN | POLLOUT;
 		return 0;
 	}
-	off_t size;
-	unsigned gen;
+	struct logfile_pos pos;
 	/* Arm first, then look: a growth in between still wakes us. */
 	if (ph)
 		fs_poll_arm(fs, fh, lf, ph);
-	logfile_position(lf, &size, &gen);
+	logfile_pos(lf, &pos);
 	binding_put(b);
 	*revents = POLLOUT;
-	if (size > fh->seen || gen != fh->seen_gen)
+	if (pos.size > fh->seen || pos.generation != fh->seen_gen)
 		*revents |= POLLIN;
 	return 0;
 }

@@ -390,14 +390,6 @@ void logfile_stat(struct logfile *lf, off_t *size, struct timespec *mtime)
 	pthread_mutex_unlock(&lf->lock);
 }
 
-void logfile_position(struct logfile *lf, off_t *size, unsigned *gen)
-{
-	pthread_mutex_lock(&lf->lock);
-	*size = lf->size;
-	*gen = lf->generation;
-	pthread_mutex_unlock(&lf->lock);
-}
-
 int logfile_reset(struct logfile *lf)
 {
 	struct logfile_trouble t = { 0 };

@@ -84,8 +84,9 @@ struct logfile {
 				   * (logfile_retire) */
 };
 
-/* Where a log stands, for a follower: bytes [origin, origin + size) of
- * run number `runs` are readable (file offsets [0, size)). */
+/* Where a log stands, all of it at one moment: its size and generation
+ * (poll), and for a follower the bytes [origin, origin + size) of run
+ * number `runs` (file offsets [0, size)). */
 struct logfile_pos {
 	off_t origin, size;
 	unsigned runs, generation;
@@ -123,8 +124,6 @@ void logfile_vprintf_emufs(struct logfile *lf, const char *fmt, va_list ap)
 /* At most len bytes at off; 0 at or past the end. Never blocks. */
 ssize_t logfile_read(struct logfile *lf, void *buf, size_t len, off_t off);
 void logfile_stat(struct logfile *lf, off_t *size, struct timespec *mtime);
-/* Size and generation together, for poll. */
-void logfile_position(struct logfile *lf, off_t *size, unsigned *gen);
 /* Start over at size 0 (a new run). */
 int logfile_reset(struct logfile *lf);
 /* The run ended: no more bytes until the next reset. Tells the grow

@@ -785,16 +785,15 @@ static void test_unread_pty_never_costs_log_bytes(void **state)
 static void test_new_run_starts_the_log_over(void **state)
 {
 	struct channel *ch = attach(state);
-	off_t size;
-	unsigned gen0, gen1;
+	struct logfile_pos p0, p1;
 
 	emu_says(state, "first run\n");
 	log_is(ch, "first run\n");
-	logfile_position(&ch->log, &size, &gen0);
+	logfile_pos(&ch->log, &p0);
 	channel_new_run(ch);
-	logfile_position(&ch->log, &size, &gen1);
-	assert_int_equal(size, 0);
-	assert_int_equal(gen1, gen0 + 1);
+	logfile_pos(&ch->log, &p1);
+	assert_int_equal(p1.size, 0);
+	assert_int_equal(p1.generation, p0.generation + 1);
 	emu_says(state, "second\n");
 	log_is(ch, "second\n");
 }

@@ -77,11 +77,10 @@ static off_t size_of(struct logfile *lf)
 
 static unsigned generation_of(struct logfile *lf)
 {
-	off_t size;
-	unsigned gen;
+	struct logfile_pos pos;
 
-	logfile_position(lf, &size, &gen);
-	return gen;
+	logfile_pos(lf, &pos);
+	return pos.generation;
 }
 
 /* The whole log is exactly WANT (LEN bytes). */
@@ -137,13 +136,12 @@ static void test_open_starts_empty(void **state)
 {
 	struct logfile *lf = open_log(state, 0);
 	char buf[16];
-	unsigned gen;
-	off_t size = -1;
+	struct logfile_pos pos = { .size = -1 };
 
 	assert_int_equal(size_of(lf), 0);
 	assert_int_equal(logfile_read(lf, buf, sizeof buf, 0), 0);
-	logfile_position(lf, &size, &gen);
-	assert_int_equal(size, 0);
+	logfile_pos(lf, &pos);
+	assert_int_equal(pos.size, 0);
 	assert_int_equal(disk_size(state), 0);
 }
 
