@@ -46,7 +46,7 @@ FUZZ_SRC_config    := src/core/config.c src/core/config_read.c \
                       src/qemu/qemu_config.c src/renode/renode_config.c \
                       src/renode/renode_parse.c src/core/propval.c \
                       src/core/bignum.c
-FUZZ_SRC_qmp       := src/core/clock.c src/core/bignum.c src/qemu/qmp.c \
+FUZZ_SRC_qmp       := src/core/clock.c src/core/bignum.c src/qemu/qmp.c src/qemu/qmp_reply.c src/qemu/qmp_state.c \
                       src/qemu/qmp_wire.c src/qemu/qmp_sendq.c
 FUZZ_SRC_ctl       := src/core/ctl.c
 FUZZ_SRC_propval   := src/core/propval.c src/core/bignum.c

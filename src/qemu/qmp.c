@@ -1,6 +1,6 @@
 /* qmp.c - a QMP client: one connection to one QEMU's control socket; the
- * request/reply bookkeeping (the wire format is qmp_wire.c, the send
- * queue qmp_sendq.c).
+ * request side and the bookkeeping (the replies are read in qmp_reply.c,
+ * the wire format is qmp_wire.c, the send queue qmp_sendq.c).
  *
  * Threads: one thread at a time calls qmp_on_readable() (the reader); it
  * alone owns the line buffer and parses what QEMU sends. Any number of
@@ -47,53 +47,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "qmp_sendq.h"
-#include "qmp_wire.h"
-
-/* What one qmp_on_readable() reads at most before it returns to the I/O
- * loop, so that one QEMU flooding events cannot hold the loop from every
- * other instance; level-triggered epoll calls it again for the rest. */
-#define QMP_READ_BUDGET QMP_LINES_CHUNK
-
-/* A request waiting for its reply; lives on the waiting thread's stack and
- * is linked into q->pending until completed or given up. */
-struct qmp_pending {
-	int64_t id;
-	bool done;               /* reply arrived or connection died */
-	bool unreadable;         /* done: its reply came but could not be
-				  * parsed (reply is NULL) */
-	json_t *reply;           /* the whole reply object; NULL if it died */
-	struct qmp_out *out;     /* its line while not wholly sent, or NULL */
-	struct qmp_pending *next;
-};
-
-struct qmp {
-	int fd;
-	qmp_event_fn on_event;
-	void *opaque;
-
-	/* Reader state: touched only by the thread inside qmp_on_readable(). */
-	struct qmp_lines in;
-	bool unflushed;          /* events delivered since the last flush */
-
-	/* Protects greeted, next_id, the pending list and the send queue
-	 * (with its write hook); every send() on the socket happens under
-	 * it, so lines never interleave. dead is written only under it (and
-	 * read without it through the atomic). */
-	pthread_mutex_t lock;
-	pthread_cond_t reply_cond;   /* a slot completed, greeting, death,
-				      * a line went out */
-	bool greeted;
-	struct qmp_sendq out;
-	int64_t next_id;
-	struct qmp_pending *pending;
-	int64_t *owed;           /* ids sent and not answered, oldest first */
-	size_t nowed, owed_cap;
-	atomic_bool dead;
-
-	atomic_size_t garbage;
-	atomic_size_t unmatched;
-};
+#include "qmp_state.h"
 
 /* ---- life cycle ------------------------------------------------------ */
 
@@ -166,30 +120,10 @@ size_t qmp_unmatched_replies(const struct qmp *q)
 	return atomic_load(&q->unmatched);
 }
 
-/* Called with q->lock held: fail every waiting request, wake everyone. */
-static void die_locked(struct qmp *q)
-{
-	struct qmp_pending *p, *next;
-
-	if (atomic_load(&q->dead))
-		return;
-	atomic_store(&q->dead, true);
-	for (p = q->pending; p; p = next) {
-		next = p->next;
-		p->done = true;
-		p->reply = NULL;
-		p->next = NULL;
-	}
-	q->pending = NULL;
-	q->nowed = 0;
-	qmp_sendq_drop(&q->out);
-	pthread_cond_broadcast(&q->reply_cond);
-}
-
 void qmp_shutdown(struct qmp *q)
 {
 	pthread_mutex_lock(&q->lock);
-	die_locked(q);
+	qmp_die_locked(q);
 	pthread_mutex_unlock(&q->lock);
 	/* Wake the reader's poll(): it sees EOF and returns -1. */
 	shutdown(q->fd, SHUT_RDWR);
@@ -201,7 +135,7 @@ void qmp_shutdown(struct qmp *q)
 static void flush_locked(struct qmp *q)
 {
 	if (!atomic_load(&q->dead) && qmp_sendq_flush(&q->out, q->fd) < 0)
-		die_locked(q);
+		qmp_die_locked(q);
 }
 
 void qmp_set_write_hook(struct qmp *q, qmp_want_write_fn fn, void *opaque)
@@ -231,196 +165,7 @@ size_t qmp_output_pending(struct qmp *q)
 	pthread_mutex_unlock(&q->lock);
 	return n;
 }
-
-/* ---- reading --------------------------------------------------------- */
-
-/* The waiting slot of id, taken off the pending list, or NULL when its
- * requester gave up. Called with q->lock held. */
-static struct qmp_pending *take_pending_locked(struct qmp *q, int64_t id)
-{
-	struct qmp_pending **pp;
-
-	for (pp = &q->pending; *pp; pp = &(*pp)->next) {
-		if ((*pp)->id == id) {
-			struct qmp_pending *p = *pp;
-
-			*pp = p->next;
-			p->next = NULL;
-			return p;
-		}
-	}
-	return NULL;
-}
-
-/* Fail the request of id (if it still waits): its reply came unreadable.
- * Called with q->lock held. */
-static void fail_unreadable_locked(struct qmp *q, int64_t id)
-{
-	struct qmp_pending *p = take_pending_locked(q, id);
-
-	if (p) {
-		p->reply = NULL;
-		p->unreadable = true;
-		p->done = true;
-		pthread_cond_broadcast(&q->reply_cond);
-	}
-}
-
-/* A reply to id came: id is no longer owed. Called with q->lock held.
- * Older ids stay owed: replies are matched by id whatever their order (a
- * test QEMU may reorder them); only an unreadable line relies on QEMU's
- * order. */
-static void answered_locked(struct qmp *q, int64_t id)
-{
-	for (size_t i = 0; i < q->nowed; i++) {
-		if (q->owed[i] == id) {
-			q->nowed--;
-			memmove(q->owed + i, q->owed + i + 1,
-				(q->nowed - i) * sizeof(*q->owed));
-			return;
-		}
-	}
-}
-
-/* A line came that would be a reply if it could be read (not JSON, or
- * over-long): the oldest owed request's reply, in order. */
-static void unreadable_reply(struct qmp *q)
-{
-	atomic_fetch_add(&q->garbage, 1);
-	pthread_mutex_lock(&q->lock);
-	if (q->nowed > 0) {
-		int64_t id = q->owed[0];
-
-		answered_locked(q, id);
-		fail_unreadable_locked(q, id);
-	}
-	pthread_mutex_unlock(&q->lock);
-}
-
-/* Hands msg (our only reference) to the waiting slot, or drops it. The
- * reference moves rather than being shared: jansson's inline json_decref
- * reads the refcount unlocked, so two threads must never own one object. */
-static void complete_reply(struct qmp *q, json_t *msg)
-{
-	struct qmp_pending *p;
-	bool matched = false;
-	int64_t want;
-
-	if (qmp_wire_reply_id(msg, &want)) {
-		pthread_mutex_lock(&q->lock);
-		answered_locked(q, want);
-		p = take_pending_locked(q, want);
-		if (p) {
-			p->reply = msg;
-			p->done = true;
-			matched = true;
-			pthread_cond_broadcast(&q->reply_cond);
-		}
-		pthread_mutex_unlock(&q->lock);
-	}
-	if (!matched) {
-		atomic_fetch_add(&q->unmatched, 1);
-		json_decref(msg);
-	}
-}
-
-/* Tell the event callback to make the events so far visible. */
-static void flush_events(struct qmp *q)
-{
-	if (q->unflushed && q->on_event)
-		q->on_event(q->opaque, NULL, NULL);
-	q->unflushed = false;
-}
-
-/* One line without its CR/LF, NUL-terminated in place. */
-static void handle_line(struct qmp *q, char *line, size_t n)
-{
-	json_t *msg;
-
-	switch (qmp_wire_parse(line, n, &msg)) {
-	case QMP_MSG_GREETING:
-		pthread_mutex_lock(&q->lock);
-		q->greeted = true;
-		pthread_cond_broadcast(&q->reply_cond);
-		pthread_mutex_unlock(&q->lock);
-		break;
-	case QMP_MSG_EVENT:
-		if (q->on_event)
-			q->on_event(q->opaque, line, msg);
-		q->unflushed = true;
-		break;
-	case QMP_MSG_REPLY:
-		flush_events(q);   /* its requester may look at them next */
-		complete_reply(q, msg);
-		return;
-	case QMP_MSG_UNREADABLE:
-		flush_events(q);   /* as for a reply */
-		unreadable_reply(q);
-		break;
-	case QMP_MSG_GARBAGE:  /* JSON, so no reply QEMU sent: skip it */
-		atomic_fetch_add(&q->garbage, 1);
-		break;
-	}
-	json_decref(msg);
-}
-
-/* Parse every whole line read so far; the partial tail stays. */
-static void split_lines(struct qmp *q)
-{
-	enum qmp_line_kind k;
-	char *line;
-	size_t n;
-
-	while ((k = qmp_lines_next(&q->in, &line, &n)) != QMP_LINE_NONE) {
-		if (k == QMP_LINE_DROPPED)
-			unreadable_reply(q);   /* too long for an event */
-		else
-			handle_line(q, line, n);
-	}
-}
-
-int qmp_on_readable(struct qmp *q)
-{
-	size_t got = 0;
-	ssize_t n;
-	char *space;
-
-	if (atomic_load(&q->dead))
-		return -1;
-	while (got < QMP_READ_BUDGET) {
-		size_t room;
-		space = qmp_lines_space(&q->in, &room);
-		if (!space)
-			goto broken;      /* out of memory: cannot go on */
-		n = read(q->fd, space, room);
-		if (n > 0) {
-			qmp_lines_add(&q->in, (size_t)n);
-			got += (size_t)n;
-			split_lines(q);
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		goto broken;  /* EOF or a real error */
-	}
-	/* Drained, or the budget spent: the rest waits for the loop's next
-	 * round. */
-	flush_events(q);
-	return atomic_load(&q->dead) ? -1 : 0;
-broken:
-	flush_events(q);
-	if (qmp_lines_reset(&q->in))
-		atomic_fetch_add(&q->garbage, 1);  /* a line cut by EOF */
-	pthread_mutex_lock(&q->lock);
-	die_locked(q);
-	pthread_mutex_unlock(&q->lock);
-	return -1;
-}
-
 /* ---- requests -------------------------------------------------------- */
-
 
 /* Room for one more owed id. -ENOMEM. Called with q->lock held. */
 static int owed_reserve_locked(struct qmp *q)
@@ -513,9 +258,9 @@ static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 	while (!slot.done && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&q->reply_cond, &q->lock, dl);
 	if (!slot.done) {
-		take_pending_locked(q, slot.id);
+		qmp_take_pending_locked(q, slot.id);
 		if (qmp_sendq_give_up(&q->out, &slot.out))
-			answered_locked(q, slot.id);  /* QEMU never saw it */
+			qmp_answered_locked(q, slot.id);  /* QEMU never saw it */
 		pthread_mutex_unlock(&q->lock);
 		return -ETIMEDOUT;
 	}

@@ -37,15 +37,6 @@
 
 struct qmp;
 
-/* An event as received: the raw line (no CR/LF) and its parsed object, both
- * borrowed for the call (json_incref to keep it). Runs on the thread inside
- * qmp_on_readable(), so it must not wait for a reply (no qmp_execute).
- * line and event NULL: a flush point; whatever the callback keeps of the
- * events so far (to write them in batches) must now be made visible: a
- * reply that came after them is about to wake its requester, or the read
- * ended. */
-typedef void (*qmp_event_fn)(void *opaque, const char *line, json_t *event);
-
 /* Takes ownership of fd (a connected stream socket) on success; on failure
  * (NULL) the fd is still the caller's to close. Sets it non-blocking and
  * close-on-exec. */

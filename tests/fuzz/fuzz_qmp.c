@@ -8,7 +8,7 @@
  *  - whole: over a real socketpair, in writes as large as the socket
  *    takes; a handful of system calls, the kernel's path as it is;
  *  - in pieces: through a fake read(2) (this target links with
- *    -Wl,--wrap=read, so qmp.c's read() calls fuzz_read() below; any
+ *    -Wl,--wrap=read, so qmp_reply.c's read() calls fuzz_read() below; any
  *    other fd goes to the real read). Arrivals of one byte each for inputs
  *    up to BYTEWISE_MAX bytes, else of 1 to 8 bytes (sizes drawn from the
  *    input, so a crash replays); each read(2) returns at most what is left
@@ -173,7 +173,7 @@ static uint32_t fake_next(void)
 
 ssize_t __real_read(int fd, void *buf, size_t n);
 
-/* qmp.c's read(2) (-Wl,--wrap=read in mk/fuzz.mk). */
+/* qmp_reply.c's read(2) (-Wl,--wrap=read in mk/fuzz.mk). */
 ssize_t __wrap_read(int fd, void *buf, size_t n)
 {
 	size_t avail, give;

@@ -1,0 +1,61 @@
+/* qmp_state.c - the bookkeeping both sides of a QMP connection share: the
+ * list of waiting requests, the ids owed a reply, and the connection's
+ * death. Every function here is called with q->lock held. */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "qmp_state.h"
+
+/* Fail every waiting request, wake everyone. */
+void qmp_die_locked(struct qmp *q)
+{
+	struct qmp_pending *p, *next;
+
+	if (atomic_load(&q->dead))
+		return;
+	atomic_store(&q->dead, true);
+	for (p = q->pending; p; p = next) {
+		next = p->next;
+		p->done = true;
+		p->reply = NULL;
+		p->next = NULL;
+	}
+	q->pending = NULL;
+	q->nowed = 0;
+	qmp_sendq_drop(&q->out);
+	pthread_cond_broadcast(&q->reply_cond);
+}
+
+/* The waiting slot of id, taken off the pending list, or NULL when its
+ * requester gave up. Called with q->lock held. */
+struct qmp_pending *qmp_take_pending_locked(struct qmp *q, int64_t id)
+{
+	struct qmp_pending **pp;
+
+	for (pp = &q->pending; *pp; pp = &(*pp)->next) {
+		if ((*pp)->id == id) {
+			struct qmp_pending *p = *pp;
+
+			*pp = p->next;
+			p->next = NULL;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+/* A reply to id came: id is no longer owed. Called with q->lock held.
+ * Older ids stay owed: replies are matched by id whatever their order (a
+ * test QEMU may reorder them); only an unreadable line relies on QEMU's
+ * order. */
+void qmp_answered_locked(struct qmp *q, int64_t id)
+{
+	for (size_t i = 0; i < q->nowed; i++) {
+		if (q->owed[i] == id) {
+			q->nowed--;
+			memmove(q->owed + i, q->owed + i + 1,
+				(q->nowed - i) * sizeof(*q->owed));
+			return;
+		}
+	}
+}
