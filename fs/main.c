@@ -49,10 +49,10 @@ static char *absolute(const char *path)
 /* How the end of the mount goes on serving the files still open, so that
  * their close is answered rather than aborted: follow/'s readers, which
  * just got end of file and close (a thousand of them on a loaded machine
- * take seconds), as long as they keep coming; then any other file
- * mid-request, briefly. */
-#define FOLLOW_DRAIN_IDLE_MS 5000
-#define FOLLOW_DRAIN_MAX_MS 30000
+ * take seconds), as long as they keep closing; then, after the workers,
+ * any other file mid-request, briefly. */
+#define FOLLOW_LEAVE_IDLE_MS 5000
+#define FOLLOW_LEAVE_MAX_MS 30000
 #define DRAIN_IDLE_MS 200
 #define DRAIN_MAX_MS 1000
 
@@ -188,10 +188,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "emufs: cannot start the follow/ replies\n");
 		goto out_core;
 	}
-	if (fuse_set_signal_handlers(se)) {
-		fprintf(stderr, "emufs: cannot set signal handlers\n");
-		goto out_core;
-	}
 	/* Without it a lazy unmount leaves follow/'s readers blocked. */
 	if (mountwatch_start(mountpoint, follow_end, &fs))
 		fprintf(stderr, "emufs: cannot watch the mount table: a lazy "
@@ -200,17 +196,19 @@ int main(int argc, char **argv)
 	bool autostarted = pthread_create(&autostart, NULL, autostart_main,
 					  fs.core) == 0;
 
-	status = fs_session_loop(se);
+	struct fs_session_end end = { .begin = follow_end,
+				      .open = fs_follow_files_open,
+				      .opaque = &fs,
+				      .idle_ms = FOLLOW_LEAVE_IDLE_MS,
+				      .max_ms = FOLLOW_LEAVE_MAX_MS };
+	status = fs_session_loop(se, &end);
 	waiters_stop(&fs);          /* blocked readers: end of file, now */
 	follow_end(&fs);            /* and those waiting in poll() */
 	mountwatch_stop();
-	fs_session_drain(se, fs_follow_files_open, &fs, FOLLOW_DRAIN_IDLE_MS,
-			 FOLLOW_DRAIN_MAX_MS);
 	fs_session_drain(se, fs_files_open, &fs, DRAIN_IDLE_MS, DRAIN_MAX_MS);
 
 	if (autostarted)
 		pthread_join(autostart, NULL);
-	fuse_remove_signal_handlers(se);
 out_core:
 	fuse_session_unmount(se);
 	fs_free_open_files(&fs);    /* their instance references first */

@@ -74,15 +74,15 @@ void fs_file_free(struct emufs_fs *fs, struct fh *fh)
 	free(fh);
 }
 
-bool fs_follow_files_open(void *opaque)
+size_t fs_follow_files_open(void *opaque)
 {
 	struct emufs_fs *fs = opaque;
+	size_t n = 0;
 	pthread_mutex_lock(&fs->files_lock);
-	struct fh *fh = fs->files;
-	while (fh && !fh->follow)
-		fh = fh->file_next;
+	for (struct fh *fh = fs->files; fh; fh = fh->file_next)
+		n += fh->follow != NULL;
 	pthread_mutex_unlock(&fs->files_lock);
-	return fh != NULL;
+	return n;
 }
 
 bool fs_files_open(void *opaque)

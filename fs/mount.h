@@ -12,9 +12,10 @@ void fs_destroy(struct emufs_fs *fs);
 /* An open file: made at open, linked on fs->files; and its end. */
 void fs_file_link(struct emufs_fs *fs, struct fh *fh);
 void fs_file_free(struct emufs_fs *fs, struct fh *fh);
-/* Whether a file (of follow/) is still open (opaque: the emufs_fs). */
+/* Whether a file is still open; how many of follow/ (opaque: the
+ * emufs_fs). */
 bool fs_files_open(void *opaque);
-bool fs_follow_files_open(void *opaque);
+size_t fs_follow_files_open(void *opaque);
 
 /* A name at the end of a listing; -ENOMEM. */
 int dirlist_add(struct dirlist *d, const char *name);

@@ -1,12 +1,12 @@
-/* session.c - the FUSE session: libfuse's low-level API, its mount, and
- * the loop of worker threads that serves it.
+/* session.c - the FUSE session: libfuse's low-level API, its mount, the
+ * workers that serve it (workers.c), and how it ends.
  *
- * The workers (up to SESSION_MAX_THREADS, since 3.14 ignores
- * `-o max_threads`) each answer one request at a time; after a burst the
- * pool shrinks back to SESSION_IDLE_THREADS waiting ones: libfuse 3.12+
- * never ends an idle worker unless told (its default is -1), so one
- * burst of 60 concurrent requests kept 60 threads and their stacks for
- * the mount's life.
+ * A signal (SIGINT, SIGTERM, SIGHUP) ends the mount in order, on the
+ * main thread, never in a handler: first follow/'s readers get end of
+ * file and close while every worker still serves (their closes are
+ * answered), then the workers stop, each after the request it holds.
+ * libfuse's own signal handlers are not used: they mark the session
+ * exited at once, and 3.14 drops the requests read after that mark.
  */
 #include <fuse_lowlevel.h>
 
@@ -16,15 +16,18 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "core/clock.h"
 
 #include "fs.h"
 #include "session.h"
 #include "ops.h"
+#include "workers.h"
 
-#define SESSION_MAX_THREADS 64
-#define SESSION_IDLE_THREADS 4
+/* How often the end checks whether follow/'s readers are leaving. */
+#define SESSION_FOLLOW_POLL_MS 20
 
 int fs_session_new(struct emufs_fs *fs, const char *argv0,
 		   const char *source, const char *fuse_opts, bool debug,
@@ -75,20 +78,87 @@ out:
 	return status;
 }
 
-int fs_session_loop(struct fuse_session *se)
+/* The signals that end the mount reach the loop's thread through a pipe
+ * their handler writes to; so does the end of the session by itself. */
+static int wake_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t end_signal;
+static volatile sig_atomic_t end_signals;   /* a second one: hurry */
+
+static void wake_loop(void)
 {
-	struct fuse_loop_config *lc = fuse_loop_cfg_create();
-	if (!lc)
+	int saved = errno;
+	ssize_t n = write(wake_pipe[1], "", 1);  /* full: a wake is pending */
+	(void)n;
+	errno = saved;
+}
+
+static void on_end_signal(int sig)
+{
+	end_signal = sig;
+	end_signals = end_signals + 1;
+	wake_loop();
+}
+
+static int handle_signals(void (*handler)(int))
+{
+	static const int ends[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
+		if (sigaction(ends[i], &sa, NULL))
+			return -1;
+	sa.sa_handler = SIG_IGN;   /* a reader gone mid-reply is not fatal */
+	return sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Let follow/'s readers see end of file and close while every worker
+ * still serves: each close is answered. Ends when none is open, when
+ * none closed for end->idle_ms (the rest keep their files: tail -f), after
+ * end->max_ms, at a second signal, or when the session ends by itself. */
+static void let_followers_leave(const struct fs_session_end *end)
+{
+	end->begin(end->opaque);
+	long long stop = clock_now_ms() + end->max_ms;
+	long long quiet_since = clock_now_ms();
+	size_t left = end->open(end->opaque);
+	while (left > 0 && clock_ms_left(stop) > 0 && end_signals < 2 &&
+	       clock_now_ms() - quiet_since < end->idle_ms) {
+		if (workers_wait(SESSION_FOLLOW_POLL_MS))
+			return;
+		size_t now = end->open(end->opaque);
+		if (now < left)
+			quiet_since = clock_now_ms();
+		left = now;
+	}
+}
+
+int fs_session_loop(struct fuse_session *se, const struct fs_session_end *end)
+{
+	int status = 1;
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK))
 		return 1;
-	fuse_loop_cfg_set_max_threads(lc, SESSION_MAX_THREADS);
-	fuse_loop_cfg_set_idle_threads(lc, SESSION_IDLE_THREADS);
-	fuse_loop_cfg_set_clone_fd(lc, 0);
-	/* The loop returns the signal that ended it (SIGINT, SIGTERM,
-	 * SIGHUP: a clean stop, exit 0) or a negative errno. */
-	int res = fuse_session_loop_mt(se, lc);
-	fuse_loop_cfg_destroy(lc);
-	return res == 0 || res == SIGINT || res == SIGTERM ||
-	       res == SIGHUP ? 0 : 1;
+	end_signal = 0;
+	end_signals = 0;
+	if (handle_signals(on_end_signal) || workers_start(se, wake_loop))
+		goto out;
+	/* Sleep until a signal, or the session's own end (an unmount). */
+	while (!end_signal && !workers_wait(0)) {
+		struct pollfd p = { wake_pipe[0], POLLIN, 0 };
+		char drop[16];
+		if (poll(&p, 1, -1) > 0)
+			while (read(wake_pipe[0], drop, sizeof drop) > 0)
+				;
+	}
+	if (end_signal)
+		let_followers_leave(end);
+	status = workers_stop() ? 1 : 0;
+out:
+	handle_signals(SIG_DFL);
+	close(wake_pipe[0]);
+	close(wake_pipe[1]);
+	return status;
 }
 
 void fs_session_drain(struct fuse_session *se, bool (*busy)(void *),

@@ -3,6 +3,7 @@
 #define EMUFS_FS_SESSION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct emufs_fs;
 struct fuse_session;
@@ -16,9 +17,20 @@ int fs_session_new(struct emufs_fs *fs, const char *argv0,
 		   const char *source, const char *fuse_opts, bool debug,
 		   const char *mountpoint, const char *shown,
 		   struct fuse_session **out);
-/* Serve requests until unmounted or signalled; the exit status (0 for
- * an unmount or SIGINT, SIGTERM, SIGHUP). */
-int fs_session_loop(struct fuse_session *se);
+/* How a signal ends the mount: begin(opaque) ends follow/'s reads (end
+ * of file); the workers serve on while open(opaque), the number of
+ * follow/ files still open, goes down: until 0, until none closed for
+ * idle_ms, or for max_ms in all. */
+struct fs_session_end {
+	void (*begin)(void *opaque);
+	size_t (*open)(void *opaque);
+	void *opaque;
+	int idle_ms, max_ms;
+};
+/* Serve requests until unmounted or signalled (SIGINT, SIGTERM, SIGHUP,
+ * handled here; SIGPIPE is ignored); the exit status: 0 for an unmount
+ * or a signal, 1 for an error. */
+int fs_session_loop(struct fuse_session *se, const struct fs_session_end *end);
 /* After the loop, once follow/'s blocked readers were answered end of
  * file: serve what open files send on their way out (a last read, the
  * FLUSH and RELEASE of their close) while busy(opaque) says some are
