@@ -54,6 +54,7 @@ struct bench_opt {
 	long burst_bytes;
 	int starts;            /* start samples per variant */
 	int scale;             /* instances of the scale test */
+	int pinwake;           /* instances of the pinwake test */
 	int sweeps;            /* `cat <each>/state` sweeps per point */
 	int readers;           /* blocked readers of `blocked` */
 	int guest_rounds;      /* boot+bulk rounds per side */
@@ -253,6 +254,7 @@ void snapshots_linux_section(void);
 
 void trace_section(struct bench_ctx *c);
 void scale_section(void);
+void pinwake_section(void);
 void follow_section(struct bench_ctx *c);
 void blocked_section(struct bench_ctx *c);
 /* boot and bulk: a mount of its own, like scale. */

@@ -49,6 +49,7 @@ struct bench_opt bench_opt = {
 	.burst_bytes = 1048576,
 	.starts = 10,
 	.scale = 32,
+	.pinwake = 48,
 	.sweeps = 30,
 	.readers = 1000,
 	.guest_rounds = 2,
@@ -182,8 +183,9 @@ static void bench_usage(FILE *to)
 		"  --work DIR        scratch directory (default: a new one in "
 		"/tmp)\n"
 		"  --only LIST       sections: props,list,pins,poll,serial,start,"
-		"scale,logsize,\n"
-		"                    follow,blocked,snapshots,trace,boot,bulk,\n"
+		"scale,pinwake,\n"
+		"                    logsize,follow,blocked,snapshots,trace,boot,"
+		"bulk,\n"
 		"                    snapshots-linux\n"
 		"  --iters N         property/pin pairs (300)\n"
 		"  --polls N         poll wake-up samples (100)\n"
@@ -191,6 +193,7 @@ static void bench_usage(FILE *to)
 		"  --burst-bytes N   bytes per burst (1048576)\n"
 		"  --starts N        start samples per variant (10)\n"
 		"  --scale N         instances of the scale test (32)\n"
+		"  --pinwake N       instances of the pinwake test (48)\n"
 		"  --sweeps N        `cat */state` sweeps per point (30)\n"
 		"  --readers N       blocked readers of `blocked` (1000)\n"
 		"  --guests DIR      the guest kit of boot,bulk,snapshots-linux\n"
@@ -217,6 +220,7 @@ static void bench_parse(int argc, char **argv)
 		{ "polls", 1, 0, 'p' }, { "bursts", 1, 0, 'b' },
 		{ "burst-bytes", 1, 0, 'B' }, { "starts", 1, 0, 's' },
 		{ "scale", 1, 0, 'S' }, { "sweeps", 1, 0, 'W' },
+		{ "pinwake", 1, 0, 'P' },
 		{ "readers", 1, 0, 'R' }, { "guests", 1, 0, 'G' },
 		{ "guest-rounds", 1, 0, 'g' }, { "bulk-bytes", 1, 0, 'K' },
 		{ "wrap", 1, 0, 'r' }, { "tsv", 1, 0, 't' },
@@ -240,6 +244,7 @@ static void bench_parse(int argc, char **argv)
 		case 'B': o->burst_bytes = atol(optarg); break;
 		case 's': o->starts = atoi(optarg); break;
 		case 'S': o->scale = atoi(optarg); break;
+		case 'P': o->pinwake = atoi(optarg); break;
 		case 'W': o->sweeps = atoi(optarg); break;
 		case 'R': o->readers = atoi(optarg); break;
 		case 'G': o->guests = optarg; break;
@@ -259,6 +264,7 @@ static void bench_parse(int argc, char **argv)
 	if (!o->emufs || !o->firmware || optind != argc || o->iters < 1 ||
 	    o->polls < 1 || o->bursts < 1 || o->burst_bytes < 1 ||
 	    o->starts < 1 || o->scale < 2 || o->scale > 99 ||
+	    o->pinwake < 1 || o->pinwake > 99 ||
 	    o->sweeps < 1 || o->readers < 1 || o->guest_rounds < 1 ||
 	    o->bulk_bytes < 1) {
 		bench_usage(stderr);
@@ -389,6 +395,8 @@ int main(int argc, char **argv)
 		bench_main_mount();
 	if (bench_section_on("scale"))
 		scale_section();
+	if (bench_section_on("pinwake"))
+		pinwake_section();
 	if (bench_section_on("boot") || bench_section_on("bulk"))
 		guest_section();
 	if (bench_section_on("snapshots-linux"))

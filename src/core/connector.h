@@ -70,6 +70,14 @@ struct connector_ops {
 	/* Pins of the emulator's own backends (qom, renode). */
 	int (*pin_get)(struct run *r, const struct cfg_pin *pin, int *level);
 	int (*pin_set)(struct run *r, const struct cfg_pin *pin, int level);
+	/* Optional: pin_get in two halves, so that the pin watcher asks
+	 * every instance at once and a round costs the slowest reply, not
+	 * the sum. pin_get_begin sends the question and returns at once (a
+	 * handle, NULL only when out of memory); pin_get_end, called once
+	 * for each handle, waits for the answer as pin_get would. */
+	void *(*pin_get_begin)(struct run *r, const struct cfg_pin *pin);
+	int (*pin_get_end)(struct run *r, const struct cfg_pin *pin,
+			   void *call, int *level);
 	/* Raw command (a QMP object, a monitor line); reply malloc'd,
 	 * newline-terminated. */
 	int (*raw)(struct run *r, const char *cmd, size_t len, char **reply);

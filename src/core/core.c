@@ -42,10 +42,10 @@ static void poll_pins(void *opaque)
 		v[i]->refs++;
 	}
 	pthread_mutex_unlock(&core->lock);
-	for (size_t i = 0; v && i < n; i++) {
-		pins_poll(v[i]);
+	if (v)
+		pins_poll(v, n);
+	for (size_t i = 0; v && i < n; i++)
 		instance_put(v[i]);
-	}
 	free(v);
 }
 

@@ -2,8 +2,10 @@
 #include "pin.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "binding.h"
 #include "channel.h"
 #include "config.h"
 #include "connector.h"
@@ -93,22 +95,79 @@ void pin_watch(struct instance *inst, struct pin *p, int delta)
 	pinwatch_count(inst->pinenv.watch, delta);
 }
 
-void pins_poll(struct instance *inst)
+/* One question of a round: a watched pin of a running instance, asked
+ * without waiting where the connector can (call), else already read. */
+struct pin_question {
+	struct instance *inst;
+	struct run *r;            /* a reference */
+	struct binding *b;        /* a reference: keeps p alive */
+	struct pin *p;
+	void *call;
+};
+
+/* The watched pins of inst's run, asked (the questions appended to *qs)
+ * or, without pin_get_begin, read now. -ENOMEM. */
+static int ask_instance(struct instance *inst, struct pin_question **qs,
+			size_t *n, size_t *cap)
 {
 	struct run *r = instance_get_run(inst);
 	if (!r)
-		return;
+		return 0;
 	/* A reference across the round trips keeps the pins alive whatever
 	 * happens to the target meanwhile (it changes only while stopped). */
 	struct binding *b = instance_binding(inst);
-	for (size_t i = 0; i < b->npins && r->conn->pin_get; i++) {
+	int rc = 0;
+	for (size_t i = 0; i < b->npins && r->conn->pin_get && !rc; i++) {
 		struct pin *p = &b->pins[i];
 		int level;
 		if (p->cfg->backend == PIN_SHIM || !atomic_load(&p->watchers))
 			continue;
-		if (r->conn->pin_get(r, p->cfg, &level) == 0)
-			pin_update(inst, p, level);
+		if (!r->conn->pin_get_begin) {
+			if (r->conn->pin_get(r, p->cfg, &level) == 0)
+				pin_update(inst, p, level);
+			continue;
+		}
+		if (*n == *cap) {
+			size_t c = *cap ? *cap * 2 : 16;
+			struct pin_question *m = realloc(*qs, c * sizeof *m);
+			if (!m) {
+				rc = -ENOMEM;
+				break;
+			}
+			*qs = m;
+			*cap = c;
+		}
+		void *call = r->conn->pin_get_begin(r, p->cfg);
+		if (!call) {
+			rc = -ENOMEM;
+			break;
+		}
+		(*qs)[(*n)++] = (struct pin_question){
+			inst, run_get(r), binding_get(b), p, call };
 	}
 	binding_put(b);
 	run_put(r);
+	return rc;
+}
+
+void pins_poll(struct instance **v, size_t ninst)
+{
+	struct pin_question *qs = NULL;
+	size_t n = 0, cap = 0;
+	/* Every question out first, then every answer: the round costs the
+	 * slowest reply. Out of memory, the round goes on with what was
+	 * asked; the next one asks again. */
+	for (size_t i = 0; i < ninst; i++)
+		if (ask_instance(v[i], &qs, &n, &cap))
+			break;
+	for (size_t i = 0; i < n; i++) {
+		struct pin_question *q = &qs[i];
+		int level;
+		if (q->r->conn->pin_get_end(q->r, q->p->cfg, q->call,
+					    &level) == 0)
+			pin_update(q->inst, q->p, level);
+		binding_put(q->b);
+		run_put(q->r);
+	}
+	free(qs);
 }

@@ -26,8 +26,9 @@ unsigned pin_update(struct instance *inst, struct pin *p, int level);
 /* An open file of p more (delta 1) or fewer (-1): the pin watcher polls
  * emulator-side pins while any is open. */
 void pin_watch(struct instance *inst, struct pin *p, int delta);
-/* Poll every watched emulator-side pin of inst (the pin watcher's
- * round, core.c). */
-void pins_poll(struct instance *inst);
+/* Poll every watched emulator-side pin of the n instances v (the pin
+ * watcher's round, core.c), asking them all before waiting for any
+ * answer where the connector can (pin_get_begin). */
+void pins_poll(struct instance **v, size_t n);
 
 #endif

@@ -29,6 +29,7 @@
 #include "qemu_argv.h"
 #include "qemu_config.h"
 #include "qemu_link.h"
+#include "qemu_pins.h"
 #include "qemu_qom.h"
 #include "qemu_run.h"
 #include "qemu_snapshot.h"
@@ -430,6 +431,8 @@ static const struct connector_ops qemu_connector = {
 	.prop_get = qemu_prop_get,
 	.prop_set = qemu_prop_set,
 	.pin_get = qemu_pin_get,
+	.pin_get_begin = qemu_pin_get_begin,
+	.pin_get_end = qemu_pin_get_end,
 	.pin_set = qemu_pin_set,
 	.raw = qemu_raw,
 	.gdb_address = qemu_gdb_address,

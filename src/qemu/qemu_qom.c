@@ -532,26 +532,6 @@ out:
 
 /* ---- pins of the qom backend: a bool property ------------------------ */
 
-int qemu_pin_get(struct run *r, const struct cfg_pin *pin, int *level)
-{
-	struct qmp_error err;
-	json_t *v = NULL;
-	int rc = qom_get(r, pin->object, pin->property, &v, &err);
-	if (rc == 0 && !json_is_boolean(v)) {
-		run_log(r, "gpio/%s: %s %s is not a bool",
-			     pin->name, pin->object, pin->property);
-		rc = -EIO;
-	} else if (rc) {
-		run_log(r, "gpio/%s: qom-get %s %s: %s: %s",
-			     pin->name, pin->object, pin->property, err.cls,
-			     err.desc);
-	} else {
-		*level = json_is_true(v);
-	}
-	json_decref(v);
-	return rc;
-}
-
 int qemu_pin_set(struct run *r, const struct cfg_pin *pin, int level)
 {
 	struct qmp_error err;

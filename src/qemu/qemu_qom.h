@@ -20,7 +20,6 @@ int qemu_prop_list(struct run *r, const char *rel, struct prop_entry **ents,
 int qemu_prop_get(struct run *r, const char *rel, char **text);
 int qemu_prop_set(struct run *r, const char *rel, const char *text,
 		  size_t len);
-int qemu_pin_get(struct run *r, const struct cfg_pin *pin, int *level);
 int qemu_pin_set(struct run *r, const struct cfg_pin *pin, int level);
 
 #endif

@@ -202,37 +202,29 @@ static void push_own_line_locked(struct qmp *q, struct qmp_pending *slot,
 	}
 }
 
-/* Send msg (an object; its "id" is set here) and wait until dl.
- * Returns 0 with *reply set (a reference), -EIO when the connection died
- * (*died tells whether it died after the request was registered: what
- * execute_final counts as success), -EBADMSG when its reply came but could
- * not be parsed, -ETIMEDOUT, -ENOMEM, -EILSEQ, -EFBIG
- * (qmp_wire_command_line). */
-static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
-		      json_t **reply, bool *died)
+/* Queue msg (an object; its "id" is set here) with slot registered for
+ * its reply, so the reply may come before anyone waits. 0, -EIO (dead),
+ * -ENOMEM, -EILSEQ, -EFBIG (qmp_wire_command_line). */
+static int submit(struct qmp *q, json_t *msg, const struct timespec *dl,
+		  struct qmp_pending *slot)
 {
-	struct qmp_pending slot = { 0 };
 	char *text = NULL;
 	size_t len;
 	int rc;
 
-	*reply = NULL;
-	if (died)
-		*died = false;
-
+	memset(slot, 0, sizeof *slot);
 	pthread_mutex_lock(&q->lock);
 	if (atomic_load(&q->dead)) {
 		pthread_mutex_unlock(&q->lock);
 		return -EIO;
 	}
-	slot.id = q->next_id++;
+	slot->id = q->next_id++;
 	pthread_mutex_unlock(&q->lock);
 
-	rc = qmp_wire_command_line(msg, slot.id, &text, &len);
+	rc = qmp_wire_command_line(msg, slot->id, &text, &len);
 	if (rc < 0)
 		return rc;
 
-	/* Register before sending: the reply may come before we wait. */
 	pthread_mutex_lock(&q->lock);
 	if (atomic_load(&q->dead)) {
 		pthread_mutex_unlock(&q->lock);
@@ -244,37 +236,66 @@ static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 		free(text);
 		return -ENOMEM;
 	}
-	if (qmp_sendq_push(&q->out, text, len, &slot.out) < 0) {
+	if (qmp_sendq_push(&q->out, text, len, &slot->out) < 0) {
 		pthread_mutex_unlock(&q->lock);
 		return -ENOMEM;            /* the queue freed text */
 	}
-	q->owed[q->nowed++] = slot.id;   /* in the order lines are queued */
-	slot.next = q->pending;
-	q->pending = &slot;
+	q->owed[q->nowed++] = slot->id;   /* in the order lines are queued */
+	slot->next = q->pending;
+	q->pending = slot;
 	flush_locked(q);
-	push_own_line_locked(q, &slot, dl);
+	push_own_line_locked(q, slot, dl);
+	pthread_mutex_unlock(&q->lock);
+	return 0;
+}
 
-	rc = 0;
-	while (!slot.done && rc != ETIMEDOUT)
+/* Wait until dl for the reply of a submitted slot, and take the slot
+ * back whatever comes. Returns 0 with *reply set (a reference), -EIO
+ * when the connection died (*died tells whether it died after the
+ * request was registered: what execute_final counts as success),
+ * -EBADMSG when its reply came but could not be parsed, -ETIMEDOUT. */
+static int await(struct qmp *q, struct qmp_pending *slot,
+		 const struct timespec *dl, json_t **reply, bool *died)
+{
+	int rc = 0;
+
+	*reply = NULL;
+	if (died)
+		*died = false;
+	pthread_mutex_lock(&q->lock);
+	while (!slot->done && rc != ETIMEDOUT)
 		rc = pthread_cond_timedwait(&q->reply_cond, &q->lock, dl);
-	if (!slot.done) {
-		qmp_take_pending_locked(q, slot.id);
-		if (qmp_sendq_give_up(&q->out, &slot.out))
-			qmp_answered_locked(q, slot.id);  /* QEMU never saw it */
+	if (!slot->done) {
+		qmp_take_pending_locked(q, slot->id);
+		if (qmp_sendq_give_up(&q->out, &slot->out))
+			qmp_answered_locked(q, slot->id);  /* QEMU never saw it */
 		pthread_mutex_unlock(&q->lock);
 		return -ETIMEDOUT;
 	}
 	pthread_mutex_unlock(&q->lock);
 
-	if (slot.unreadable)
+	if (slot->unreadable)
 		return -EBADMSG;
-	if (!slot.reply) {
+	if (!slot->reply) {
 		if (died)
 			*died = true;
 		return -EIO;
 	}
-	*reply = slot.reply;
+	*reply = slot->reply;
 	return 0;
+}
+
+/* Send msg and wait until dl: submit, then await (their errors). */
+static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
+		      json_t **reply, bool *died)
+{
+	struct qmp_pending slot;
+	int rc = submit(q, msg, dl, &slot);
+
+	*reply = NULL;
+	if (died)
+		*died = false;
+	return rc < 0 ? rc : await(q, &slot, dl, reply, died);
 }
 
 static void set_local_err(struct qmp_error *err, int rc)
@@ -288,6 +309,31 @@ static void set_local_err(struct qmp_error *err, int rc)
 				   "be parsed (or was over QMP_MAX_LINE)");
 	else
 		qmp_wire_set_error(err, "LocalError", strerror(-rc));
+}
+
+/* What a command's round trip (rc, and its reply when rc is 0: ours)
+ * gives the caller: 0 with *ret, or -errno with err filled. */
+static int conclude(const char *cmd, int rc, json_t *reply, json_t **ret,
+		    struct qmp_error *err)
+{
+	if (rc == -EILSEQ) {
+		/* What QEMU would say, as it would say it (but with an id). */
+		qmp_wire_set_error(err, "GenericError", "QEMU refuses Unicode "
+			"noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF)");
+		return -qmp_errno_for(cmd, "GenericError");
+	}
+	if (rc == -EFBIG) {
+		qmp_wire_set_error(err, "LocalError", "the command is larger "
+			"than QMP_MAX_LINE");
+		return rc;
+	}
+	if (rc < 0) {
+		set_local_err(err, rc);
+		return rc == -EBADMSG ? -EIO : rc;
+	}
+	rc = qmp_wire_result(cmd, reply, ret, err);
+	json_decref(reply);
+	return rc;
 }
 
 static int execute_until(struct qmp *q, const char *cmd, json_t *args,
@@ -313,24 +359,7 @@ static int execute_until(struct qmp *q, const char *cmd, json_t *args,
 	json_decref(msg);
 	if (rc == -EIO && final && died)
 		return 0;
-	if (rc == -EILSEQ) {
-		/* What QEMU would say, as it would say it (but with an id). */
-		qmp_wire_set_error(err, "GenericError", "QEMU refuses Unicode "
-			"noncharacters (U+FDD0..U+FDEF, U+xFFFE, U+xFFFF)");
-		return -qmp_errno_for(cmd, "GenericError");
-	}
-	if (rc == -EFBIG) {
-		qmp_wire_set_error(err, "LocalError", "the command is larger "
-			"than QMP_MAX_LINE");
-		return rc;
-	}
-	if (rc < 0) {
-		set_local_err(err, rc);
-		return rc == -EBADMSG ? -EIO : rc;
-	}
-	rc = qmp_wire_result(cmd, reply, ret, err);
-	json_decref(reply);
-	return rc;
+	return conclude(cmd, rc, reply, ret, err);
 }
 
 
@@ -340,6 +369,45 @@ int qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 	struct timespec dl = clock_deadline(timeout_ms);
 
 	return execute_until(q, cmd, args, &dl, ret, err, false);
+}
+
+/* A request out on the wire, its reply collected later (qmp_send). */
+struct qmp_call {
+	struct qmp *q;
+	struct qmp_pending slot;   /* on the pending list until collected */
+	struct timespec dl;
+	int rc;                    /* a failure of the send, kept for collect */
+	char *cmd;                 /* for the errno of an error reply */
+};
+
+struct qmp_call *qmp_send(struct qmp *q, const char *cmd, json_t *args,
+			  int timeout_ms)
+{
+	struct qmp_call *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->q = q;
+	c->dl = clock_deadline(timeout_ms);
+	c->cmd = strdup(cmd);
+	json_t *msg = c->cmd ? qmp_wire_command(cmd, args) : NULL;
+	c->rc = msg ? submit(q, msg, &c->dl, &c->slot) : -ENOMEM;
+	json_decref(msg);
+	return c;
+}
+
+int qmp_collect(struct qmp_call *c, json_t **ret, struct qmp_error *err)
+{
+	json_t *reply = NULL;
+	int rc = c->rc;
+
+	if (ret)
+		*ret = NULL;
+	if (rc == 0)
+		rc = await(c->q, &c->slot, &c->dl, &reply, NULL);
+	rc = conclude(c->cmd ? c->cmd : "", rc, reply, ret, err);
+	free(c->cmd);
+	free(c);
+	return rc;
 }
 
 int qmp_execute_final(struct qmp *q, const char *cmd, int timeout_ms)

@@ -85,6 +85,18 @@ int qmp_handshake(struct qmp *q, int timeout_ms);
 int qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 		int timeout_ms, json_t **ret, struct qmp_error *err);
 
+/* The same in two halves, so that one thread can have a request out on
+ * many connections at once and wait for the slowest, not the sum:
+ * qmp_send queues the command (args borrowed) and returns at once;
+ * qmp_collect waits for its reply until timeout_ms after the send, gives
+ * what qmp_execute would, and frees the call. NULL only when out of
+ * memory; a send that failed reports its error at the collect. Every call
+ * must be collected, before qmp_free. */
+struct qmp_call;
+struct qmp_call *qmp_send(struct qmp *q, const char *cmd, json_t *args,
+			  int timeout_ms);
+int qmp_collect(struct qmp_call *c, json_t **ret, struct qmp_error *err);
+
 /* Send a command whose reply may never come (quit): succeeds when the
  * reply or EOF arrives within timeout_ms (an error reply maps like
  * qmp_execute; -EIO if the connection was dead before sending). */

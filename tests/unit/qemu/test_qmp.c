@@ -976,6 +976,62 @@ static void test_raw_passes_error_replies_and_arguments(void **state)
 	call_free(&c);
 }
 
+/* qmp_send puts requests on the wire without waiting: both lines reach
+ * "QEMU" before either is answered, replies in any order find their
+ * call, and a call answered by nobody times out at its collect. */
+static void test_send_then_collect_has_requests_out_at_once(void **state)
+{
+	struct fx *f = *state;
+	json_t *a, *b, *ret = NULL;
+	struct qmp_error err;
+
+	do_handshake(f);
+	struct qmp_call *c1 = qmp_send(f->q, "query-status", NULL,
+				       CALL_TIMEOUT_MS);
+	struct qmp_call *c2 = qmp_send(f->q, "qom-get", NULL, CALL_TIMEOUT_MS);
+	struct qmp_call *c3 = qmp_send(f->q, "query-name", NULL, 50);
+	assert_non_null(c1);
+	assert_non_null(c2);
+	assert_non_null(c3);
+	a = srv_recv(f);
+	b = srv_recv(f);
+	json_decref(srv_recv(f));    /* c3's line: never answered */
+	assert_string_equal(req_cmd(a), "query-status");
+	assert_string_equal(req_cmd(b), "qom-get");
+	srv_reply(f, R_FALSE, req_id(b));      /* the second first */
+	srv_reply(f, R_STATUS, req_id(a));
+	assert_int_equal(qmp_collect(c2, &ret, &err), 0);
+	assert_true(json_is_false(ret));
+	json_decref(ret);
+	assert_int_equal(qmp_collect(c1, &ret, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(ret, "status")),
+			    "prelaunch");
+	json_decref(ret);
+	assert_int_equal(qmp_collect(c3, NULL, &err), -ETIMEDOUT);
+	assert_string_equal(err.cls, "Timeout");
+	json_decref(a);
+	json_decref(b);
+}
+
+/* A send on a dead connection fails at its collect, as qmp_execute
+ * would; so does one whose connection dies before the reply. */
+static void test_collect_reports_a_dead_connection(void **state)
+{
+	struct fx *f = *state;
+	struct qmp_error err;
+
+	do_handshake(f);
+	struct qmp_call *c1 = qmp_send(f->q, "query-status", NULL,
+				       CALL_TIMEOUT_MS);
+	json_decref(srv_recv(f));
+	qmp_shutdown(f->q);
+	struct qmp_call *c2 = qmp_send(f->q, "query-status", NULL,
+				       CALL_TIMEOUT_MS);
+	assert_int_equal(qmp_collect(c1, NULL, &err), -EIO);
+	assert_int_equal(qmp_collect(c2, NULL, &err), -EIO);
+	assert_string_equal(err.cls, "Disconnected");
+}
+
 static void test_raw_rejects_non_commands(void **state)
 {
 	struct fx *f = *state;
@@ -1295,6 +1351,8 @@ int main(void)
 		T(test_execute_final_times_out),
 		T(test_raw_rewrites_and_restores_id),
 		T(test_raw_passes_error_replies_and_arguments),
+		T(test_send_then_collect_has_requests_out_at_once),
+		T(test_collect_reports_a_dead_connection),
 		T(test_raw_rejects_non_commands),
 		T(test_large_request_survives_partial_writes),
 		T(test_write_timeout_mid_line_finishes_the_line),

@@ -1,0 +1,146 @@
+/* pinwake.c - poll() wake-up of pin files with many watched pins (issue
+ * 18, interface.md 3.5's 50 ms): bench_opt.pinwake instances (paused: QMP
+ * answers, no guest burns a core), each with its button pin (gpioA0)
+ * open in this process, so emufs's pin watcher asks every instance each
+ * round. A raw qom-set of gpioA0 over a second monitor of a random
+ * instance, at a random phase against the watcher's period, and the time
+ * until poll() on that instance's open file reports POLLPRI. The same
+ * with one file open (one watched pin). And emufs's CPU while nothing
+ * changes, per watched pin.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+/* The scale instances, each a target with its own raw monitor. */
+static void pinwake_config(char *path, size_t cap)
+{
+	const struct bench_opt *o = &bench_opt;
+	snprintf(path, cap, "%s/pinwake.json", o->work);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		bench_fail("%s: %s", path, strerror(errno));
+	fprintf(f, "{\n \"targets\": {");
+	for (int i = 0; i < o->pinwake; i++)
+		fprintf(f, "%s\n  \"t%02d\": {\"emulator\": \"qemu\", \"qemu\": "
+			"{\"binary\": \"%s\", \"machine\": \"ast2500-evb\", "
+			"\"kernel\": \"%s\", \"args\": [\"-nic\", \"none\", "
+			"\"-qmp\", \"unix:%s/raw-p%02d.sock,server=on,wait=off\"]},"
+			" \"gpio\": {\"button\": {\"qom\": \"/machine/soc/gpio\", "
+			"\"property\": \"gpioA0\", \"direction\": \"in\"}}}",
+			i ? "," : "", i, o->qemu, o->firmware, o->work, i);
+	fprintf(f, "\n },\n \"instances\": {");
+	for (int i = 0; i < o->pinwake; i++)
+		fprintf(f, "%s\n  \"p%02d\": {\"target\": \"t%02d\"}",
+			i ? "," : "", i, i);
+	fprintf(f, "\n },\n \"settings\": {\"request_timeout_ms\": 20000}\n}\n");
+	fclose(f);
+}
+
+struct pinwake_inst {
+	int fd;                /* gpio/button, open: watched */
+	struct raw_qmp *raw;
+	int level;
+};
+
+/* polls samples of a toggle on a random one of the first `watched`
+ * instances; the rest of the files are closed meanwhile. */
+static void pinwake_round(struct pinwake_inst *v, int watched,
+			  const char *label)
+{
+	char cmd[256], reply[4096], buf[8], name[96];
+	struct samples lat = { 0 };
+	int missed = 0, n = bench_opt.polls;
+	for (int k = 0; k < n + 3; k++) {
+		struct pinwake_inst *p = &v[(int)(clk_rand01() * watched)];
+		clk_sleep_ms(clk_rand01() * 25);     /* a random phase */
+		p->level = !p->level;
+		snprintf(cmd, sizeof cmd, "{\"execute\":\"qom-set\","
+			 "\"arguments\":{\"path\":\"/machine/soc/gpio\","
+			 "\"property\":\"gpioA0\",\"value\":%s}}",
+			 p->level ? "true" : "false");
+		double t0 = clk_now_us();
+		if (raw_qmp_cmd(p->raw, cmd, reply, sizeof reply))
+			bench_fail("raw qom-set: %s", reply);
+		struct pollfd pfd = { p->fd, POLLPRI | POLLERR, 0 };
+		int got = poll(&pfd, 1, 1000);
+		double t1 = clk_now_us();
+		ssize_t r = pread(p->fd, buf, sizeof buf, 0);
+		if (got != 1 || !(pfd.revents & POLLPRI) || r != 2 ||
+		    buf[0] != '0' + p->level) {
+			missed++;
+			continue;
+		}
+		if (k >= 3)
+			samples_add(&lat, t1 - t0);
+	}
+	snprintf(name, sizeof name, "wake-up, %s (ms)", label);
+	stats_row(name, &lat, 1000, "ms");
+	double p95 = samples_pct(&lat, 95) / 1000;
+	printf("  %-34s %9d of %d\n", "changes missed (none in 1 s)", missed,
+	       n + 3);
+	snprintf(name, sizeof name, "poll wake-up p95, %s", label);
+	bench_verdict(name, !missed && p95 <= 20, "<= 20 ms, 0 missed",
+		      "%.1f ms (median %.1f, max %.1f), %d missed", p95,
+		      samples_median(&lat) / 1000,
+		      samples_pct(&lat, 100) / 1000, missed);
+	samples_free(&lat);
+}
+
+void pinwake_section(void)
+{
+	int N = bench_opt.pinwake;
+	bench_section("pinwake", "poll() on gpio/button of many instances "
+		      "(paused): wake-up after a raw qom-set of gpioA0");
+	char cfg[PATH_MAX], path[PATH_MAX + 64];
+	pinwake_config(cfg, sizeof cfg);
+	struct mnt *m = mnt_start(cfg, "pinwake");
+	struct pinwake_inst *v = calloc(N, sizeof *v);
+	for (int i = 0; i < N; i++) {
+		snprintf(path, sizeof path, "%s/p%02d/ctl", m->dir, i);
+		mnt_must(path, "start paused");
+		snprintf(path, sizeof path, "%s/raw-p%02d.sock",
+			 bench_opt.work, i);
+		v[i].raw = raw_qmp_open(raw_connect(path, 20000));
+		v[i].fd = -1;
+	}
+	clk_sleep_ms(1500);    /* the QEMUs settle (see scale.c) */
+	char buf[8];
+	int widths[] = { 1, N };   /* one watched pin, then all */
+	for (int k = 0; k < 2; k++) {
+		int w = widths[k];
+		for (int i = 0; i < w; i++) {
+			snprintf(path, sizeof path, "%s/p%02d/gpio/button",
+				 m->dir, i);
+			v[i].fd = open(path, O_RDONLY);
+			if (v[i].fd < 0 || pread(v[i].fd, buf, sizeof buf, 0) != 2)
+				bench_fail("open/read %s", path);
+			v[i].level = buf[0] == '1';
+		}
+		char label[48];
+		snprintf(label, sizeof label, "%d watched pin%s", w,
+			 w == 1 ? "" : "s");
+		pinwake_round(v, w, label);
+		/* The watcher's cost while nothing changes. */
+		struct proc_cost a = proc_cost_now(m->emufs);
+		clk_sleep_ms(2000);
+		snprintf(label, sizeof label, "idle watcher, %d pin%s, emufs",
+			 w, w == 1 ? "" : "s");
+		proc_cost_row(label, a, proc_cost_now(m->emufs), 2.0 * w,
+			      "pin-second");
+		for (int i = 0; i < w; i++) {
+			close(v[i].fd);
+			v[i].fd = -1;
+		}
+	}
+	for (int i = 0; i < N; i++)
+		raw_qmp_close(v[i].raw);
+	free(v);
+	mnt_stop(m);
+}
