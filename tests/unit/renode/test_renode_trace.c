@@ -65,12 +65,25 @@ static void test_the_line_ends_at_its_length(void **state)
 	assert_false(renode_trace_line(s, strlen(s)));
 }
 
+/* A line as long as no access line is: not one, whatever it holds. */
+static void test_an_overlong_line_is_not_trace(void **state)
+{
+	static char s[2048];
+	const char head[] = "[INFO] usart2: WriteUInt32 to 0x4 (";
+	const char tail[] = "), value 0x65";
+	memset(s, 'x', sizeof s - 1);
+	memcpy(s, head, strlen(head));
+	memcpy(s + sizeof s - 1 - strlen(tail), tail, strlen(tail));
+	assert_false(is_trace(s));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_access_lines_are_trace),
 		cmocka_unit_test(test_other_log_lines_are_not),
 		cmocka_unit_test(test_the_line_ends_at_its_length),
+		cmocka_unit_test(test_an_overlong_line_is_not_trace),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
