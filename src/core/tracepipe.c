@@ -49,7 +49,11 @@ static void take_lines(struct tracepipe *tp, const char *buf, size_t n)
 	char *out = malloc(n + TRACEPIPE_LINE_MAX + 1);
 	size_t nout = 0;
 	const char *p = buf, *end = buf + n;
-	while (out && p < end) {
+	if (!out) {
+		tp->npart = TRACEPIPE_LINE_MAX + 1;  /* lost: skip to a line */
+		return;
+	}
+	while (p < end) {
 		const char *nl = memchr(p, '\n', end - p);
 		size_t len = (nl ? nl : end) - p;
 		bool fits = tp->npart + len <= TRACEPIPE_LINE_MAX;
@@ -114,26 +118,28 @@ static void on_follow(void *opaque, uint32_t events)
 int tracepipe_follow(struct tracepipe *tp, struct ioloop *loop,
 		     const char *path, tracepipe_filter keep)
 {
+	struct io_watch *w = NULL;
+	int rc = -ENOMEM;
 	tp->keep = keep;
 	if (!(tp->part = malloc(TRACEPIPE_LINE_MAX)))
-		return -ENOMEM;
+		goto fail;
 	/* Read and write: punching holes needs the file open for writing. */
 	if ((tp->fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ||
 	    (tp->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
-	    inotify_add_watch(tp->ino, path, IN_MODIFY) < 0)
-		return -errno;
-	if (!(tp->again = ioloop_add_timer(loop, -1, 0, on_follow, tp)))
-		return errno ? -errno : -ENOMEM;
-	struct io_watch *w = ioloop_add(loop, tp->ino, EPOLLIN, on_follow,
-					tp);
-	if (!w) {
-		int e = errno ? -errno : -ENOMEM;
-		ioloop_remove(tp->again);
-		tp->again = NULL;
-		return e;
+	    inotify_add_watch(tp->ino, path, IN_MODIFY) < 0 ||
+	    !(tp->again = ioloop_add_timer(loop, -1, 0, on_follow, tp)) ||
+	    !(w = ioloop_add(loop, tp->ino, EPOLLIN, on_follow, tp))) {
+		rc = errno ? -errno : -ENOMEM;
+		goto fail;
 	}
 	atomic_store(&tp->watch, w);
 	return 0;
+fail:
+	/* Idle again, so that the end of the run reads nothing. */
+	ioloop_remove(tp->again);
+	tp->again = NULL;
+	tracepipe_close(tp);
+	return rc;
 }
 
 /* ---- a FIFO ------------------------------------------------------------ */
@@ -190,7 +196,7 @@ void tracepipe_end(struct tracepipe *tp)
 	tp->again = NULL;
 	char buf[16384];
 	ssize_t n;
-	if (tp->ino >= 0)
+	if (tp->keep && tp->fd >= 0)
 		while (!follow_read(tp, TRACEPIPE_READS_PER_WAKE))
 			;
 	else

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -151,6 +152,22 @@ static void test_read_blocks_are_freed(void **state)
 	assert_true((long long)st.st_blocks * 512 <= 2 << 20);
 }
 
+/* A file that cannot be followed leaves the pipe idle: the end of the
+ * run takes nothing (not the emulator's whole log, unfiltered). */
+static void test_a_failed_follow_takes_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct tracepipe tp;
+	tracepipe_init(&tp, &f->log);
+	assert_int_equal(tracepipe_follow(&tp, f->loop, "/nonexistent/x.log",
+					  keep_t), -ENOENT);
+	assert_int_equal(tp.fd, -1);
+	tracepipe_end(&tp);
+	tracepipe_close(&tp);
+	char got[16];
+	assert_int_equal(logfile_read(&f->log, got, sizeof got, 0), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -164,6 +181,8 @@ int main(void)
 			test_the_rest_is_read_at_the_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_read_blocks_are_freed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_failed_follow_takes_nothing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
