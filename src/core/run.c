@@ -345,3 +345,8 @@ int run_attach_trace(struct run *r, const char *path)
 {
 	return tracepipe_open(&r->tracepipe, r->loop, path);
 }
+
+int run_follow_trace(struct run *r, const char *path, tracepipe_filter keep)
+{
+	return tracepipe_follow(&r->tracepipe, r->loop, path, keep);
+}

@@ -190,5 +190,9 @@ int run_attach_channel(struct run *r, size_t i, int fd, int wfd);
  * (tracepipe.h): before the emulator is spawned, so that its open for
  * writing finds a reader. 0 or -errno. */
 int run_attach_trace(struct run *r, const char *path);
+/* Follow the file at path that the emulator created for its log, into
+ * `trace/log` the lines keep accepts (tracepipe_follow): for an emulator
+ * that writes its trace output into its general log. 0 or -errno. */
+int run_follow_trace(struct run *r, const char *path, tracepipe_filter keep);
 
 #endif

@@ -1,11 +1,14 @@
-/* tracepipe.c - the trace FIFO (see tracepipe.h). */
+/* tracepipe.c - the trace FIFO, or the followed trace file (see
+ * tracepipe.h). */
 #include "tracepipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,13 +22,127 @@
  * the disk, the FIFO the rate. */
 #define TRACEPIPE_READ_CHUNK (64 * 1024)
 #define TRACEPIPE_READS_PER_WAKE 16
+/* A followed file: a longer line is no trace line, and is dropped. Disk
+ * blocks already read are freed in steps of this many bytes. */
+#define TRACEPIPE_LINE_MAX 4096
+#define TRACEPIPE_PUNCH_STEP (1 << 20)
 
 void tracepipe_init(struct tracepipe *tp, struct logfile *log)
 {
-	tp->fd = -1;
+	tp->fd = tp->ino = -1;
+	tp->keep = NULL;
+	tp->part = NULL;
+	tp->npart = 0;
+	tp->punched = 0;
+	tp->again = NULL;
 	atomic_init(&tp->watch, NULL);
 	tp->log = log;
 }
+
+/* ---- a followed file --------------------------------------------------- */
+
+/* n bytes of the file: its whole lines that keep accepts into the log;
+ * the start of a line not yet whole is kept for the next call (npart
+ * past TRACEPIPE_LINE_MAX: a line too long, being skipped). */
+static void take_lines(struct tracepipe *tp, const char *buf, size_t n)
+{
+	char *out = malloc(n + TRACEPIPE_LINE_MAX + 1);
+	size_t nout = 0;
+	const char *p = buf, *end = buf + n;
+	if (!out) {
+		tp->npart = TRACEPIPE_LINE_MAX + 1;  /* lost: skip to a line */
+		return;
+	}
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		size_t len = (nl ? nl : end) - p;
+		bool fits = tp->npart + len <= TRACEPIPE_LINE_MAX;
+		if (fits)
+			memcpy(tp->part + tp->npart, p, len);
+		tp->npart = fits ? tp->npart + len : TRACEPIPE_LINE_MAX + 1;
+		if (!nl)
+			break;
+		if (fits && tp->keep(tp->part, tp->npart)) {
+			memcpy(out + nout, tp->part, tp->npart);
+			nout += tp->npart;
+			out[nout++] = '\n';
+		}
+		tp->npart = 0;
+		p = nl + 1;
+	}
+	if (nout)
+		logfile_append(tp->log, out, nout);
+	free(out);
+}
+
+/* Free the disk blocks below where reading got: the emulator writes
+ * past them only. Where holes cannot be punched the file just grows. */
+static void punch_read(struct tracepipe *tp)
+{
+	off_t at = lseek(tp->fd, 0, SEEK_CUR);
+	off_t upto = at - at % TRACEPIPE_PUNCH_STEP;
+	if (at < 0 || upto <= tp->punched)
+		return;
+	if (fallocate(tp->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      tp->punched, upto - tp->punched) == 0)
+		tp->punched = upto;
+}
+
+/* Read what was appended; false when it stopped early (more to read). */
+static bool follow_read(struct tracepipe *tp, int reads)
+{
+	char buf[16384];
+	for (int i = 0; i < reads; i++) {
+		ssize_t n = read(tp->fd, buf, sizeof buf);
+		if (n <= 0) {
+			punch_read(tp);
+			return true;
+		}
+		take_lines(tp, buf, n);
+	}
+	punch_read(tp);
+	return false;
+}
+
+static void on_follow(void *opaque, uint32_t events)
+{
+	struct tracepipe *tp = opaque;
+	char ev[4096];
+	/* The events go first: a write after this makes a new one. */
+	while (read(tp->ino, ev, sizeof ev) > 0)
+		;
+	if (!follow_read(tp, TRACEPIPE_READS_PER_WAKE * 4))
+		ioloop_timer_arm_us(tp->again, 1000);   /* the rest, soon */
+}
+
+int tracepipe_follow(struct tracepipe *tp, struct ioloop *loop,
+		     const char *path, tracepipe_filter keep)
+{
+	struct io_watch *w = NULL;
+	int rc = -ENOMEM;
+	tp->keep = keep;
+	if (!(tp->part = malloc(TRACEPIPE_LINE_MAX)))
+		goto fail;
+	/* Read and write: punching holes needs the file open for writing. */
+	if ((tp->fd = open(path, O_RDWR | O_CLOEXEC)) < 0 ||
+	    (tp->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) < 0 ||
+	    inotify_add_watch(tp->ino, path, IN_MODIFY) < 0 ||
+	    !(tp->again = ioloop_add_timer(loop, -1, 0, on_follow, tp)) ||
+	    !(w = ioloop_add(loop, tp->ino, EPOLLIN, on_follow, tp))) {
+		rc = errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	atomic_store(&tp->watch, w);
+	return 0;
+fail:
+	/* Idle again, so that the end of the run reads nothing. */
+	ioloop_remove(tp->again);
+	tp->again = NULL;
+	tracepipe_close(tp);
+	return rc;
+}
+
+/* ---- a FIFO ------------------------------------------------------------ */
 
 static void on_trace(void *opaque, uint32_t events)
 {
@@ -74,10 +191,17 @@ void tracepipe_end(struct tracepipe *tp)
 	/* On return the loop's callback is not running: the drain below
 	 * is the only reader, so the log stays in order. */
 	ioloop_remove(atomic_exchange(&tp->watch, NULL));
+	if (tp->again)
+		ioloop_remove(tp->again);
+	tp->again = NULL;
 	char buf[16384];
 	ssize_t n;
-	while (tp->fd >= 0 && (n = read(tp->fd, buf, sizeof buf)) > 0)
-		logfile_append(tp->log, buf, n);
+	if (tp->keep && tp->fd >= 0)
+		while (!follow_read(tp, TRACEPIPE_READS_PER_WAKE))
+			;
+	else
+		while (tp->fd >= 0 && (n = read(tp->fd, buf, sizeof buf)) > 0)
+			logfile_append(tp->log, buf, n);
 	if (tp->log)
 		logfile_end(tp->log);
 }
@@ -86,5 +210,9 @@ void tracepipe_close(struct tracepipe *tp)
 {
 	if (tp->fd >= 0)
 		close(tp->fd);
-	tp->fd = -1;
+	if (tp->ino >= 0)
+		close(tp->ino);
+	tp->fd = tp->ino = -1;
+	free(tp->part);
+	tp->part = NULL;
 }

@@ -1,6 +1,6 @@
 /* renode.c - the Renode connector: launch, lifecycle, serial channels,
  * the raw monitor and the gdb stub, all through the robot port (pins:
- * renode_pins.c; props/: renode_props.c).
+ * renode_pins.c; props/: renode_props.c; trace/: renode_trace.c).
  *
  * Launch: Renode starts headless with `--robot-server-port 0`, picks a
  * free port itself and writes it to <tmpdir>/renode-<pid>/robot_port, so
@@ -47,6 +47,7 @@
 #include "renode_props.h"
 #include "renode_run.h"
 #include "renode_snapshot.h"
+#include "renode_trace.h"
 
 /* Renode (.NET) takes seconds to start, load a platform and compile; every
  * launch step shares this deadline rather than the request timeout. */
@@ -425,8 +426,10 @@ static int renode_launch(struct run *r, bool paused, char *why, size_t wl)
 		rc = -ENOMEM;
 		goto nomem;
 	}
-	if ((rc = wait_ready(&b, deadline)) || (rc = boot_machine(&b)) ||
-	    (rc = boot_uarts(&b, deadline)))
+	if ((rc = wait_ready(&b, deadline)))
+		goto out;
+	renode_trace_attach(r, b.rb);     /* its log, before it logs much */
+	if ((rc = boot_machine(&b)) || (rc = boot_uarts(&b, deadline)))
 		goto out;
 	if (boot_listen(&b, "machine StartGdbServer %d false%s", "",
 			&rr->gdb_port)) {
@@ -573,6 +576,8 @@ static const struct connector_ops renode_connector = {
 	.snapshot_save = renode_snapshot_save,
 	.snapshot_load = renode_snapshot_load,
 	.snapshot_key = renode_snapshot_key,
+	.trace_list = renode_trace_list,
+	.trace_set = renode_trace_set,
 };
 
 const struct emulator renode_emulator = {

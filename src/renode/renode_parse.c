@@ -136,8 +136,12 @@ int renode_parse_peripherals(const char *text, struct renode_periph **out,
 			col++;
 		}
 		rtrim(p);
+		/* A note under the node just listed: an address range says
+		 * it is registered on the bus at one. */
+		if (*p && !conn && root_col >= 0 && cnt && !strncmp(p, "<0x", 3))
+			v[cnt - 1].mapped = true;
 		if (!*p || (!conn && root_col >= 0))
-			continue;       /* spacer, or a note (address range) */
+			continue;       /* spacer, or a note */
 		/* "name (Type)" */
 		char *open = strstr(p, " (");
 		size_t len = strlen(p);
@@ -185,6 +189,7 @@ int renode_parse_peripherals(const char *text, struct renode_periph **out,
 			v = nv;
 		}
 		v[cnt].path = path;
+		v[cnt].mapped = false;
 		if (!(v[cnt].type = strdup(type))) {
 			free(path);
 			goto oom;

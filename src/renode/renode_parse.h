@@ -10,6 +10,8 @@
 struct renode_periph {
 	char *path;                /* "sysbus.gpioPortD.UserLED" */
 	char *type;                /* "LED" */
+	bool mapped;               /* at an address range of its bus (a
+				    * note "<0x40004400, 0x400047FF>") */
 };
 
 /* The tree `peripherals` prints (box drawing, notes such as address

@@ -94,6 +94,7 @@ static struct renode_periph *copy_tree(const struct renode_periph *src,
 	for (size_t i = 0; v && i < n; i++) {
 		v[i].path = strdup(src[i].path);
 		v[i].type = strdup(src[i].type);
+		v[i].mapped = src[i].mapped;
 		if (!v[i].path || !v[i].type) {
 			renode_periphs_free(v, i + 1);
 			return NULL;
@@ -102,8 +103,7 @@ static struct renode_periph *copy_tree(const struct renode_periph *src,
 	return v;
 }
 
-/* The machine's peripherals: a private copy. */
-static int get_tree(struct run *r, struct renode_periph **out, size_t *n)
+int renode_peripherals(struct run *r, struct renode_periph **out, size_t *n)
 {
 	struct renode_cache *c = cache_of(r);
 	if (!c)
@@ -159,7 +159,7 @@ int renode_peripheral_type(struct run *r, const char *path, char **type)
 {
 	struct renode_periph *t;
 	size_t n;
-	int rc = get_tree(r, &t, &n);
+	int rc = renode_peripherals(r, &t, &n);
 	if (rc)
 		return rc;
 	ssize_t i = find_periph(t, n, path);
@@ -296,7 +296,7 @@ static int find_prop(struct run *r, const char *rel, struct prop_ref *ref)
 	}
 	struct renode_periph *t;
 	size_t nt;
-	int rc = get_tree(r, &t, &nt);
+	int rc = renode_peripherals(r, &t, &nt);
 	if (rc)
 		goto fail;
 	bool known = find_periph(t, nt, ref->periph) >= 0;
@@ -337,7 +337,7 @@ int renode_prop_lookup(struct run *r, const char *rel, struct prop_info *info)
 		return -ENOMEM;
 	struct renode_periph *t;
 	size_t nt;
-	int rc = get_tree(r, &t, &nt);
+	int rc = renode_peripherals(r, &t, &nt);
 	if (rc == 0) {
 		bool dir = find_periph(t, nt, path) >= 0;
 		renode_periphs_free(t, nt);
@@ -391,7 +391,7 @@ int renode_prop_list(struct run *r, const char *rel, struct prop_entry **ents,
 	char *path = dotted(rel, strlen(rel));
 	struct renode_periph *t = NULL;
 	size_t nt = 0;
-	int rc = path ? get_tree(r, &t, &nt) : -ENOMEM;
+	int rc = path ? renode_peripherals(r, &t, &nt) : -ENOMEM;
 	if (rc)
 		goto out;
 	size_t pl = strlen(path);

@@ -106,3 +106,19 @@ assert_match() {
 
 # log_mentions INSTANCE TEXT: the instance's log contains TEXT.
 log_mentions() { grep -qF -- "$2" "$MNT/$1/log"; }
+
+# refused_after_stop INSTANCE FILE: FILE (under the instance), opened while
+# it runs, then written once `stop` ended the run: ESRCH, with one line in
+# log; then FILE is gone. The instance must be running.
+refused_after_stop() {
+	local inst=$1 file=$MNT/$1/$2 before err
+	exec 7>"$file" || fail "open of $2 failed"
+	ctl "$inst" stop
+	log_settle "$inst"
+	before=$(log_lines "$inst")
+	err=$( { printf 1 >&7; } 2>&1) && fail "a write to an open $2 after stop succeeded"
+	exec 7>&-
+	grep -qF "No such process" <<<"$err" || fail "write to $2 after stop: \"$err\", expected ESRCH"
+	assert_eq $((before + 1)) "$(log_lines "$inst")" "log lines after the refused write"
+	expect_errno ENOENT stat "$file"
+}

@@ -9,6 +9,16 @@ prints a banner on usart2 when it starts, echoes every byte usart2
 receives, and copies the level of gpioPortA pin 0 (the user button) to
 gpioPortD pin 12 (the user LED).
 
+Its register accesses are those of tests/renode-standin/firmware/
+stm32f4-echo.c (set-up writes, a status read before each byte sent, a
+BitSet write when the button changes; its polling loop is not modelled),
+and `sysbus LogPeripheralAccess` logs them as Renode's Read/
+WriteLoggingWrapper (renode-infrastructure src/Emulator/Main/Peripherals/
+Bus/Wrappers/) does: "ReadUInt32 from 0x0 (Status), returned 0xC0", the
+register named from the peripheral's Register(s) enum (RegisterMapper.cs).
+No CPU runs, so the lines lack Renode's "[cpu: 0xPC] " prefix
+(SystemBus.DecorateWithCPUNameAndPC adds it only on a CPU's thread).
+
     sysbus (SystemBus)
       cpu (CortexM)                 PerformanceInMips get/set, Model get
       nvic (NVIC)
@@ -21,6 +31,8 @@ gpioPortD pin 12 (the user LED).
 """
 
 import threading
+
+from standin_log import LOGGER
 
 BANNER = b"emufs-renode-fw ready\r\n"
 
@@ -82,15 +94,61 @@ class Peripheral:
         self.name = name
         self.notes = list(notes)
         self.children = []
+        self.parent = None
         self.props = {}
         self.methods = {}
+        self.registers = {}          # offset -> name, as the Register enum
+        self.access_logging = False  # LogPeripheralAccess
         self.add_method("Void", "Reset", [], lambda: self.reset())
         self.add_method("Void", "DebugLog", [("String", "message")],
                         lambda m: None)
 
     def add(self, child):
         self.children.append(child)
+        child.parent = self
         return child
+
+    @property
+    def path(self):
+        return (self.parent.path + "." if self.parent else "") + self.name
+
+    @property
+    def log_name(self):
+        """LogEntry.ObjectName: the path less "sysbus."."""
+        p = self.path
+        return p[len("sysbus."):] if p.startswith("sysbus.") else p
+
+    @property
+    def on_bus(self):
+        """Registered on sysbus at an address range: an IBusPeripheral
+        whose accesses LogPeripheralAccess can wrap."""
+        return self.parent is not None and any(
+            n.startswith("<0x") for n in self.notes)
+
+    def log(self, message, level="INFO"):
+        LOGGER.log(self.log_name, level, message)
+
+    def _register(self, offset):
+        """RegisterMapper.ToString."""
+        if offset in self.registers:
+            return self.registers[offset]
+        below = [o for o in self.registers if o < offset]
+        if not below:
+            return "unknown"
+        o = max(below)
+        return "%s+0x%x" % (self.registers[o], offset - o)
+
+    def read32(self, offset, value):
+        """The firmware read value from the register at offset."""
+        if self.access_logging:
+            self.log("ReadUInt32 from 0x%X (%s), returned 0x%X"
+                     % (offset, self._register(offset), value))
+        return value
+
+    def write32(self, offset, value):
+        if self.access_logging:
+            self.log("WriteUInt32 to 0x%X (%s), value 0x%X"
+                     % (offset, self._register(offset), value))
 
     def add_prop(self, name, typ, get, set_=None):
         self.props[name] = Prop(name, typ, get, set_)
@@ -119,6 +177,44 @@ class SystemBus(Peripheral):
                          ("Boolean", "allowLoadsOnlyToMemory", "True"),
                          ("IInitableCPU", "cpu", "null")],
                         self._load_elf)
+        self.add_method("Void", "LogPeripheralAccess",
+                        [("IBusPeripheral", "busPeripheral"),
+                         ("Boolean", "enable", "True"),
+                         ("Boolean", "silent", "False")],
+                        self._log_access)
+        self.add_method("Void", "LogAllPeripheralsAccess",
+                        [("Boolean", "enable", "True"),
+                         ("Boolean", "silent", "False")],
+                        self._log_all)
+        self.add_method("Boolean", "IsLoggingPeripheralAccessEnabled",
+                        [("IBusPeripheral", "busPeripheral")],
+                        lambda path: self.bus_peripheral(path)
+                        .access_logging)
+
+    def bus_peripheral(self, path):
+        p = self.machine.peripheral(path)
+        if p is None or not p.on_bus:
+            raise MonitorError("Could not find a bus peripheral %s" % path)
+        return p
+
+    def _log_access(self, path, enable=True, silent=False):
+        """SystemBus.EnablePeripheralAccessWrappers: says so when there
+        is nothing to change."""
+        p = self.bus_peripheral(path)
+        if p.access_logging == enable:
+            if not silent:
+                p.log("Logging is already %s"
+                      % ("enabled" if enable else "disabled"))
+            return
+        p.access_logging = enable
+
+    def _log_all(self, enable=True, silent=False):
+        stack = list(self.children)
+        while stack:
+            p = stack.pop()
+            stack.extend(p.children)
+            if p.on_bus:
+                self._log_access(p.path, enable, silent)
 
     def _set_endianess(self, v):
         self.endianess = v
@@ -177,13 +273,21 @@ class UART(Peripheral):
         super().__init__(machine, name,
                          ["<0x%08X, 0x%08X>" % (start, start + 0x3FF)])
         self.terminal = None
+        # STM32_UART.cs: enum Register
+        self.registers = {0x0: "Status", 0x4: "Data", 0x8: "BaudRate",
+                          0xC: "Control1", 0x10: "Control2",
+                          0x14: "Control3", 0x18: "GuardTimeAndPrescaler"}
         self.add_prop("BaudRate", "UInt32", lambda: 115200)
         self.add_prop("ParityBit", PARITY, lambda: "None")
         self.add_method("Void", "WriteChar", [("Byte", "value")],
                         lambda v: self.receive(bytes([v & 0xFF])))
 
     def send(self, data):
-        """The firmware transmits."""
+        """The firmware transmits: for each byte it waits for TXE in the
+        status register, then writes the data register."""
+        for b in data:
+            self.read32(0x0, 0xC0)
+            self.write32(0x4, b)
         t = self.terminal
         if t is not None:
             t.send(data)
@@ -203,6 +307,13 @@ class GPIOPort(Peripheral):
                          ["<0x%08X, 0x%08X>" % (start, start + 0x3FF)])
         self.inputs = [False] * 16
         self.outputs = [False] * 16
+        # STM32_GPIOPort.cs: enum Registers
+        self.registers = {0x0: "Mode", 0x4: "OutputType", 0x8: "OutputSpeed",
+                          0xC: "PullUpPullDown", 0x10: "InputData",
+                          0x14: "OutputData", 0x18: "BitSet",
+                          0x1C: "ConfigurationLock",
+                          0x20: "AlternateFunctionLow",
+                          0x24: "AlternateFunctionHigh", 0x28: "BitReset"}
         self.add_method("Void", "OnGPIO",
                         [("Int32", "number"), ("Boolean", "value")],
                         self.on_gpio)
@@ -278,6 +389,7 @@ class Machine:
         self.elf = None
         self.running = False
         self.booted = False          # the firmware printed its banner
+        self.led_level = None        # what the firmware last set PD12 to
         self.pending = []            # UART input while paused
         self.resets = 0
         self.gdb = None
@@ -321,8 +433,7 @@ class Machine:
                 return
             self.running = True
             if not self.booted:
-                self.booted = True
-                self.usart2.send(BANNER)
+                self.firmware_boot()
             queued, self.pending = self.pending, []
             for uart, data in queued:
                 self.firmware_input(uart, data)
@@ -334,7 +445,9 @@ class Machine:
 
     def reset(self):
         """machine Reset: every peripheral resets, the firmware starts
-        over (its banner again); a running machine keeps running."""
+        over (its banner again); a running machine keeps running.
+        LogPeripheralAccess stays on: the wrappers are the bus's access
+        methods, which SystemBus.Reset leaves alone."""
         with self.lock:
             if self.sysbus is None:
                 return
@@ -347,8 +460,8 @@ class Machine:
             self.booted = False
             self.pending = []
             if self.running:
-                self.booted = True
-                self.usart2.send(BANNER)
+                self.firmware_boot()
+                self.firmware_gpio(self.porta, 0)
 
     # ---- Save and Load (the emulation's state, not its run state) ----------
 
@@ -382,17 +495,39 @@ class Machine:
                 for i, v in enumerate(st[key]["outputs"]):
                     port.set_output(i, v)
             self.porta.children[0].pressed = st["button"]
+            self.led_level = self.portd.outputs[12]
 
     # ---- the firmware -----------------------------------------------------
+
+    def firmware_boot(self):
+        """main() to its loop: PD12 an output, USART2 set up, the
+        banner."""
+        self.booted = True
+        d, u = self.portd, self.usart2
+        d.write32(0x0, d.read32(0x0, 0x0) | 1 << 24)
+        u.write32(0x8, 0x8B)
+        u.write32(0xC, 1 << 13 | 1 << 3 | 1 << 2)
+        u.send(BANNER)
+        self.led_level = None        # `int led = -1`: the first pass sets it
 
     def firmware_input(self, uart, data):
         with self.lock:
             if not self.running:
                 self.pending.append((uart, data))
                 return
-            uart.send(data)                   # echo
+            for b in data:                    # RXNE, the byte, echoed
+                uart.read32(0x0, 0xE0)
+                uart.send(bytes([uart.read32(0x4, b)]))
 
     def firmware_gpio(self, port, number):
+        """The loop reads the button (PA0) and, when it changed, sets or
+        resets PD12 through BitSet."""
         with self.lock:
-            if self.running and port is self.porta and number == 0:
-                self.portd.set_output(12, self.porta.inputs[0])
+            if not (self.running and port is self.porta and number == 0):
+                return
+            idr = sum(1 << i for i, v in enumerate(self.porta.inputs) if v)
+            button = bool(self.porta.read32(0x10, idr) & 1)
+            if button != self.led_level:
+                self.led_level = button
+                self.portd.write32(0x18, 1 << 12 if button else 1 << 28)
+            self.portd.set_output(12, button)

@@ -7,7 +7,8 @@ that emufs uses, printing what Renode prints:
 - the tokenizer's token kinds (strings in '' or "", @paths with "\\ " for
   a space, 0x hex, decimal, true/false, literals, ';' between commands);
 - commands: mach (create/add/set/clear), peripherals, start, pause, quit,
-  version, include (i), help, Save @FILE, Load @FILE;
+  version, include (i), help, Save @FILE, Load @FILE, logFile @FILE
+  [flush] (standin_log.py);
 - objects: machine (LoadPlatformDescription, Reset, StartGdbServer),
   emulation (CreateServerSocketTerminal), connector (Connect), sysbus and
   every peripheral by path: a bare path prints the help text
@@ -24,6 +25,7 @@ import json
 import os
 import re
 
+from standin_log import LOGGER
 from standin_machine import (Enum, INT_TYPES, Machine, MonitorError,
                              Peripheral)
 import standin_sockets
@@ -121,6 +123,10 @@ def convert(tok, typ):
             raise MonitorError("Cannot implicitly convert type '%s' to "
                                "'bool'" % _cs_type(tok))
         return v
+    if name == "IBusPeripheral":         # by its path; the bus checks it
+        if tok.kind == "literal":
+            return v
+        raise MonitorError("Cannot convert to IBusPeripheral")
     if name in ("String", "ReadFilePath"):
         if tok.kind in ("string", "literal", "path"):
             return v
@@ -304,6 +310,7 @@ class Monitor:
             "version": self.cmd_version, "include": self.cmd_include,
             "i": self.cmd_include, "help": self.cmd_help,
             "Save": self.cmd_save, "Load": self.cmd_load,
+            "logFile": self.cmd_logfile, "logF": self.cmd_logfile,
         }
         if name in commands:
             return commands[name](args)
@@ -417,6 +424,17 @@ class Monitor:
         self.current = None
         return True
 
+    def cmd_logfile(self, args):
+        if (not 1 <= len(args) <= 2 or args[0].kind not in ("path", "string")
+                or len(args) == 2 and args[1].kind != "bool"):
+            self.write_error("Bad parameters for command logFile")
+            return False
+        try:
+            LOGGER.set_file(args[0].value, len(args) == 2 and args[1].value)
+        except OSError as e:
+            raise MonitorError(e.strerror or str(e))
+        return True
+
     def cmd_quit(self, args):
         self.quit_requested = True
         return True
@@ -428,8 +446,8 @@ class Monitor:
 
     def cmd_help(self, args):
         self.write_line("Available commands (stand-in subset): help, "
-                        "include, mach, pause, peripherals, quit, start, "
-                        "version")
+                        "include, logFile, mach, pause, peripherals, quit, "
+                        "start, version")
         return True
 
     def cmd_include(self, args):

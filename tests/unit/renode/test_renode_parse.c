@@ -128,6 +128,12 @@ static void test_peripherals_tree_gives_dotted_paths(void **state)
 	assert_string_equal(find(p, n, "sysbus.gpioPortD.UserLED")->type,
 			    "LED");
 	assert_string_equal(find(p, n, "sysbus.usart2")->type, "STM32_UART");
+	/* on the bus at an address range: what LogPeripheralAccess takes */
+	assert_true(find(p, n, "sysbus.usart2")->mapped);
+	assert_true(find(p, n, "sysbus.gpioPortD")->mapped);
+	assert_false(find(p, n, "sysbus")->mapped);
+	assert_false(find(p, n, "sysbus.cpu")->mapped);
+	assert_false(find(p, n, "sysbus.gpioPortD.UserLED")->mapped);
 	renode_periphs_free(p, n);
 }
 
@@ -140,6 +146,9 @@ static void test_peripherals_tree_of_the_docs(void **state)
 	assert_non_null(find(p, n, "sysbus.eth.phy"));
 	assert_string_equal(find(p, n, "sysbus.led")->type, "EtherBoneBridge");
 	assert_null(find(p, n, "sysbus.eth.led"));
+	assert_true(find(p, n, "sysbus.eth")->mapped);
+	assert_false(find(p, n, "sysbus.eth.phy")->mapped);
+	assert_true(find(p, n, "sysbus.led")->mapped);
 	renode_periphs_free(p, n);
 }
 
