@@ -58,9 +58,13 @@ static void complete_reply(struct qmp *q, json_t *msg)
 			p->reply = msg;
 			p->done = true;
 			matched = true;
-			pthread_cond_broadcast(&q->reply_cond);
 		}
 		pthread_mutex_unlock(&q->lock);
+		/* Woken after the unlock, the requester does not block at
+		 * once on the lock we hold. The cond is q's, not the slot's
+		 * (which may be gone by now): safe outside the lock. */
+		if (matched)
+			pthread_cond_broadcast(&q->reply_cond);
 	}
 	if (!matched) {
 		atomic_fetch_add(&q->unmatched, 1);
