@@ -114,7 +114,7 @@ double samples_median(struct samples *s);
 void samples_free(struct samples *s);
 
 extern FILE *stats_tsv;        /* --tsv FILE, or NULL */
-/* One row: median, p10..p90 spread, p99 and max, divided by scale. */
+/* One row: median (p50), p10..p90 spread, p95 and max, divided by scale. */
 void stats_row(const char *name, struct samples *s, double scale,
 	       const char *unit);
 /* A single figure, to the --tsv file only. */
@@ -153,6 +153,7 @@ long proc_status(pid_t pid, const char *key);
 struct proc_cost {
 	double cpu_us;
 	long syscr, syscw;
+	long switches;         /* times a thread was switched in (schedstat) */
 };
 struct proc_cost proc_cost_now(pid_t pid);
 /* b - a added to *sum. */
@@ -229,13 +230,21 @@ void props_pin_section(struct bench_ctx *c);
 void props_poll_section(struct bench_ctx *c);
 void serial_section(struct bench_ctx *c);
 /* A QEMU launched by hand with the test firmware, running past its
- * banner: serial on a socket chardev, a QMP monitor for stop and cont. */
+ * banner: serial on a socket chardev, or (pipe) on the pipe chardev emufs
+ * gives its QEMUs; a QMP monitor for stop and cont. */
 struct serial_raw {
 	pid_t pid;
-	int sfd;               /* its serial socket */
+	bool pipe;
+	int sfd;               /* guest output: the socket, or a FIFO */
+	int wfd;               /* guest input: sfd, or the other FIFO */
 	struct raw_qmp *q;     /* its monitor: stop and cont */
 };
-void serial_raw_launch(struct serial_raw *r);
+void serial_raw_launch(struct serial_raw *r, bool pipe);
+void serial_raw_close(struct serial_raw *r);
+/* Read a (non-blocking) pipe as emufs's channel does, until buf holds
+ * needle: bytes read, or -1; *calls (if set) counts the syscalls. */
+ssize_t serial_raw_pipe_until(int fd, char *buf, size_t cap,
+			      const char *needle, long *calls);
 /* fstat + pread of the last 4 KiB of serial0: the median (us); *size. */
 double serial_tail_read(struct bench_ctx *c, const char *label, off_t *size);
 void start_section(struct bench_ctx *c);

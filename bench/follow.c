@@ -179,7 +179,7 @@ static void follow_byte_part(struct bench_ctx *c, const char *ctl)
 	if (lseek(rfd, 0, SEEK_END) < 0)   /* wait only for what comes next */
 		bench_fail("lseek %s: %s", fpath, strerror(errno));
 	struct serial_raw raw;
-	serial_raw_launch(&raw);
+	serial_raw_launch(&raw, false);
 	struct follow_reader rf, rr;
 	follow_reader_start(&rf, rfd, NULL);
 	follow_reader_start(&rr, raw.sfd, NULL);
@@ -214,9 +214,7 @@ static void follow_byte_part(struct bench_ctx *c, const char *ctl)
 	mnt_must(ctl, "resume");
 	follow_reader_stop(&rf);
 	follow_reader_stop(&rr);
-	proc_kill_wait(raw.pid);
-	raw_qmp_close(raw.q);
-	close(raw.sfd);
+	serial_raw_close(&raw);
 	close(rfd);
 	close(wfd);
 

@@ -10,7 +10,8 @@
  *   list      `ls -l` of a props directory             vs raw qom-list
  *   pin       the same on gpio/<pin>                    vs raw qom-get
  *   poll      poll() wake-up after a raw qom-set changes the pin's level
- *   serial    1 MiB guest burst read through serial0   vs a socket chardev
+ *   serial    1 MiB guest burst through serial0, follow/serial0  vs the
+ *             pipe chardev read by hand, resting as emufs does
  *   start     `echo start > ctl` to the banner          vs QEMU by hand
  *   scale     32 instances: `cat <each>/state`, RSS, threads, fds per instance
  *   logsize   fstat + tail read of serial0, small log vs after the bursts

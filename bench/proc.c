@@ -248,9 +248,11 @@ struct proc_cost proc_cost_now(pid_t pid)
 		snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat",
 			 (int)pid, e->d_name);
 		FILE *f = fopen(path, "r");
-		unsigned long long ns = 0;
-		if (f && fscanf(f, "%llu", &ns) == 1)
+		unsigned long long ns = 0, wait, runs;
+		if (f && fscanf(f, "%llu %llu %llu", &ns, &wait, &runs) == 3) {
 			c.cpu_us += ns / 1e3;
+			c.switches += runs;
+		}
 		if (f)
 			fclose(f);
 	}
@@ -275,6 +277,7 @@ void proc_cost_add(struct proc_cost *sum, struct proc_cost a,
 	sum->cpu_us += b.cpu_us - a.cpu_us;
 	sum->syscr += b.syscr - a.syscr;
 	sum->syscw += b.syscw - a.syscw;
+	sum->switches += b.switches - a.switches;
 }
 
 void proc_cost_row(const char *name, struct proc_cost a, struct proc_cost b,

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "core/ioloop.h"
 #include "node.h"
 
 struct binding;
@@ -38,9 +39,11 @@ struct emufs_fs {
 	struct waiter *waiting;        /* parked reads */
 	struct waiter *spare;          /* recycled waiter slots */
 	bool follow_stopped;           /* the mount ends: no more waiting */
+	unsigned long wake_seq;        /* wakes so far (waiters_seq) */
 	int kickfd;                    /* eventfd: the loop looks at the
 					* parked reads marked ready */
 	struct io_watch *kick;
+	struct io_soon kick_soon;      /* the same, asked by the loop itself */
 };
 
 /* An open file: what it names, resolved once at open. */

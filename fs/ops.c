@@ -311,10 +311,11 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
 	const struct kind *k = kind_of(&fh->node);
 	char *buf = malloc(size ? size : 1);
+	unsigned long seq = k->waits ? waiters_seq(fs_of(req)) : 0;
 	ssize_t r = !buf ? -ENOMEM : k->read ? k->read(fh, buf, size, off)
 					     : -EISDIR;
 	if (r == -EAGAIN && k->waits && !(fi->flags & O_NONBLOCK))
-		waiters_park(fs_of(req), req, fh, size, off);
+		waiters_park(fs_of(req), req, fh, seq, size, off);
 	else if (r < 0)
 		fuse_reply_err(req, (int)-r);
 	else

@@ -70,6 +70,13 @@ static fuse_req_t retire_locked(struct emufs_fs *fs, struct waiter *w)
 
 void waiters_kick(struct emufs_fs *fs)
 {
+	/* From the loop itself (a channel's append, a check that must
+	 * look again): one pass after the loop's current batch, however
+	 * many appends it held, with no eventfd round trip. */
+	if (fs->kick_soon.fn && ioloop_in_loop(fs->core->loop)) {
+		ioloop_soon(fs->core->loop, &fs->kick_soon);
+		return;
+	}
 	uint64_t one = 1;
 	if (fs->kickfd >= 0)
 		(void)!write(fs->kickfd, &one, sizeof one);
@@ -78,6 +85,7 @@ void waiters_kick(struct emufs_fs *fs)
 bool waiters_wake_locked(struct emufs_fs *fs, const void *what)
 {
 	bool any = false;
+	fs->wake_seq++;         /* for a read about to park (waiters_seq) */
 	for (struct waiter *w = fs->waiting; w; w = w->next) {
 		if (w->watched == what) {
 			w->ready = true;
@@ -117,8 +125,16 @@ static void on_interrupt(fuse_req_t req, void *data)
 	fuse_reply_err(req, EINTR);
 }
 
+unsigned long waiters_seq(struct emufs_fs *fs)
+{
+	pthread_mutex_lock(&fs->follow_lock);
+	unsigned long seq = fs->wake_seq;
+	pthread_mutex_unlock(&fs->follow_lock);
+	return seq;
+}
+
 void waiters_park(struct emufs_fs *fs, fuse_req_t req, struct fh *fh,
-		  size_t size, off_t off)
+		  unsigned long seq, size_t size, off_t off)
 {
 	pthread_mutex_lock(&fs->follow_lock);
 	if (fs->follow_stopped) {
@@ -136,11 +152,7 @@ void waiters_park(struct emufs_fs *fs, fuse_req_t req, struct fh *fh,
 	}
 	*w = (struct waiter){ .req = req, .fh = fh, .size = size, .off = off,
 			      .watched = fh->wait_on,
-			      .state = W_REGISTERING,
-			      /* Look once more from the loop: a change
-			       * between the worker's read and now woke
-			       * nobody. */
-			      .ready = true };
+			      .state = W_REGISTERING };
 	w->next = fs->waiting;
 	if (w->next)
 		w->next->prev = &w->next;
@@ -154,16 +166,27 @@ void waiters_park(struct emufs_fs *fs, fuse_req_t req, struct fh *fh,
 
 	pthread_mutex_lock(&fs->follow_lock);
 	bool interrupted = w->interrupted, ended = fs->follow_stopped;
-	if (interrupted || ended)
+	/* A change between the worker's read and the slot joining the list
+	 * woke nobody: if any wake came since the worker took seq (before
+	 * its read), the loop looks once more. One after the slot joined
+	 * marked it ready and kicked the loop itself. Before, the loop
+	 * looked for every park: with a follower of a stream, one more wake
+	 * of the loop and read per chunk, for nothing (docs/performance.md,
+	 * serial). */
+	bool missed = fs->wake_seq != seq;
+	if (interrupted || ended) {
 		retire_locked(fs, w);
-	else
+	} else {
 		w->state = W_PARKED;
+		w->ready |= missed;
+	}
+	bool kick = !interrupted && !ended && w->ready;
 	pthread_mutex_unlock(&fs->follow_lock);
 	if (interrupted)
 		fuse_reply_err(req, EINTR);
 	else if (ended)
 		fuse_reply_buf(req, NULL, 0);
-	else
+	else if (kick)
 		waiters_kick(fs);
 }
 
@@ -214,12 +237,9 @@ static bool check(struct emufs_fs *fs, struct waiter *w)
 }
 
 /* The loop's pass: every parked read marked ready reads again. */
-static void on_kick(void *opaque, uint32_t events)
+static void pass(void *opaque, uint32_t events)
 {
 	struct emufs_fs *fs = opaque;
-	uint64_t n;
-	(void)!read(fs->kickfd, &n, sizeof n);
-
 	struct waiter *batch = NULL;
 	pthread_mutex_lock(&fs->follow_lock);
 	for (struct waiter *w = fs->waiting; w; w = w->next) {
@@ -240,10 +260,20 @@ static void on_kick(void *opaque, uint32_t events)
 		waiters_kick(fs);
 }
 
+/* A kick from another thread. */
+static void on_kick(void *opaque, uint32_t events)
+{
+	struct emufs_fs *fs = opaque;
+	uint64_t n;
+	(void)!read(fs->kickfd, &n, sizeof n);
+	pass(fs, events);
+}
+
 int waiters_start(struct emufs_fs *fs)
 {
 	const char *delay = getenv("EMUFS_TEST_FOLLOW_CHECK_DELAY_MS");
 	check_delay_ms = delay ? strtoul(delay, NULL, 10) : 0;
+	fs->kick_soon = (struct io_soon){ .fn = pass, .opaque = fs };
 	fs->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (fs->kickfd < 0)
 		return -errno;
@@ -286,7 +316,9 @@ bool waiters_stopped(struct emufs_fs *fs)
 
 void waiters_stop(struct emufs_fs *fs)
 {
-	ioloop_remove(fs->kick);      /* after it no pass runs */
+	/* After it no pass runs on a kick from a worker; one the loop asks
+	 * of itself (kick_soon) finds nothing listed after waiters_end. */
+	ioloop_remove(fs->kick);
 	fs->kick = NULL;
 	waiters_end(fs);
 }

@@ -29,10 +29,13 @@ bool waiters_stopped(struct emufs_fs *fs);
 /* Free the spare slots (fs_destroy). */
 void waiters_free(struct emufs_fs *fs);
 
+/* How many wakes there were so far: taken before the read that may
+ * park, and handed to waiters_park. */
+unsigned long waiters_seq(struct emufs_fs *fs);
 /* Keep req, a read of size bytes at off on fh that would block, and
- * answer it later. */
+ * answer it later. seq: waiters_seq() from before that read. */
 void waiters_park(struct emufs_fs *fs, fuse_req_t req, struct fh *fh,
-		  size_t size, off_t off);
+		  unsigned long seq, size_t size, off_t off);
 /* What the parked reads of `what` follow changed: read again. With
  * fs->follow_lock held (waiters_wake_locked) or not. */
 void waiters_wake(struct emufs_fs *fs, const void *what);

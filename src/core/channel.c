@@ -9,7 +9,6 @@
 #include <termios.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -131,39 +130,118 @@ static void on_pty(void *opaque, uint32_t events)
 		channel_write(ch, buf, n);
 }
 
-/* Stop reading for ch->rest_us (see channel.h). */
-static void rest(struct channel *ch)
+/* After a read that brought bytes: stop reading for the next rest (see
+ * channel.h). streamed: how much the read right after the last rest got
+ * says the guest streamed all through it (0 when no rest came before:
+ * the first rest is the short one). While the guest streams, EPOLLIN
+ * stays off from one rest to the next: the end of a rest reads at once
+ * (on_rest_over), so a chunk costs one wake of the timer, not the two
+ * epoll_ctl()s and the wake on EPOLLIN of turning the watch off and on
+ * again. */
+static void rest(struct channel *ch, bool streamed)
 {
 	pthread_mutex_lock(&ch->lock);
 	if (ch->rest_timer && ch->watch) {
-		if (!ch->rest_us)
-			ch->rest_us = CHANNEL_COALESCE_US;
-		ch->resting = 1;
-		watch_events_locked(ch);
+		ch->rest_us = !streamed ? CHANNEL_COALESCE_US
+			: ch->rest_us * 2 < CHANNEL_COALESCE_MAX_US
+			? ch->rest_us * 2 : CHANNEL_COALESCE_MAX_US;
+		if (!ch->resting) {
+			ch->resting = 1;
+			watch_events_locked(ch);
+		}
 		ioloop_timer_arm_us(ch->rest_timer, ch->rest_us);
 	}
 	pthread_mutex_unlock(&ch->lock);
 }
 
+/* Nothing waited as a rest ended: wait for bytes on EPOLLIN again, and
+ * the next rest is the short one (an echo after quiet waits 200 us at
+ * most). */
+static void listen_again(struct channel *ch)
+{
+	pthread_mutex_lock(&ch->lock);
+	ch->rest_us = 0;
+	if (ch->resting) {
+		ch->resting = 0;
+		watch_events_locked(ch);
+	}
+	pthread_mutex_unlock(&ch->lock);
+}
+
+/* The guest's bytes to the log and to whoever else reads them. */
+static void deliver(struct channel *ch, const char *buf, size_t n)
+{
+	logfile_append(&ch->log, buf, n);
+	copy_to_pty(ch, buf, n);
+	if (ch->tap)
+		ch->tap(ch->tap_opaque, buf, n);
+}
+
+/* Read what the emulator wrote (I/O loop). A read shorter than the buffer
+ * emptied the pipe (or socket) as of that moment: it rests then, rather
+ * than read again at once. A guest's UART trickles on while the loop
+ * reads, so reading until EAGAIN took a few bytes per read (a syscall,
+ * an append and a wake of every follower each: ~25 reads per KiB in the
+ * serial bench) instead of a rest's worth. Only a full buffer reads on
+ * at once, CHANNEL_READS_PER_WAKE times at most before the other
+ * watches get their turn. after_rest: called as a rest ended, so what
+ * the first read gets says whether the guest streamed through it. */
+static void drain(struct channel *ch, bool after_rest)
+{
+	char buf[CHANNEL_READ_CHUNK];
+
+	pthread_mutex_lock(&ch->lock);
+	int fd = ch->watch ? ch->fd : -1;
+	unsigned rested = ch->rest_us;
+	pthread_mutex_unlock(&ch->lock);
+	if (fd < 0)
+		return;
+	/* fd stays open until channel_detach() removed this watch (and
+	 * the rest timer), which waits for this callback to return. */
+	size_t got = 0;
+	for (int i = 0; i < CHANNEL_READS_PER_WAKE; i++) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n > 0) {
+			deliver(ch, buf, n);
+			got += n;
+			if ((size_t)n == sizeof buf)
+				continue;
+			/* Streamed: at least what CHANNEL_STREAM_KBPS
+			 * fill in the rest that just ended waited. */
+			rest(ch, after_rest && rested &&
+			     got * 1000 >= (unsigned long long)rested *
+			     CHANNEL_STREAM_KBPS);
+			return;
+		}
+		if (n < 0 && errno == EINTR) {
+			i--;
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN) {
+			if (got)
+				rest(ch, false);
+			else
+				listen_again(ch);
+			return;
+		}
+		/* EOF or error: the emulator closed its end. Stop watching;
+		 * the run's end detaches the channel for good. */
+		pthread_mutex_lock(&ch->lock);
+		struct io_watch *w = ch->watch;
+		ch->watch = NULL;
+		pthread_mutex_unlock(&ch->lock);
+		ioloop_remove(w);
+		return;
+	}
+	/* CHANNEL_READS_PER_WAKE full buffers: more waits. EPOLLIN (on
+	 * again if a rest had it off) brings the loop back after the
+	 * other watches had their turn. */
+	listen_again(ch);
+}
+
 static void on_rest_over(void *opaque, uint32_t events)
 {
-	struct channel *ch = opaque;
-	int waiting = 0;
-	pthread_mutex_lock(&ch->lock);
-	ch->resting = 0;
-	/* Streaming (as much waits as CHANNEL_STREAM_KBPS fill a rest):
-	 * rest longer next time; a trickle (an echo) or quiet: start
-	 * over. */
-	if (ch->fd >= 0 && ioctl(ch->fd, FIONREAD, &waiting) == 0 &&
-	    waiting > 0 &&
-	    (unsigned long long)waiting * 1000 >=
-	    (unsigned long long)ch->rest_us * CHANNEL_STREAM_KBPS)
-		ch->rest_us = ch->rest_us * 2 < CHANNEL_COALESCE_MAX_US ?
-			      ch->rest_us * 2 : CHANNEL_COALESCE_MAX_US;
-	else
-		ch->rest_us = 0;
-	watch_events_locked(ch);
-	pthread_mutex_unlock(&ch->lock);
+	drain(opaque, true);
 }
 
 /* The input pipe has room again. */
@@ -179,42 +257,17 @@ static void on_writable(void *opaque, uint32_t events)
 static void on_io(void *opaque, uint32_t events)
 {
 	struct channel *ch = opaque;
-	char buf[CHANNEL_READ_CHUNK];
 
 	pthread_mutex_lock(&ch->lock);
 	int fd = ch->fd;
 	if (fd >= 0 && !ch->wwatch && (events & EPOLLOUT))
 		flush_locked(ch);
+	bool in = !ch->resting;
 	pthread_mutex_unlock(&ch->lock);
-	if (fd < 0)
-		return;
-	/* fd stays open until channel_detach() removed this watch, which
-	 * waits for this callback to return. */
-	size_t got = 0;
-	for (int i = 0; i < CHANNEL_READS_PER_WAKE; i++) {
-		ssize_t n = read(fd, buf, sizeof buf);
-		if (n > 0) {
-			logfile_append(&ch->log, buf, n);
-			copy_to_pty(ch, buf, n);
-			if (ch->tap)
-				ch->tap(ch->tap_opaque, buf, n);
-			got += n;
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-			if (got)
-				rest(ch);
-			return;
-		}
-		/* EOF or error: the emulator closed its end. Stop watching;
-		 * the run's end detaches the channel for good. */
-		pthread_mutex_lock(&ch->lock);
-		struct io_watch *w = ch->watch;
-		ch->watch = NULL;
-		pthread_mutex_unlock(&ch->lock);
-		ioloop_remove(w);
-		return;
-	}
+	/* EPOLLIN, or the hang-up epoll reports whatever the events: read.
+	 * A socket's EPOLLOUT alone while resting: the rest reads. */
+	if (fd >= 0 && (in || (events & ~(uint32_t)EPOLLOUT)))
+		drain(ch, false);
 }
 
 static int open_pty(struct channel *ch)

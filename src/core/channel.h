@@ -24,9 +24,11 @@ struct cfg_channel;
 #define CHANNEL_MAX_BACKLOG (16u * 1024 * 1024)
 
 /* A guest UART trickles: QEMU hands the channel's pipe a byte at a time.
- * After a wake-up that brought bytes, the channel rests before it reads
- * again, so the next read takes many bytes at once instead of one
- * syscall, one log append and one wake of every follower per few bytes.
+ * After a read that brought bytes without filling the buffer (the pipe
+ * was empty as of then, though the guest writes on), the channel rests
+ * before it reads again, so the next read takes many bytes at once
+ * instead of one syscall, one log append and one wake of every follower
+ * per few bytes.
  * The first read after a quiet spell is never delayed: a rest starts only
  * after bytes were read. The first rest is CHANNEL_COALESCE_US; when the
  * guest streamed all through it (as it ends, at least what

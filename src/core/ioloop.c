@@ -47,6 +47,7 @@ struct ioloop {
 	pthread_mutex_t call_lock;       /* protects calls, stopping, done */
 	pthread_cond_t call_done;
 	struct call *calls;
+	struct io_soon *soon;            /* ioloop_soon's: loop thread only */
 };
 
 static _Thread_local const struct ioloop *current_loop;
@@ -71,6 +72,20 @@ static void run_calls(struct ioloop *loop)
 		pthread_cond_broadcast(&loop->call_done);
 	}
 	pthread_mutex_unlock(&loop->call_lock);
+}
+
+/* Run what ioloop_soon queued during the batch, each once; what they
+ * queue runs after the next batch (epoll_wait does not block then). */
+static void run_soon(struct ioloop *loop)
+{
+	struct io_soon *list = loop->soon;
+	loop->soon = NULL;
+	while (list) {
+		struct io_soon *s = list;
+		list = s->next;
+		s->queued = false;
+		s->fn(s->opaque, 0);
+	}
 }
 
 static void free_dead(struct ioloop *loop)
@@ -99,7 +114,8 @@ static void *loop_main(void *arg)
 		pthread_mutex_unlock(&loop->call_lock);
 		if (stop)
 			break;
-		int n = epoll_wait(loop->epfd, evs, 64, -1);
+		int n = epoll_wait(loop->epfd, evs, 64,
+				   loop->soon ? 0 : -1);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -123,6 +139,7 @@ static void *loop_main(void *arg)
 			}
 			w->fn(w->opaque, evs[i].events);
 		}
+		run_soon(loop);
 		pthread_mutex_unlock(&loop->dispatch_lock);
 	}
 	free_dead(loop);
@@ -262,6 +279,15 @@ struct io_watch *ioloop_add_timer(struct ioloop *loop, int first_ms,
 	if (!w)
 		close(fd);
 	return w;
+}
+
+void ioloop_soon(struct ioloop *loop, struct io_soon *s)
+{
+	if (s->queued)
+		return;
+	s->queued = true;
+	s->next = loop->soon;
+	loop->soon = s;
 }
 
 void ioloop_call(struct ioloop *loop, void (*fn)(void *), void *opaque)

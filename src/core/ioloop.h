@@ -37,6 +37,21 @@ struct io_watch *ioloop_add_timer(struct ioloop *loop, int first_ms,
 /* (Re-)arm a timer as a one-shot in us microseconds. */
 int ioloop_timer_arm_us(struct io_watch *w, long us);
 
+/* Work the loop thread asks of itself: ioloop_soon(loop, s), from the
+ * loop thread only, runs s->fn(s->opaque, 0) once after the callbacks of
+ * the current batch of events, however often it was asked meanwhile (many
+ * appends in one batch, one pass over what they woke), and without the
+ * eventfd write, epoll_wait and read a kick of its own would cost. s is
+ * the caller's (fn and opaque set, the rest zero) and must outlive the
+ * loop; every field but fn and opaque is the loop thread's. */
+struct io_soon {
+	io_fn fn;
+	void *opaque;
+	bool queued;
+	struct io_soon *next;
+};
+void ioloop_soon(struct ioloop *loop, struct io_soon *s);
+
 /* Run fn(opaque) on the loop thread and wait until it returned. Used to
  * fork emulators from a thread that lives as long as emufs (the
  * parent-death signal follows the forking thread, not the process). */

@@ -634,6 +634,76 @@ static void tick_cb(void *opaque, uint32_t events)
 	atomic_fetch_add(&t->fired, 1);
 }
 
+/* ---- ioloop_soon ------------------------------------------------------ */
+
+struct soon_test {
+	struct ioloop *loop;
+	struct io_soon soon;
+	atomic_int ran, in_loop, asked;
+	int again;                /* times the pass asks for itself again */
+	bool batch_done;          /* the asking callback had returned */
+	bool ran_after_batch;
+};
+
+static void soon_pass(void *opaque, uint32_t events)
+{
+	struct soon_test *t = opaque;
+	(void)events;
+	if (ioloop_in_loop(t->loop))
+		atomic_fetch_add(&t->in_loop, 1);
+	if (t->batch_done)
+		t->ran_after_batch = true;
+	if (t->again > 0) {
+		t->again--;
+		ioloop_soon(t->loop, &t->soon);   /* no event will come */
+	}
+	atomic_fetch_add(&t->ran, 1);
+}
+
+/* A timer's callback asks three times: one pass, after the callback. */
+static void soon_asker(void *opaque, uint32_t events)
+{
+	struct soon_test *t = opaque;
+	(void)events;
+	for (int i = 0; i < 3; i++)
+		ioloop_soon(t->loop, &t->soon);
+	t->batch_done = atomic_load(&t->ran) == 0;
+	atomic_fetch_add(&t->asked, 1);
+}
+
+/* A one-shot timer whose callback asks three times; then exactly
+ * `passes` passes, and no more within 50 ms. */
+static void soon_run(struct fixture *f, struct soon_test *t, int passes)
+{
+	t->loop = f->loop;
+	t->soon = (struct io_soon){ .fn = soon_pass, .opaque = t };
+	struct io_watch *w = ioloop_add_timer(f->loop, 0, 0, soon_asker, t);
+	assert_non_null(w);
+	assert_true(wait_for(&t->ran, passes));
+	sleep_ms(50);
+	assert_int_equal(atomic_load(&t->asked), 1);
+	assert_int_equal(atomic_load(&t->ran), passes);
+	assert_int_equal(atomic_load(&t->in_loop), passes);
+	ioloop_remove(w);
+}
+
+static void test_soon_runs_once_after_the_batch(void **state)
+{
+	struct soon_test t = { 0 };
+
+	soon_run(*state, &t, 1);
+	assert_true(t.ran_after_batch);
+}
+
+/* A pass that asks for another gets it with no event to wake the loop:
+ * epoll_wait must not block while a pass waits. */
+static void test_soon_asked_by_its_own_pass_runs_again(void **state)
+{
+	struct soon_test t = { .again = 2 };
+
+	soon_run(*state, &t, 3);
+}
+
 static void test_one_shot_timer_fires_once(void **state)
 {
 	struct fixture *f = *state;
@@ -729,6 +799,8 @@ int main(void)
 		T(test_timer_with_no_delay_fires_at_once),
 		T(test_timer_removed_before_it_fires_never_fires),
 		T(test_long_timer_periods),
+		T(test_soon_runs_once_after_the_batch),
+		T(test_soon_asked_by_its_own_pass_runs_again),
 		cmocka_unit_test(test_in_loop_true_in_callbacks_that_beat_ioloop_start),
 		/* Last: while the bug above stands, ASan stops the program
 		 * here (heap-use-after-free in loop_main). */
