@@ -90,7 +90,7 @@ int props_readdir(struct emufs_fs *fs, const struct node *dir,
 	if (rc)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < cnt; i++)
-		rc = dirlist_add(out, e[i].name);
+		rc = dirlist_add_plus(out, e[i].name, e[i].known);
 	prop_entries_free(e, cnt);
 	return rc;
 }

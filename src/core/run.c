@@ -300,6 +300,12 @@ void run_emulator_event(struct run *r, const char *line, const char *name)
 	r->owner->event(r, line, name);
 }
 
+void run_props_changed(struct run *r)
+{
+	if (r->owner->props_changed)
+		r->owner->props_changed(r);
+}
+
 void run_append_events(struct run *r, const char *lines, size_t len)
 {
 	logfile_append(r->events, lines, len);
