@@ -8,9 +8,10 @@
  * Every file is opened with direct_io: reads return what the handler
  * returns (files whose content is computed have no meaningful size), and
  * growing logs never hit stale page-cache data. Entry and attribute
- * timeouts come from the kind table (attr 0 everywhere for now, so
- * `tail -f` sees st_size grow); failed lookups are not cached (instances
- * come and go).
+ * timeouts come from the kind table (attr 0 but for props/, so `tail -f`
+ * sees st_size grow; props/'s are dropped when QEMU's tree changes,
+ * propcache.c); failed lookups are not cached (instances come and go).
+ * Directories: ops_dir.c.
  */
 #include <fuse_lowlevel.h>
 
@@ -255,6 +256,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = -EACCES;
 	} else if (k->open) {
 		rc = k->open(fh, fi->flags);
+		/* A read QEMU refused changed the file's mode: the kernel
+		 * forgets the old one before the open returns. */
+		propcache_flush(fs);
 	}
 	if (rc) {                         /* a failed open undid itself */
 		node_release(&fh->node);

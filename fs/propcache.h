@@ -20,7 +20,7 @@ struct instance;
 /* Entry and attribute timeout of props/ (seconds): what a read after
  * idleness finds no longer cached. Long enough for `ls -l` and the
  * lookups of a path walked again; changes are notified, not waited out. */
-#define PROPCACHE_TIMEOUT_S 1.0
+#define PROPCACHE_TIMEOUT_S 5.0
 
 /* Start the thread that sends the notifications on se. 0 or -errno. */
 int propcache_start(struct emufs_fs *fs, struct fuse_session *se);

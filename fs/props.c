@@ -3,7 +3,8 @@
  * A property file reads its value as it was at open (one consistent
  * value per open file, served by text.c) and says 4096 bytes, like
  * sysfs: reads (direct_io) return the value and then 0. A link property that
- * resolves is a symlink. */
+ * resolves is a symlink. The kernel keeps names and attributes (never
+ * values) until the tree changes (propcache.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
