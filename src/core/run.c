@@ -273,6 +273,9 @@ void run_close(struct run *r)
 		channel_detach(&r->channels[i]);
 	if (r->conn->shutdown)
 		r->conn->shutdown(r);
+	/* props/ is empty from now on, whatever the emulator: what the
+	 * adapter let the kernel keep of it goes. */
+	run_props_changed(r);
 	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
 	run_finish_output(r);
 	tracepipe_end(&r->tracepipe);   /* trace/log's run ends too */

@@ -361,9 +361,10 @@ static void qemu_shutdown(struct run *r)
 	if (q->qmp)
 		qmp_shutdown(q->qmp);
 	remove_overlays(q);
-	/* props/ is empty from now on: what the kernel kept of it goes. */
-	qom_cache_invalidate(q->qom);
-	run_props_changed(r);
+	/* The run is over: no listing of it is asked again (run_close
+	 * tells the adapter; no cache: the launch failed before any). */
+	if (q->qom)
+		qom_cache_invalidate(q->qom);
 }
 
 static void qemu_release(struct run *r)

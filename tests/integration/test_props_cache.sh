@@ -137,3 +137,17 @@ test_props_cache_values_are_never_cached() {
 	ctl board0 stop
 	unmount_emufs
 }
+
+# The end of the run empties props/ at once, also the names the kernel
+# had cached (an `ls -l` gave their attributes, kept 5 s).
+test_props_cache_stop_forgets_cached_names() {
+	setup_cache
+	local scu=$P/machine/soc/scu
+	ls -l "$scu" >/dev/null || fail "ls -l props/machine/soc/scu failed"
+	stat "$scu/silicon-rev" >/dev/null || fail "stat silicon-rev failed"
+	ctl board0 stop
+	expect_errno ENOENT stat "$scu/silicon-rev"
+	expect_errno ENOENT stat "$P/machine"
+	assert_eq "" "$(ls -A "$P")" "ls -A props/ after stop"
+	unmount_emufs
+}
