@@ -18,6 +18,7 @@
  *   follow.c  follow_  wake-up of a reader blocked in follow/
  *   blocked.c blocked_ the mount's files with 1,000 readers blocked
  *   guest.c   guest_   the Linux guest kit: boot and console bulk
+ *   floor.c   floor_   a trivial FUSE file system: the floor rows
  *
  * One thread does everything but block in read(): follow.c and blocked.c
  * start reader threads that only read, handing their result back through
@@ -114,7 +115,8 @@ double samples_median(struct samples *s);
 void samples_free(struct samples *s);
 
 extern FILE *stats_tsv;        /* --tsv FILE, or NULL */
-/* One row: median (p50), p10..p90 spread, p95 and max, divided by scale. */
+/* One row: median (p50), p10..p90 spread, p95, p99 and max, divided
+ * by scale. */
 void stats_row(const char *name, struct samples *s, double scale,
 	       const char *unit);
 /* A single figure, to the --tsv file only. */
@@ -221,6 +223,23 @@ void raw_qmp_must(struct raw_qmp *q, const char *cmd);
  * when the socket failed or timed out (5 s, raw_qmp_open). */
 int raw_qmp_event(struct raw_qmp *q, const char *name, char *line,
 		  size_t cap);
+
+/* ---- floor.c: a trivial FUSE file system -------------------------------- */
+
+/* Entries of its dir/: as many as the gpio object of props/ (small/:
+ * as many as scu). */
+#define FLOOR_ENTRIES 463
+/* Its file, as deep below the mount as a props file below emufs's. */
+#define FLOOR_VALUE_PATH "d/d/d/d/d/value"
+/* How long emufs lets the kernel keep props/'s names and attributes
+ * (fs/propcache.h, PROPCACHE_TIMEOUT_S): the floor does the same, and a
+ * cold sample idles longer. */
+#define BENCH_PROPS_CACHE_S 5.0
+extern char floor_dir[PATH_MAX];   /* WORK/floor */
+/* Mount it (once; unmounted at exit or by floor_stop): false when it
+ * cannot be. */
+bool floor_start(void);
+void floor_stop(void);
 
 /* ---- the sections ----------------------------------------------------- */
 

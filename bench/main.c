@@ -65,6 +65,7 @@ int bench_hard_errors;
 
 static void bench_cleanup(void)
 {
+	floor_stop();
 	proc_kill_all();
 	mnt_stop_all();
 }

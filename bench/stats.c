@@ -52,10 +52,11 @@ void samples_free(struct samples *s)
 void stats_row(const char *name, struct samples *s, double scale,
 	       const char *unit)
 {
-	printf("  %-34s %9.3f %s  p10-p90 %.3f-%.3f  p95 %.3f  max %.3f  "
-	       "n=%zu\n", name, samples_median(s) / scale, unit,
+	printf("  %-34s %9.3f %s  p10-p90 %.3f-%.3f  p95 %.3f  p99 %.3f  "
+	       "max %.3f  n=%zu\n", name, samples_median(s) / scale, unit,
 	       samples_pct(s, 10) / scale, samples_pct(s, 90) / scale,
-	       samples_pct(s, 95) / scale, samples_pct(s, 100) / scale, s->n);
+	       samples_pct(s, 95) / scale, samples_pct(s, 99) / scale,
+	       samples_pct(s, 100) / scale, s->n);
 	if (stats_tsv)
 		fprintf(stats_tsv, "%s\t%.6g\t%.6g\t%.6g\t%s\n", name,
 			samples_median(s) / scale, samples_pct(s, 10) / scale,

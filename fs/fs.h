@@ -17,6 +17,7 @@ struct follow;
 struct fuse_pollhandle;
 struct inode_table;
 struct io_watch;
+struct propcache;
 struct waiter;
 
 struct emufs_fs {
@@ -44,6 +45,9 @@ struct emufs_fs {
 					* parked reads marked ready */
 	struct io_watch *kick;
 	struct io_soon kick_soon;      /* the same, asked by the loop itself */
+	/* What the kernel keeps of props/ (propcache.c): set once the
+	 * session exists, NULL before. */
+	struct propcache *_Atomic propcache;
 };
 
 /* An open file: what it names, resolved once at open. */
@@ -82,6 +86,10 @@ struct fh {
  * directory, so the offsets of the readdirs that follow stay valid. */
 struct dirlist {
 	char **names;
+	/* plus[i]: READDIRPLUS may give names[i]'s attributes (looking it
+	 * up costs the emulator nothing); else the kernel asks a LOOKUP if
+	 * it wants them. */
+	bool *plus;
 	size_t n, cap;
 	bool filled;
 };

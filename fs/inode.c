@@ -131,16 +131,83 @@ static struct inode *find_ino_locked(struct inode_table *t, uint64_t ino)
 	return in;
 }
 
+/* The inode of id (hashed h), or NULL. Called with t->lock held. */
+static struct inode *find_id_locked(struct inode_table *t,
+				    const struct inode_id *id, size_t h)
+{
+	struct inode *in = t->by_id[h & (t->nbuckets - 1)];
+	while (in && !(in->id_hash == h && in->owner == id->owner &&
+		       in->kind == id->kind && !strcmp(in->path, id->path)))
+		in = in->by_id_next;
+	return in;
+}
+
+uint64_t inode_find(struct inode_table *t, const struct inode_id *id)
+{
+	size_t h = hash_id(id);
+	pthread_mutex_lock(&t->lock);
+	struct inode *in = find_id_locked(t, id, h);
+	uint64_t ino = in ? in->ino : 0;
+	pthread_mutex_unlock(&t->lock);
+	return ino;
+}
+
+int inode_owned(struct inode_table *t, void *owner, bool (*want)(int kind),
+		struct inode_ref **out, size_t *n)
+{
+	struct inode_ref *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (size_t b = 0; rc == 0 && b < t->nbuckets; b++) {
+		for (struct inode *in = t->by_ino[b]; in; in = in->by_ino_next) {
+			if (in->detached || in->owner != owner ||
+			    !want(in->kind))
+				continue;
+			if (cnt == cap) {
+				size_t c = cap ? 2 * cap : 16;
+				struct inode_ref *nv = realloc(v, c * sizeof *nv);
+				if (!nv) {
+					rc = -ENOMEM;
+					break;
+				}
+				v = nv;
+				cap = c;
+			}
+			v[cnt] = (struct inode_ref){ in->ino, in->kind,
+						     strdup(in->path) };
+			if (!v[cnt++].path) {
+				rc = -ENOMEM;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	if (rc) {
+		inode_refs_free(v, cnt);
+		v = NULL;
+		cnt = 0;
+	}
+	*out = v;
+	*n = cnt;
+	return rc;
+}
+
+void inode_refs_free(struct inode_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(refs[i].path);
+	free(refs);
+}
+
 uint64_t inode_lookup(struct inode_table *t, const struct inode_id *id)
 {
 	size_t h = hash_id(id);
 	uint64_t ino = 0;
 
 	pthread_mutex_lock(&t->lock);
-	struct inode *in = t->by_id[h & (t->nbuckets - 1)];
-	while (in && !(in->id_hash == h && in->owner == id->owner &&
-		       in->kind == id->kind && !strcmp(in->path, id->path)))
-		in = in->by_id_next;
+	struct inode *in = find_id_locked(t, id, h);
 	if (in) {
 		in->nlookup++;
 		ino = in->ino;

@@ -60,6 +60,22 @@ void inode_forget(struct inode_table *t, uint64_t ino, uint64_t nlookup);
  * open files close. They answer -ESTALE from then on, and a new owner at
  * the same address never matches them. */
 void inode_detach_owner(struct inode_table *t, void *owner);
+/* The number of id while the kernel holds it, without counting a
+ * lookup (for a notification about it); 0 when it does not. */
+uint64_t inode_find(struct inode_table *t, const struct inode_id *id);
+
+/* An inode as inode_owned() lists it. */
+struct inode_ref {
+	uint64_t ino;
+	int kind;
+	char *path;          /* malloc'd */
+};
+/* The live inodes of owner whose kind want() accepts, in *out (malloc'd,
+ * inode_refs_free()), *n of them. 0 or -ENOMEM. */
+int inode_owned(struct inode_table *t, void *owner, bool (*want)(int kind),
+		struct inode_ref **out, size_t *n);
+void inode_refs_free(struct inode_ref *refs, size_t n);
+
 /* How many inodes are alive (for tests and the design's invariants). */
 size_t inode_count(struct inode_table *t);
 

@@ -5,13 +5,17 @@
 #include "kinds.h"
 
 #include "handlers.h"
+#include "propcache.h"
 
-/* Entry and attribute timeouts. Nothing is cached yet: the entry
- * timeout of 1 s and the attribute timeout of 0 are what emufs has
- * always used; a kind whose attributes are stable (QOM metadata) may
- * raise its own. Growing and changing files must keep 0. */
+/* Entry and attribute timeouts: names for 1 s, attributes not at all
+ * (logs grow, `tail -f` watches st_size). props/ keeps both for
+ * PROPCACHE_TIMEOUT_S: a property's name, mode and size do not change
+ * while QEMU's tree does not, and when it does propcache.c tells the
+ * kernel. Its values are never cached (direct_io). */
 #define ENTRY_S 1.0
 #define ATTR_S 0.0
+#define PROPS_NAMED(m) .mode = (m), .entry_timeout = PROPCACHE_TIMEOUT_S, \
+	.attr_timeout = PROPCACHE_TIMEOUT_S
 
 #define FIXED(n, m) .name = (n), .mode = (m), \
 	.entry_timeout = ENTRY_S, .attr_timeout = ATTR_S
@@ -40,7 +44,7 @@ const struct kind fs_kinds[N_KINDS] = {
 		.stat = log_stat, .read = log_read, .poll = log_poll },
 	[N_EVENTS] = { FIXED("events", S_IFREG | 0444),
 		.stat = log_stat, .read = log_read, .poll = log_poll },
-	[N_PROPS] = { FIXED("props", S_IFDIR | 0755),
+	[N_PROPS] = { .name = "props", PROPS_NAMED(S_IFDIR | 0755),
 		.lookup = props_lookup, .readdir = props_readdir,
 		.refresh = props_refresh },
 	[N_GPIO] = { FIXED("gpio", S_IFDIR | 0755),
@@ -65,9 +69,9 @@ const struct kind fs_kinds[N_KINDS] = {
 	[N_PTY] = { .name = "*" KIND_PTY_SUFFIX, NAMED(S_IFLNK | 0777),
 		.refresh = pty_refresh, .stat = pty_stat,
 		.readlink = pty_readlink },
-	[N_PROP] = { NAMED(0), .refresh = props_refresh, .stat = prop_stat,
+	[N_PROP] = { PROPS_NAMED(0), .refresh = props_refresh, .stat = prop_stat,
 		.open = prop_open, .read = text_read, .write = prop_write },
-	[N_PROP_LINK] = { NAMED(S_IFLNK | 0777), .refresh = props_refresh,
+	[N_PROP_LINK] = { PROPS_NAMED(S_IFLNK | 0777), .refresh = props_refresh,
 		.readlink = prop_link_readlink },
 	[N_PIN] = { NAMED(0), .refresh = pin_refresh, .stat = pin_stat,
 		.open = pin_open, .release = pin_release,

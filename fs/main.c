@@ -34,6 +34,7 @@
 #include "mountpoint.h"
 #include "options.h"
 #include "pollers.h"
+#include "propcache.h"
 #include "session.h"
 #include "waiters.h"
 #include "core/statedir.h"
@@ -176,6 +177,7 @@ int main(int argc, char **argv)
 				    .pin_changed = fs_pin_changed,
 				    .state_changed = fs_state_changed,
 				    .pin_level = fs_pin_level,
+				    .props_changed = fs_props_changed,
 				    .opaque = &fs };
 	core_made = true;   /* from here the core removes the state dir */
 	if (core_new(cfg, state_dir, &hooks, &fs.core, err, sizeof err)) {
@@ -188,6 +190,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "emufs: cannot start the follow/ replies\n");
 		goto out_core;
 	}
+	if (propcache_start(&fs, se))
+		fprintf(stderr, "emufs: cannot start the props/ cache "
+			"notifications: changes show after %.0f s\n",
+			PROPCACHE_TIMEOUT_S);
 	/* Without it a lazy unmount leaves follow/'s readers blocked. */
 	if (mountwatch_start(mountpoint, follow_end, &fs))
 		fprintf(stderr, "emufs: cannot watch the mount table: a lazy "
@@ -202,6 +208,7 @@ int main(int argc, char **argv)
 				      .idle_ms = FOLLOW_LEAVE_IDLE_MS,
 				      .max_ms = FOLLOW_LEAVE_MAX_MS };
 	status = fs_session_loop(se, &end);
+	propcache_stop(&fs);        /* no notifications after the loop */
 	waiters_stop(&fs);          /* blocked readers: end of file, now */
 	follow_end(&fs);            /* and those waiting in poll() */
 	mountwatch_stop();

@@ -10,6 +10,7 @@
 #include "kinds.h"
 #include "resolve.h"
 #include "pollers.h"
+#include "propcache.h"
 #include "handlers.h"
 #include "waiters.h"
 
@@ -106,6 +107,7 @@ void fs_free_open_files(struct emufs_fs *fs)
 
 void fs_destroy(struct emufs_fs *fs)
 {
+	propcache_free(fs);
 	inode_table_free(fs->inodes);
 	fs->inodes = NULL;
 	pthread_mutex_destroy(&fs->poll_lock);
@@ -114,18 +116,26 @@ void fs_destroy(struct emufs_fs *fs)
 	pthread_mutex_destroy(&fs->follow_lock);
 }
 
-int dirlist_add(struct dirlist *d, const char *name)
+int dirlist_add_plus(struct dirlist *d, const char *name, bool plus)
 {
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 32;
 		char **v = realloc(d->names, cap * sizeof *v);
-		if (!v)
+		if (v)
+			d->names = v;
+		bool *p = v ? realloc(d->plus, cap * sizeof *p) : NULL;
+		if (!p)
 			return -ENOMEM;
-		d->names = v;
+		d->plus = p;
 		d->cap = cap;
 	}
 	if (!(d->names[d->n] = strdup(name)))
 		return -ENOMEM;
-	d->n++;
+	d->plus[d->n++] = plus;
 	return 0;
+}
+
+int dirlist_add(struct dirlist *d, const char *name)
+{
+	return dirlist_add_plus(d, name, false);
 }

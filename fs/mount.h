@@ -19,5 +19,7 @@ size_t fs_follow_files_open(void *opaque);
 
 /* A name at the end of a listing; -ENOMEM. */
 int dirlist_add(struct dirlist *d, const char *name);
+/* The same; plus: a READDIRPLUS may look the name up (struct dirlist). */
+int dirlist_add_plus(struct dirlist *d, const char *name, bool plus);
 
 #endif

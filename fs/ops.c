@@ -8,9 +8,10 @@
  * Every file is opened with direct_io: reads return what the handler
  * returns (files whose content is computed have no meaningful size), and
  * growing logs never hit stale page-cache data. Entry and attribute
- * timeouts come from the kind table (attr 0 everywhere for now, so
- * `tail -f` sees st_size grow); failed lookups are not cached (instances
- * come and go).
+ * timeouts come from the kind table (attr 0 but for props/, so `tail -f`
+ * sees st_size grow; props/'s are dropped when QEMU's tree changes,
+ * propcache.c); failed lookups are not cached (instances come and go).
+ * Directories: ops_dir.c.
  */
 #include <fuse_lowlevel.h>
 
@@ -30,11 +31,10 @@
 #include "kinds.h"
 #include "resolve.h"
 #include "mount.h"
+#include "ops_dir.h"
+#include "propcache.h"
 #include "waiters.h"
 
-/* What readdir reports as an entry's inode number (the kernel asks for
- * the real one with a LOOKUP), as libfuse's high-level API did. */
-#define DIRENT_UNKNOWN_INO 0xffffffffu
 #define READLINK_MAX 4096
 
 static struct emufs_fs *fs_of(fuse_req_t req)
@@ -42,42 +42,17 @@ static struct emufs_fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-static int fill_stat(struct emufs_fs *fs, struct node *n, fuse_ino_t ino,
-		     struct stat *st)
-{
-	memset(st, 0, sizeof *st);
-	st->st_ino = ino;
-	st->st_mode = node_mode(n);
-	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
-	st->st_uid = getuid();
-	st->st_gid = getgid();
-	st->st_mtim = st->st_ctim = st->st_atim = fs->mounted_at;
-	const struct kind *k = kind_of(n);
-	int rc = k->stat ? k->stat(fs, n, st) : 0;
-	st->st_ctim = st->st_mtim;
-	return rc;
-}
-
 /* Answer a LOOKUP or MKDIR with n: the kernel now holds one lookup of
  * its inode (released by FORGET). */
 static void reply_entry(fuse_req_t req, struct node *n)
 {
 	struct emufs_fs *fs = fs_of(req);
-	struct fuse_entry_param e = { 0 };
-	const struct kind *k = kind_of(n);
-	int rc = fill_stat(fs, n, 0, &e.attr);
+	struct fuse_entry_param e;
+	int rc = ops_entry(fs, n, &e);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	e.ino = node_ino(fs, n);
-	if (!e.ino) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	e.attr.st_ino = e.ino;
-	e.attr_timeout = k->attr_timeout;
-	e.entry_timeout = k->entry_timeout;
 	/* Not delivered (the request was interrupted): not held either. */
 	if (fuse_reply_entry(req, &e))
 		inode_forget(fs->inodes, e.ino, 1);
@@ -121,7 +96,7 @@ static void reply_attr(fuse_req_t req, fuse_ino_t ino, struct node *n,
 		       struct fh *fh)
 {
 	struct stat st;
-	int rc = fill_stat(fs_of(req), n, ino, &st);
+	int rc = node_stat(fs_of(req), n, ino, &st);
 	if (rc == 0 && fh && fh->follow)
 		follow_fh_stat(fh, &st);
 	if (rc)
@@ -281,6 +256,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = -EACCES;
 	} else if (k->open) {
 		rc = k->open(fh, fi->flags);
+		/* A read QEMU refused changed the file's mode: the kernel
+		 * forgets the old one before the open returns. */
+		propcache_flush(fs);
 	}
 	if (rc) {                         /* a failed open undid itself */
 		node_release(&fh->node);
@@ -329,6 +307,9 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
 	struct fh *fh = (struct fh *)(uintptr_t)fi->fh;
 	const struct kind *k = kind_of(&fh->node);
 	ssize_t w = k->write ? k->write(fh, buf, size) : -EACCES;
+	/* A write that changed props/ (a link set, device_add through
+	 * qmp) returns once the kernel forgot the names it changed. */
+	propcache_flush(fs_of(req));
 	if (w < 0)
 		fuse_reply_err(req, (int)-w);
 	else
@@ -348,91 +329,12 @@ static void op_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	fuse_reply_poll(req, revents);
 }
 
-/* ---- directories --------------------------------------------------- */
-
-static void dirlist_clear(struct dirlist *d)
-{
-	for (size_t i = 0; i < d->n; i++)
-		free(d->names[i]);
-	d->n = 0;
-	d->filled = false;
-}
-
-static void op_opendir(fuse_req_t req, fuse_ino_t ino,
-		       struct fuse_file_info *fi)
-{
-	struct dirlist *d = calloc(1, sizeof *d);
-	if (!d) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
-	fi->fh = (uintptr_t)d;
-	if (fuse_reply_open(req, fi))
-		free(d);
-}
-
-/* The whole listing of ino, "." and ".." first. */
-static int dirlist_fill(struct emufs_fs *fs, fuse_ino_t ino,
-			struct dirlist *d)
-{
-	struct node n;
-	dirlist_clear(d);
-	int rc = node_of_ino(fs, ino, &n);
-	if (rc)
-		return rc;
-	const struct kind *k = kind_of(&n);
-	if (!k->readdir)
-		rc = -ENOTDIR;
-	if (rc == 0)
-		rc = dirlist_add(d, ".");
-	if (rc == 0)
-		rc = dirlist_add(d, "..");
-	if (rc == 0)
-		rc = k->readdir(fs, &n, d);
-	node_release(&n);
-	d->filled = rc == 0;
-	return rc;
-}
-
-/* The listing is taken at offset 0 (a new `ls`, or rewinddir()); the
- * readdirs that follow go on from the offset of the last entry given. */
-static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
-		       off_t off, struct fuse_file_info *fi)
-{
-	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
-	int rc = off == 0 || !d->filled ? dirlist_fill(fs_of(req), ino, d) : 0;
-	char *buf = rc ? NULL : malloc(size);
-	if (rc || !buf) {
-		fuse_reply_err(req, rc ? -rc : ENOMEM);
-		return;
-	}
-	size_t used = 0;
-	struct stat st = { .st_ino = DIRENT_UNKNOWN_INO };
-	for (size_t i = off; i < d->n; i++) {
-		size_t l = fuse_add_direntry(req, buf + used, size - used,
-					     d->names[i], &st, i + 1);
-		if (l > size - used)
-			break;
-		used += l;
-	}
-	fuse_reply_buf(req, buf, used);
-	free(buf);
-}
-
-static void op_releasedir(fuse_req_t req, fuse_ino_t ino,
-			  struct fuse_file_info *fi)
-{
-	struct dirlist *d = (struct dirlist *)(uintptr_t)fi->fh;
-	dirlist_clear(d);
-	free(d->names);
-	free(d);
-	fuse_reply_err(req, 0);
-}
-
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
-	/* readdir gives names only: the kernel looks each one up. */
-	conn->want &= ~FUSE_CAP_READDIRPLUS;
+	/* READDIRPLUS gives props/'s names with their attributes
+	 * (ops_dir.c); the kernel uses it when a listing is followed by
+	 * lookups (`ls -l`), plain READDIR otherwise. */
+	conn->want |= FUSE_CAP_READDIRPLUS | FUSE_CAP_READDIRPLUS_AUTO;
 }
 
 const struct fuse_lowlevel_ops emufs_ll_ops = {
@@ -451,7 +353,8 @@ const struct fuse_lowlevel_ops emufs_ll_ops = {
 	.read = op_read,
 	.write = op_write,
 	.poll = op_poll,
-	.opendir = op_opendir,
-	.readdir = op_readdir,
-	.releasedir = op_releasedir,
+	.opendir = ops_opendir,
+	.readdir = ops_readdir,
+	.readdirplus = ops_readdirplus,
+	.releasedir = ops_releasedir,
 };

@@ -3,7 +3,8 @@
  * A property file reads its value as it was at open (one consistent
  * value per open file, served by text.c) and says 4096 bytes, like
  * sysfs: reads (direct_io) return the value and then 0. A link property that
- * resolves is a symlink. */
+ * resolves is a symlink. The kernel keeps names and attributes (never
+ * values) until the tree changes (propcache.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -90,7 +91,7 @@ int props_readdir(struct emufs_fs *fs, const struct node *dir,
 	if (rc)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < cnt; i++)
-		rc = dirlist_add(out, e[i].name);
+		rc = dirlist_add_plus(out, e[i].name, e[i].known);
 	prop_entries_free(e, cnt);
 	return rc;
 }

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/core.h"
 #include "fs.h"
@@ -21,6 +22,22 @@ mode_t node_mode(const struct node *n)
 {
 	mode_t m = kind_of(n)->mode;
 	return m ? m : n->mode;
+}
+
+int node_stat(struct emufs_fs *fs, struct node *n, uint64_t ino,
+	      struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = ino;
+	st->st_mode = node_mode(n);
+	st->st_nlink = S_ISDIR(st->st_mode) ? 2 : 1;
+	st->st_uid = getuid();
+	st->st_gid = getgid();
+	st->st_mtim = st->st_ctim = st->st_atim = fs->mounted_at;
+	const struct kind *k = kind_of(n);
+	int rc = k->stat ? k->stat(fs, n, st) : 0;
+	st->st_ctim = st->st_mtim;
+	return rc;
 }
 
 bool node_writable(const struct node *n)

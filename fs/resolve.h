@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "node.h"
@@ -33,6 +34,9 @@ uint64_t node_ino(struct emufs_fs *fs, const struct node *n);
 void node_release(struct node *n);
 
 mode_t node_mode(const struct node *n);
+/* The attributes of n (st_ino: ino) as they are now. 0 or -errno. */
+int node_stat(struct emufs_fs *fs, struct node *n, uint64_t ino,
+	      struct stat *st);
 bool node_writable(const struct node *n);
 /* Whether the instance was removed by rmdir (its files give ESTALE). */
 bool node_instance_removed(struct instance *inst);

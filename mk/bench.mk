@@ -15,7 +15,8 @@
 # the project's flags. Of the core it links only the QMP wire format (the
 # raw side's line framing) and bignum.c, which that parses numbers with:
 # not the QMP client, as its raw side must stay the cheapest way to reach
-# QEMU (bench/raw.c says why).
+# QEMU (bench/raw.c says why). libfuse: for the floor (bench/floor.c), a
+# trivial FUSE file system the props rows are measured against.
 
 BENCH_BIN    := $(BUILD)/bench/emufs-bench
 BENCH_SRC    := $(wildcard bench/*.c)
@@ -23,7 +24,7 @@ BENCH_OBJ    := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 BENCH_CORE   := $(BUILD)/src/qemu/qmp_wire.o $(BUILD)/src/core/bignum.o
 # Paths are printed into fixed buffers on purpose (PATH_MAX is the bound).
 BENCH_CFLAGS := $(CFLAGS) -Wno-format-truncation \
-                $(shell pkg-config --cflags jansson 2>/dev/null)
+                $(shell pkg-config --cflags jansson fuse3 2>/dev/null)
 BENCH_ARGS   ?=
 BENCH_LABEL   = $(shell git rev-parse --short HEAD 2>/dev/null)$(shell \
 	git diff --quiet HEAD -- src fs 2>/dev/null || echo +dirty)
@@ -36,7 +37,8 @@ $(BUILD)/bench/%.o: bench/%.c
 
 $(BENCH_BIN): $(BENCH_OBJ) $(BENCH_CORE)
 	$(CC) $(LDFLAGS) -o $@ $^ \
-		$(shell pkg-config --libs jansson 2>/dev/null || echo -ljansson)
+		$(shell pkg-config --libs jansson fuse3 2>/dev/null || \
+			echo -ljansson -lfuse3)
 
 bench: $(BUILD)/emufs $(BENCH_BIN) firmware
 	$(BENCH_BIN) --emufs $(BUILD)/emufs \

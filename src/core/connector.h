@@ -30,6 +30,10 @@ struct prop_entry {
 	enum prop_kind kind;
 	char *type;        /* emulator's declared type, e.g. "bool" */
 	bool readonly;     /* known not to be writable (mode 0444) */
+	/* prop_list: prop_lookup of it would not ask the emulator (a
+	 * cache knows all it says), so a listing may give its attributes
+	 * too. False when unsure. */
+	bool known;
 };
 
 struct prop_info {

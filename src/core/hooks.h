@@ -21,6 +21,10 @@ struct core_hooks {
 	/* Each level recorded that differs from the one before, learning
 	 * the first included, with the pin's lock held (so in order). */
 	void (*pin_level)(struct pin *p, int level, void *opaque);
+	/* What props/ shows of inst may have changed (run_props_changed):
+	 * forget what the kernel was let keep. Must not block: it comes
+	 * from the I/O loop too. */
+	void (*props_changed)(struct instance *inst, void *opaque);
 	void *opaque;
 };
 

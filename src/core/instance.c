@@ -316,11 +316,20 @@ static bool on_run_live(struct run *r)
 	return live;
 }
 
+/* The adapter drops what it cached of props/ (fs/propcache.c). */
+static void on_run_props_changed(struct run *r)
+{
+	const struct core_hooks *h = r->inst->env->hooks;
+	if (h && h->props_changed)
+		h->props_changed(r->inst, h->opaque);
+}
+
 static const struct run_owner run_owner = {
 	.exited = on_run_exited,
 	.event = on_run_event,
 	.freed = on_run_freed,
 	.live = on_run_live,
+	.props_changed = on_run_props_changed,
 };
 
 /* The image a start boots for target t (inst->lock held, t stable). */

@@ -273,6 +273,9 @@ void run_close(struct run *r)
 		channel_detach(&r->channels[i]);
 	if (r->conn->shutdown)
 		r->conn->shutdown(r);
+	/* props/ is empty from now on, whatever the emulator: what the
+	 * adapter let the kernel keep of it goes. */
+	run_props_changed(r);
 	ioloop_remove(atomic_exchange(&r->pid_watch, NULL));
 	run_finish_output(r);
 	tracepipe_end(&r->tracepipe);   /* trace/log's run ends too */
@@ -298,6 +301,12 @@ int run_exit_fd(struct run *r)
 void run_emulator_event(struct run *r, const char *line, const char *name)
 {
 	r->owner->event(r, line, name);
+}
+
+void run_props_changed(struct run *r)
+{
+	if (r->owner->props_changed)
+		r->owner->props_changed(r);
 }
 
 void run_append_events(struct run *r, const char *lines, size_t len)

@@ -48,6 +48,8 @@ struct run_owner {
 	/* Whether r is still the owner's running or paused run (no stop is
 	 * ending it). */
 	bool (*live)(struct run *r);
+	/* run_props_changed(): any thread, must not block. */
+	void (*props_changed)(struct run *r);
 };
 
 /* What a run is made of; copied by run_new. The run holds a reference on
@@ -167,6 +169,10 @@ int run_exit_fd(struct run *r);
  * the connector appended it itself (in a batch); only what name means for
  * the state is left to do. */
 void run_emulator_event(struct run *r, const char *line, const char *name);
+/* What the connector told props/ may have changed (objects came or went,
+ * a link was retargeted, a mode learnt): caches above it drop what they
+ * keep of this instance's props/. Any thread; must not block. */
+void run_props_changed(struct run *r);
 /* Event lines the connector batched (each ending in '\n') into
  * `events`, in one append. */
 void run_append_events(struct run *r, const char *lines, size_t len);

@@ -31,6 +31,7 @@
 #include "qemu_link.h"
 #include "qemu_pins.h"
 #include "qemu_qom.h"
+#include "qemu_qom_cache.h"
 #include "qemu_run.h"
 #include "qemu_snapshot.h"
 #include "qemu_sock.h"
@@ -361,6 +362,10 @@ static void qemu_shutdown(struct run *r)
 	if (q->qmp)
 		qmp_shutdown(q->qmp);
 	remove_overlays(q);
+	/* The run is over: no listing of it is asked again (run_close
+	 * tells the adapter; no cache: the launch failed before any). */
+	if (q->qom)
+		qom_cache_invalidate(q->qom);
 }
 
 static void qemu_release(struct run *r)
@@ -384,6 +389,26 @@ static void qemu_release(struct run *r)
 	r->priv = NULL;
 }
 
+/* After a command through the qmp file (answered, failed or timed out:
+ * it may have run): QEMU announces no object-add, object-del or qom-set
+ * of a link, so props/ forgets what such a command may have changed. */
+static void raw_changes_tree(struct run *r, json_t *cmd)
+{
+	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
+	const char *ex = json_string_value(json_object_get(cmd, "execute"));
+	json_t *args = json_object_get(cmd, "arguments");
+	const char *path = json_string_value(json_object_get(args, "path"));
+	const char *prop = json_string_value(json_object_get(args,
+							     "property"));
+	if (!qom_command_may_change_tree(ex))
+		return;
+	if (!strcmp(ex, "qom-set") && path && prop)
+		qom_cache_forget_link(c, path, prop);  /* only a link's */
+	else
+		qom_cache_invalidate(c);
+	run_props_changed(r);
+}
+
 /* The qmp file: a client's JSON command, its reply line. */
 static int qemu_raw(struct run *r, const char *cmd, size_t len, char **reply)
 {
@@ -399,6 +424,7 @@ static int qemu_raw(struct run *r, const char *cmd, size_t len, char **reply)
 		return -EINVAL;
 	}
 	int rc = qmp_execute_raw(q, obj, r->timeout_ms, reply);
+	raw_changes_tree(r, obj);
 	json_decref(obj);
 	if (rc == -EINVAL)
 		run_log(r, "write to qmp refused: expected an "

@@ -18,6 +18,7 @@
 
 #include "core/run.h"
 #include "core/ioloop.h"
+#include "qemu_qom_cache.h"
 #include "qemu_run.h"
 #include "qmp.h"
 
@@ -73,6 +74,12 @@ static void on_qmp_event(void *opaque, const char *line, json_t *ev)
 		return;
 	}
 	const char *name = json_string_value(json_object_get(ev, "event"));
+	if (qom_event_changes_tree(name)) {
+		/* Before the event is in `events`: whoever saw it there and
+		 * looks at props/ sees the change. */
+		qom_cache_invalidate(((struct qemu_run *)r->priv)->qom);
+		run_props_changed(r);
+	}
 	size_t len = strlen(line), nlen = strlen(name) + 1;
 	if (!grow_add(&e->lines, &e->len, &e->cap, line, len) ||
 	    !grow_add(&e->lines, &e->len, &e->cap, "\n", 1) ||

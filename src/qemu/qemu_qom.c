@@ -5,11 +5,14 @@
  * directory (a file holding the path when the link is unset), every other
  * property a file read with qom-get and written with qom-set.
  *
- * Caching: a qom-list result is kept for QOM_LIST_TTL_MS, per run. A path
- * lookup walks one listing (its parent's), so `ls -l`, `cat` and the
- * kernel's lookups of the same directory within that time cost one
- * round trip, while objects that come and go show up within the TTL.
- * Values are never cached. A new run starts with an empty cache.
+ * Caching (qemu_qom_cache.h): a qom-list result and the targets of its
+ * links are kept until QEMU says the tree changed (an event, a command
+ * through emufs that may change it, a qom-set of the link). A path lookup
+ * walks one listing (its parent's), so only the first `ls -l` or `cat` of
+ * a directory costs round trips beyond the value's own qom-get. Values
+ * are never cached. A new run starts with an empty cache; each change
+ * tells the adapter (run_props_changed()), which drops what it let the
+ * kernel keep.
  *
  * Modes: QOM does not say over QMP whether a property can be read or
  * written (qom-list and qom-list-properties give a name and a type, and
@@ -19,144 +22,36 @@
  * not writable its w bit, for the rest of the run (the denied list).
  */
 #include <errno.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "core/clock.h"
 #include "core/run.h"
 #include "core/propval.h"
 #include "qemu_qom.h"
+#include "qemu_qom_cache.h"
 #include "qemu_run.h"
 #include "qmp.h"
 
-#define QOM_LIST_TTL_MS 1000
-#define QOM_CACHE_MAX 256
-
-struct qom_listing {
-	atomic_int refs;           /* the cache's and each user's */
-	char *path;                /* QOM path, "/machine/soc" */
-	struct prop_entry *ents;   /* immutable once built */
-	size_t n;
-	/* Where each link property points, learnt on first lookup and kept
-	 * as long as the listing: an `ls -l` asks once per link, not once
-	 * per stat. NULL until known; "" for an unset link. Protected by
-	 * the cache's lock. */
-	char **links;
-	long long fetched_ms;
-	struct qom_listing *next;
-};
-
-enum { QOM_NOREAD = 1, QOM_NOWRITE = 2 };
-
-/* A property QEMU refused to read or write this run. */
-struct qom_denied {
-	char *key;                 /* "QOM path\0name", keylen bytes */
-	size_t keylen;
-	unsigned bits;             /* QOM_NOREAD | QOM_NOWRITE */
-	struct qom_denied *next;
-};
-
-struct qom_cache {
-	pthread_mutex_t lock;      /* protects head, count, each next,
-				    * denied and its entries */
-	struct qom_listing *head;  /* most recent first */
-	size_t count;
-	struct qom_denied *denied;
-};
-
-struct qom_cache *qom_cache_new(void)
+/* The run's cache (qemu_qom_cache.h). */
+static struct qom_cache *cache_of(struct run *r)
 {
-	struct qom_cache *c = calloc(1, sizeof *c);
-	if (c)
-		pthread_mutex_init(&c->lock, NULL);
-	return c;
-}
-
-static void listing_put(struct qom_listing *l)
-{
-	if (!l || atomic_fetch_sub(&l->refs, 1) != 1)
-		return;
-	for (size_t i = 0; l->links && i < l->n; i++)
-		free(l->links[i]);
-	free(l->links);
-	prop_entries_free(l->ents, l->n);
-	free(l->path);
-	free(l);
-}
-
-void qom_cache_free(struct qom_cache *c)
-{
-	if (!c)
-		return;
-	while (c->head) {
-		struct qom_listing *l = c->head;
-		c->head = l->next;
-		listing_put(l);
-	}
-	while (c->denied) {
-		struct qom_denied *d = c->denied;
-		c->denied = d->next;
-		free(d->key);
-		free(d);
-	}
-	pthread_mutex_destroy(&c->lock);
-	free(c);
-}
-
-/* The denied entry of (path, name), or NULL; c->lock held. */
-static struct qom_denied *denied_find_locked(struct qom_cache *c,
-					     const char *path,
-					     const char *name)
-{
-	size_t pl = strlen(path), nl = strlen(name);
-	for (struct qom_denied *d = c->denied; d; d = d->next)
-		if (d->keylen == pl + 1 + nl && !memcmp(d->key, path, pl + 1) &&
-		    !memcmp(d->key + pl + 1, name, nl))
-			return d;
-	return NULL;
+	return ((struct qemu_run *)r->priv)->qom;
 }
 
 static unsigned denied_bits(struct run *r, const char *path,
 			    const char *name)
 {
-	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
-	pthread_mutex_lock(&c->lock);
-	struct qom_denied *d = denied_find_locked(c, path, name);
-	unsigned bits = d ? d->bits : 0;
-	pthread_mutex_unlock(&c->lock);
-	return bits;
+	return qom_denied_bits(cache_of(r), path, name);
 }
 
-/* QEMU refused (path, name) what bit says; remembered for the run (out
- * of memory: not remembered, the mode stays wider than the truth). */
+/* QEMU refused (path, name) what bit says: the file's mode changes, so
+ * the adapter forgets the attributes it let the kernel keep. */
 static void denied_add(struct run *r, const char *path, const char *name,
 		       unsigned bit)
 {
-	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
-	size_t pl = strlen(path), nl = strlen(name);
-	pthread_mutex_lock(&c->lock);
-	struct qom_denied *d = denied_find_locked(c, path, name);
-	if (!d) {
-		d = calloc(1, sizeof *d);
-		char *key = d ? malloc(pl + 1 + nl) : NULL;
-		if (key) {
-			memcpy(key, path, pl + 1);
-			memcpy(key + pl + 1, name, nl);
-			d->key = key;
-			d->keylen = pl + 1 + nl;
-			d->next = c->denied;
-			c->denied = d;
-		} else {
-			free(d);
-			d = NULL;
-		}
-	}
-	if (d)
-		d->bits |= bit;
-	pthread_mutex_unlock(&c->lock);
+	qom_denied_add(cache_of(r), path, name, bit);
+	run_props_changed(r);
 }
 
 /* "machine/soc" -> "/machine/soc"; "" -> "/". */
@@ -177,9 +72,10 @@ static int split(const char *rel, char **parent, const char **name)
 	return 0;
 }
 
-static int fetch_listing(struct run *r, const char *path,
+static int fetch_listing(void *ctx, const char *path,
 			 struct prop_entry **ents, size_t *n)
 {
+	struct run *r = ctx;
 	struct qmp *q = qemu_run_qmp(r);
 	struct qmp_error err;
 	json_t *ret = NULL;
@@ -223,64 +119,11 @@ static int fetch_listing(struct run *r, const char *path,
 	return 0;
 }
 
-/* The listing of a QOM path with a reference (listing_put() it), from
- * the cache while fresh. */
+/* The listing of a QOM path with a reference (qom_listing_put() it). */
 static int listing_get(struct run *r, const char *path,
 		       struct qom_listing **out)
 {
-	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
-	long long now = clock_now_ms();
-
-	pthread_mutex_lock(&c->lock);
-	for (struct qom_listing **pp = &c->head, *l; (l = *pp);
-	     pp = &l->next) {
-		if (strcmp(l->path, path))
-			continue;
-		if (now - l->fetched_ms < QOM_LIST_TTL_MS) {
-			atomic_fetch_add(&l->refs, 1);
-			pthread_mutex_unlock(&c->lock);
-			*out = l;
-			return 0;
-		}
-		*pp = l->next;          /* stale */
-		c->count--;
-		listing_put(l);
-		break;
-	}
-	pthread_mutex_unlock(&c->lock);
-
-	/* No lock across the round trip: two lookups may both fetch. */
-	struct qom_listing *l = calloc(1, sizeof *l);
-	if (!l || !(l->path = strdup(path))) {
-		free(l);
-		return -ENOMEM;
-	}
-	int rc = fetch_listing(r, path, &l->ents, &l->n);
-	if (rc == 0 && !(l->links = calloc(l->n + 1, sizeof *l->links))) {
-		prop_entries_free(l->ents, l->n);
-		rc = -ENOMEM;
-	}
-	if (rc) {
-		free(l->path);
-		free(l);
-		return rc;
-	}
-	l->fetched_ms = now;
-	atomic_init(&l->refs, 2);       /* the cache's and the caller's */
-	pthread_mutex_lock(&c->lock);
-	l->next = c->head;
-	c->head = l;
-	if (++c->count > QOM_CACHE_MAX) {    /* drop the oldest */
-		struct qom_listing **pp = &c->head;
-		while ((*pp)->next)
-			pp = &(*pp)->next;
-		listing_put(*pp);
-		*pp = NULL;
-		c->count--;
-	}
-	pthread_mutex_unlock(&c->lock);
-	*out = l;
-	return 0;
+	return qom_cache_listing(cache_of(r), path, fetch_listing, r, out);
 }
 
 /* Find name in the listing of parent: its kind and type (malloc'd). */
@@ -291,17 +134,14 @@ static int find_entry(struct run *r, const char *parent, const char *name,
 	int rc = listing_get(r, parent, &l);
 	if (rc)
 		return rc;
-	rc = -ENOENT;
-	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->ents[i].name, name))
-			continue;
+	long i = qom_listing_find(l, name);
+	rc = i < 0 ? -ENOENT : 0;
+	if (i >= 0) {
 		*kind = l->ents[i].kind;
-		rc = 0;
 		if (type && !(*type = strdup(l->ents[i].type)))
 			rc = -ENOMEM;
-		break;
 	}
-	listing_put(l);
+	qom_listing_put(l);
 	return rc;
 }
 
@@ -357,17 +197,17 @@ static int depth_of(const char *rel)
 }
 
 /* Where link i of listing l (of QOM path parent) points: malloc'd, ""
- * when unset or unreadable. */
+ * when unset or unreadable. Asked once per listing: an `ls -l` costs one
+ * qom-get per link the first time, none after. */
 static char *resolve_link(struct run *r, struct qom_listing *l, size_t i,
 			  const char *parent)
 {
-	struct qom_cache *c = ((struct qemu_run *)r->priv)->qom;
-	pthread_mutex_lock(&c->lock);
-	char *known = l->links[i] ? strdup(l->links[i]) : NULL;
-	pthread_mutex_unlock(&c->lock);
+	struct qom_cache *c = cache_of(r);
+	char *known = qom_listing_link(c, l, i);
 	if (known)
 		return known;
 
+	unsigned long gen = qom_cache_gen(c);
 	json_t *v = NULL;
 	struct qmp_error err;
 	const char *s = "";
@@ -376,10 +216,8 @@ static char *resolve_link(struct run *r, struct qom_listing *l, size_t i,
 		s = json_string_value(v);
 	char *target = strdup(s);
 	json_decref(v);
-	pthread_mutex_lock(&c->lock);
-	if (target && !l->links[i])
-		l->links[i] = strdup(target);
-	pthread_mutex_unlock(&c->lock);
+	if (target)
+		qom_listing_set_link(c, l, i, target, gen);
 	return target;
 }
 
@@ -400,28 +238,23 @@ int qemu_prop_lookup(struct run *r, const char *rel, struct prop_info *info)
 		free(parent);
 		return rc;
 	}
-	rc = -ENOENT;
-	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->ents[i].name, name))
-			continue;
-		rc = 0;
+	long i = qom_listing_find(l, name);
+	rc = i < 0 ? -ENOENT : 0;
+	if (i >= 0)
 		info->kind = l->ents[i].kind;
-		if (info->kind == PROP_FILE) {
-			unsigned bits = denied_bits(r, parent, name);
-			info->unreadable = bits & QOM_NOREAD;
-			info->readonly = bits & QOM_NOWRITE;
-		}
-		if (info->kind != PROP_LINK)
-			break;
+	if (i >= 0 && info->kind == PROP_FILE) {
+		unsigned bits = denied_bits(r, parent, name);
+		info->unreadable = bits & QOM_NOREAD;
+		info->readonly = bits & QOM_NOWRITE;
+	} else if (i >= 0 && info->kind == PROP_LINK) {
 		/* A link that resolves is a symlink; else a file. */
 		char *target = resolve_link(r, l, i, parent);
 		info->link = link_target(target, depth_of(rel));
 		if (!info->link)
 			info->kind = PROP_FILE;
 		free(target);
-		break;
 	}
-	listing_put(l);
+	qom_listing_put(l);
 	free(parent);
 	return rc;
 }
@@ -441,6 +274,13 @@ int qemu_prop_list(struct run *r, const char *rel, struct prop_entry **ents,
 	struct prop_entry *e = calloc(l->n ? l->n : 1, sizeof *e);
 	for (size_t i = 0; e && i < l->n; i++) {
 		e[i] = l->ents[i];
+		/* A lookup walks this listing; a link's also asks QEMU
+		 * where it points, unless that is known. */
+		char *target = e[i].kind == PROP_LINK
+				       ? qom_listing_link(cache_of(r), l, i)
+				       : NULL;
+		e[i].known = e[i].kind != PROP_LINK || target;
+		free(target);
 		e[i].name = strdup(l->ents[i].name);
 		e[i].type = strdup(l->ents[i].type);
 		if (!e[i].name || !e[i].type) {
@@ -450,7 +290,7 @@ int qemu_prop_list(struct run *r, const char *rel, struct prop_entry **ents,
 	}
 	*ents = e;
 	*n = l->n;
-	listing_put(l);
+	qom_listing_put(l);
 	return e ? 0 : -ENOMEM;
 }
 
@@ -522,6 +362,11 @@ int qemu_prop_set(struct run *r, const char *rel, const char *text,
 	} else if (rc) {
 		run_log(r, "write to props/%s failed: %s: %s", rel,
 			     err.cls, err.desc);
+	} else if (kind == PROP_LINK) {
+		/* Retargeted (or set, or unset): ask where it points anew,
+		 * and the file may now be a symlink or the other way. */
+		qom_cache_forget_link(cache_of(r), parent, name);
+		run_props_changed(r);
 	}
 out:
 	json_decref(v);

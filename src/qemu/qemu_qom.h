@@ -8,12 +8,6 @@
 
 #include "core/connector.h"
 
-struct qom_cache;
-
-/* A run's cache of qom-list results: made at launch, freed with the run. */
-struct qom_cache *qom_cache_new(void);
-void qom_cache_free(struct qom_cache *c);
-
 int qemu_prop_lookup(struct run *r, const char *rel, struct prop_info *info);
 int qemu_prop_list(struct run *r, const char *rel, struct prop_entry **ents,
 		   size_t *n);

@@ -370,6 +370,7 @@ static int add_entry(struct prop_entry **v, size_t *n, size_t *cap,
 		*cap = nc;
 	}
 	struct prop_entry *e = &(*v)[*n];
+	*e = (struct prop_entry){ 0 };
 	e->name = strdup(name);
 	e->type = strdup(type);
 	e->kind = kind;

@@ -123,6 +123,59 @@ static void test_detach_owner_makes_inodes_stale(void **state)
 	assert_int_equal(b.refs, 0);
 }
 
+static bool kind_two(int kind)
+{
+	return kind == 2;
+}
+
+/* What propcache.c walks: the live inodes of one owner and kind, and a
+ * directory's number found without counting a lookup. */
+static void test_owned_lists_one_owners_kind_and_find_counts_nothing(
+	void **state)
+{
+	struct owner a = { 0 }, b = { 0 };
+	struct inode_table *t = inode_table_new(&ops);
+	struct inode_id a1 = { &a, 2, "machine" }, a2 = { &a, 2, "machine/soc" };
+	struct inode_id a3 = { &a, 1, "ctl" }, b1 = { &b, 2, "machine" };
+	struct inode_id gone = { &a, 2, "objects" };
+	uint64_t n1 = inode_lookup(t, &a1), n2 = inode_lookup(t, &a2);
+	inode_lookup(t, &a3);
+	inode_lookup(t, &b1);
+	inode_forget(t, inode_lookup(t, &gone), 1);
+
+	struct inode_ref *refs;
+	size_t n;
+	assert_int_equal(inode_owned(t, &a, kind_two, &refs, &n), 0);
+	assert_int_equal(n, 2);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(refs[i].kind, 2);
+		if (refs[i].ino == n1)
+			assert_string_equal(refs[i].path, "machine");
+		else if (refs[i].ino == n2)
+			assert_string_equal(refs[i].path, "machine/soc");
+		else
+			fail_msg("inode %llu is not a's of kind 2",
+				 (unsigned long long)refs[i].ino);
+	}
+	inode_refs_free(refs, n);
+
+	assert_int_equal(inode_find(t, &a1), n1);
+	assert_int_equal(inode_find(t, &gone), 0);
+	/* found, not counted: one FORGET ends it */
+	inode_forget(t, n1, 1);
+	assert_int_equal(inode_find(t, &a1), 0);
+
+	/* a detached owner has none */
+	a.refs++;
+	inode_detach_owner(t, &a);
+	assert_int_equal(inode_owned(t, &a, kind_two, &refs, &n), 0);
+	assert_int_equal(n, 0);
+	inode_refs_free(refs, n);
+	inode_table_free(t);
+	assert_int_equal(a.refs, 1);
+	assert_int_equal(b.refs, 0);
+}
+
 static void test_many_inodes_grow_the_table(void **state)
 {
 	struct owner a = { 0 };
@@ -160,6 +213,8 @@ int main(void)
 		cmocka_unit_test(test_forget_counts_lookups),
 		cmocka_unit_test(test_detach_owner_makes_inodes_stale),
 		cmocka_unit_test(test_many_inodes_grow_the_table),
+		cmocka_unit_test(
+			test_owned_lists_one_owners_kind_and_find_counts_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
