@@ -49,7 +49,7 @@ struct bench_opt bench_opt = {
 	.bursts = 4,
 	.burst_bytes = 1048576,
 	.starts = 10,
-	.scale = 32,
+	.scale = 64,
 	.pinwake = 48,
 	.sweeps = 30,
 	.readers = 1000,
@@ -194,7 +194,7 @@ static void bench_usage(FILE *to)
 		"  --bursts N        serial rounds (4)\n"
 		"  --burst-bytes N   bytes per burst (1048576)\n"
 		"  --starts N        start samples per variant (10)\n"
-		"  --scale N         instances of the scale test (32)\n"
+		"  --scale N         instances of the scale test (64)\n"
 		"  --pinwake N       instances of the pinwake test (48)\n"
 		"  --sweeps N        `cat */state` sweeps per point (30)\n"
 		"  --readers N       blocked readers of `blocked` (1000)\n"
