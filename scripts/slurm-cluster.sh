@@ -78,6 +78,8 @@ start() {
 		mungekey --create >/dev/null 2>&1 || die "mungekey --create failed"
 		chown munge:munge /etc/munge/munge.key
 	fi
+	# (mktemp -d makes DIR 0700: the munge user must reach its own.)
+	chmod 0755 "$dir"
 	chown munge:munge "$dir/munge"
 	chmod 0755 "$dir/munge"
 	setpriv --reuid munge --regid munge --init-groups \
