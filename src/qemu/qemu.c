@@ -184,6 +184,19 @@ static char *join_argv(const struct qemu_argv *a)
 	return s;
 }
 
+/* How long QEMU has to dial its QMP link: the request timeout; for a
+ * launched QEMU at least LAUNCH_CONNECT_MS, since a scheduler starts a
+ * job step when it can (srun takes 1-3 s on an idle one-node cluster).
+ * A launcher that ends first still ends the wait at once. */
+#define LAUNCH_CONNECT_MS 30000
+
+static int connect_wait_ms(const struct run *r)
+{
+	if (r->target->launcher && r->timeout_ms < LAUNCH_CONNECT_MS)
+		return LAUNCH_CONNECT_MS;
+	return r->timeout_ms;
+}
+
 /* ---- the connector ------------------------------------------------- */
 
 static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
@@ -235,7 +248,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	if ((rc = run_spawn(r, a.v, NULL, why, wl)))
 		goto out;
 
-	long long deadline = clock_now_ms() + r->timeout_ms;
+	long long deadline = clock_now_ms() + connect_wait_ms(r);
 	int fd = qemu_links_qmp(r, &q->links, deadline);
 	if (fd < 0) {
 		rc = fd;
