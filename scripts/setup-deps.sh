@@ -16,11 +16,14 @@
 # qemu-system-misc (qemu-system-riscv64; qemu-system-arm has aarch64
 # already), cpio for the initramfs, device-tree-compiler (fdtput) for the
 # Pi's device tree. TLS on the TCP links to emulators (settings.tls):
-# GnuTLS's library, and certtool for the tests' certificates.
+# GnuTLS's library, and certtool for the tests' certificates. A one-node
+# Slurm cluster for the tests of `launcher` (scripts/slurm-cluster.sh):
+# slurm-wlm and munge.
 PACKAGES="build-essential pkg-config libfuse3-dev fuse3 libjansson-dev
 libcmocka-dev qemu-system-arm qemu-utils clang libclang-rt-14-dev lld python3 expect
 gdb-multiarch libxmlrpc-core-c3-dev libcurl4-openssl-dev bats python3-pytest
-qemu-system-misc cpio device-tree-compiler libgnutls28-dev gnutls-bin"
+qemu-system-misc cpio device-tree-compiler libgnutls28-dev gnutls-bin
+slurm-wlm munge"
 
 set -u
 

@@ -64,6 +64,7 @@ on_signal() {
 		kill -KILL -- "-$current_pid" 2>/dev/null
 	fi
 	sweep "$current_scratch"
+	fixture_stop
 	echo "integration: interrupted"
 	exit 130
 }
@@ -146,6 +147,44 @@ show_output() {
 	return 0
 }
 
+# A file whose tests all need something running (a Slurm cluster) names
+# a script in a line "# integration-fixture: PATH" (PATH from the
+# repository root): `PATH start DIR` runs once, before the file's first
+# selected test, and prints NAME=VALUE lines that its tests get in their
+# environment; `PATH stop DIR` runs after its last. When the start fails,
+# every test of the file FAILS with the fixture's output (never a skip).
+fixture_cmd='' fixture_dir='' fixture_err=''
+fixture_env=()
+
+fixture_start() {
+	local out line
+	fixture_cmd=$root/$1
+	fixture_dir=$(mktemp -d "${TMPDIR:-/tmp}/emufs-fixture.XXXXXX") || {
+		fixture_err="cannot create a fixture directory"; return; }
+	fixture_env=() fixture_err=''
+	if out=$("$fixture_cmd" start "$fixture_dir" 2>&1); then
+		while IFS= read -r line; do
+			case $line in [A-Za-z_]*=*) fixture_env+=("$line") ;; esac
+		done <<<"$out"
+		# the file's tests inherit them (run_test's processes)
+		[ ${#fixture_env[@]} -eq 0 ] || export "${fixture_env[@]}"
+	else
+		fixture_err="fixture $1 did not start: $(printf '%s' "$out" | tail -n 20)"
+	fi
+}
+
+fixture_stop() {
+	[ -n "$fixture_dir" ] || return 0
+	"$fixture_cmd" stop "$fixture_dir" >/dev/null 2>&1
+	[ "${KEEP_SCRATCH:-0}" = 1 ] || rm -rf --one-file-system -- "$fixture_dir"
+	local v
+	for v in "${fixture_env[@]}"; do
+		unset "${v%%=*}"
+	done
+	fixture_cmd='' fixture_dir='' fixture_err=''
+	fixture_env=()
+}
+
 patterns=("$@")
 
 if [ ! -x "$EMUFS" ]; then
@@ -164,10 +203,21 @@ for file in "$TESTS_DIR"/test_*.sh; do
 	# a line "# integration-timeout: SECONDS"; the larger limit wins
 	limit=$(sed -n 's/^# integration-timeout: *\([0-9][0-9]*\).*/\1/p' "$file" | head -n 1)
 	[ "${limit:-0}" -gt "$TIMEOUT" ] || limit=$TIMEOUT
+	fixture=$(sed -n 's/^# integration-fixture: *\([^ ]*\).*/\1/p' "$file" | head -n 1)
 	for func in $funcs; do
 		selected "$topic" "$func" || continue
+		if [ -n "$fixture" ] && [ -z "$fixture_dir" ]; then
+			fixture_start "$fixture"
+		fi
+		if [ -n "$fixture_err" ]; then
+			echo "FAIL $func: ${fixture_err%%$'\n'*}"
+			printf '%s\n' "$fixture_err" | tail -n +2 | sed 's/^/    | /'
+			fail=$((fail + 1))
+			continue
+		fi
 		run_test "$file" "$func" "$func" "$limit"
 	done
+	fixture_stop
 done
 
 if [ ${#patterns[@]} -gt 0 ] && [ $((pass + fail + skipped)) -eq 0 ]; then

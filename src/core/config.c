@@ -2,6 +2,7 @@
  * look-ups and freeing. Reading a file into them is config_load.c's. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,7 +20,10 @@ struct emufs_config *config_empty(void)
 	cfg->dir = getcwd(NULL, 0);
 	if (!cfg->dir)
 		cfg->dir = strdup("/");
-	if (!cfg->dir) {
+	cfg->listen = strdup(CONFIG_DEFAULT_LISTEN);
+	if (!cfg->dir || !cfg->listen) {
+		free(cfg->dir);
+		free(cfg->listen);
 		free(cfg);
 		return NULL;
 	}
@@ -46,6 +50,9 @@ static void free_target(struct cfg_target *t)
 		free(t->pins[i].channel);
 	}
 	free(t->pins);
+	for (size_t i = 0; t->launcher && i < t->nlauncher; i++)
+		free(t->launcher[i]);
+	free(t->launcher);
 }
 
 void config_free(struct emufs_config *cfg)
@@ -62,6 +69,7 @@ void config_free(struct emufs_config *cfg)
 	free(cfg->instances);
 	free(cfg->path);
 	free(cfg->dir);
+	free(cfg->listen);
 	free(cfg);
 }
 
@@ -112,4 +120,15 @@ bool config_name_reserved(const char *name)
 	l = strlen(name);
 	size_t sl = strlen(CONFIG_RESERVED_SUFFIX);
 	return l >= sl && !strcmp(name + l - sl, CONFIG_RESERVED_SUFFIX);
+}
+
+bool config_addr_loopback(const char *addr)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	if (addr && inet_pton(AF_INET, addr, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	return addr && inet_pton(AF_INET6, addr, &a6) == 1 &&
+	       IN6_IS_ADDR_LOOPBACK(&a6);
 }

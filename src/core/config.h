@@ -53,6 +53,12 @@ struct cfg_target {
 	size_t nchannels;
 	struct cfg_pin *pins;
 	size_t npins;
+	/* targets.*.launcher: the argv prefix the emulator is started
+	 * through (srun ...), or NULL: a child of emufs. With one, the
+	 * emulator's links come back over TCP to listen. */
+	char **launcher;
+	size_t nlauncher;
+	const char *listen;  /* settings.listen (the config's, not owned) */
 };
 
 struct cfg_instance {
@@ -66,6 +72,8 @@ struct cfg_instance {
 #define CONFIG_DEFAULT_LOG_CAP (64LL * 1024 * 1024)
 /* A save writes all of guest RAM: longer than a request. */
 #define CONFIG_DEFAULT_SNAPSHOT_TIMEOUT_MS 60000
+/* Where a launched emulator's links come back to. */
+#define CONFIG_DEFAULT_LISTEN "127.0.0.1"
 
 struct emufs_config {
 	char *path;          /* the config file as given */
@@ -73,6 +81,7 @@ struct emufs_config {
 	int request_timeout_ms;   /* settings.request_timeout_ms */
 	long long log_cap;        /* settings.log_cap_bytes, per log file */
 	int snapshot_timeout_ms;  /* settings.snapshot_timeout_ms */
+	char *listen;             /* settings.listen: an IP address */
 	struct cfg_target *targets;
 	size_t ntargets;
 	struct cfg_instance *instances;  /* one per target when absent */
@@ -92,6 +101,9 @@ bool config_name_valid(const char *name);
  * state, ..., every emulator's raw file, *.pty), so no channel or pin may
  * take it. */
 bool config_name_reserved(const char *name);
+/* Whether addr (an IPv4 or IPv6 literal) is a loopback address
+ * (127.0.0.0/8, ::1); false for anything else. */
+bool config_addr_loopback(const char *addr);
 /* The fixed names of an instance directory, NULL-terminated (the FUSE
  * adapter's table of file kinds is checked against it), and the suffix
  * of the channels' pty links. */

@@ -16,6 +16,7 @@
  */
 #include "config_load.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -28,6 +29,7 @@
 #include "config.h"
 #include "config_read.h"
 #include "config_target.h"
+#include "emulator.h"
 
 #define CONFIG_FILE_MAX (16 * 1024 * 1024)
 #define TIMEOUT_MIN_MS 100
@@ -89,10 +91,77 @@ static int parse_instances(struct cfg_ctx *c, json_t *root, struct emufs_config 
 	return 0;
 }
 
+/* settings.listen: an IP address (a launched emulator's links come back
+ * to it, on ports the kernel picks), and settings.tls, which this
+ * version refuses: without it a link may not leave this machine
+ * (check_links). */
+static int parse_listen(struct cfg_ctx *c, json_t *s, struct emufs_config *cfg)
+{
+	unsigned char any[sizeof(struct in6_addr)];
+	char e[96];
+
+	if (json_object_get(s, "tls"))
+		return cfg_fail_at(c, "tls", "not supported yet: the links of "
+			       "a launched emulator are plain TCP, so "
+			       "settings.listen must be a loopback address "
+			       "(docs/scale-out.md)");
+	char *listen = NULL;
+	if (cfg_get_str(c, s, "listen", false, &listen))
+		return -1;
+	if (listen) {
+		free(cfg->listen);
+		cfg->listen = listen;
+	}
+	if (inet_pton(AF_INET, cfg->listen, any) != 1 &&
+	    inet_pton(AF_INET6, cfg->listen, any) != 1)
+		return cfg_fail_at(c, "listen", "expected an IPv4 or IPv6 "
+			       "address, got \"%s\"",
+			       cfg_esc(cfg->listen, e, sizeof e));
+	return 0;
+}
+
+/* What may leave this machine: every link is plain TCP (no TLS yet), so
+ * settings.listen must be loopback; Renode's own ports have no TLS at
+ * all, so a Renode target with a launcher needs it whatever TLS does.
+ * After the targets: the message names the target that needs it. */
+static int check_links(struct cfg_ctx *c, struct emufs_config *cfg)
+{
+	char e[96];
+	bool local = config_addr_loopback(cfg->listen);
+
+	for (size_t i = 0; i < cfg->ntargets; i++) {
+		struct cfg_target *t = &cfg->targets[i];
+		t->listen = cfg->listen;
+		if (t->launcher && !local && !t->emulator->tcp_links) {
+			size_t saved = cfg_path_push(c, "targets");
+			cfg_path_push(c, t->name);
+			cfg_fail_at(c, "launcher", "not allowed with "
+				    "settings.listen \"%s\" off loopback: %s's "
+				    "ports have no TLS; keep the emulator on "
+				    "this machine, or tunnel its ports "
+				    "(docs/scale-out.md)", cfg_esc(cfg->listen,
+				    e, sizeof e), t->emulator->name);
+			cfg_path_pop(c, saved);
+			return -1;
+		}
+	}
+	if (!local) {
+		size_t saved = cfg_path_push(c, "settings");
+		cfg_fail_at(c, "listen", "\"%s\" is not a loopback address: "
+			    "links off this machine need settings.tls, which "
+			    "this version does not support yet",
+			    cfg_esc(cfg->listen, e, sizeof e));
+		cfg_path_pop(c, saved);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_settings(struct cfg_ctx *c, json_t *root, struct emufs_config *cfg)
 {
 	static const char *const keys[] = { "request_timeout_ms", "log_cap_bytes",
-					    "snapshot_timeout_ms", NULL };
+					    "snapshot_timeout_ms", "listen",
+					    "tls", NULL };
 	json_t *s;
 	long long timeout = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
 	long long snap = CONFIG_DEFAULT_SNAPSHOT_TIMEOUT_MS;
@@ -111,7 +180,8 @@ static int parse_settings(struct cfg_ctx *c, json_t *root, struct emufs_config *
 	    /* From 1 ms: a deadline a save cannot meet is how the tests
 	     * see a save cancelled. */
 	    cfg_get_int(c, s, "snapshot_timeout_ms", false, 1, TIMEOUT_MAX_MS,
-		    "an integer from 1 to 600000", &snap))
+		    "an integer from 1 to 600000", &snap) ||
+	    parse_listen(c, s, cfg))
 		return -1;
 	cfg->request_timeout_ms = (int)timeout;
 	cfg->snapshot_timeout_ms = (int)snap;
@@ -127,7 +197,8 @@ static int parse_root(struct cfg_ctx *c, json_t *root, struct emufs_config *cfg)
 		return cfg_fail_at(c, NULL, "expected an object at the top level, got %s",
 			       cfg_type_name(root));
 	return cfg_check_keys(c, root, keys) || parse_settings(c, root, cfg) ||
-	       config_parse_targets(c, root, cfg) || parse_instances(c, root, cfg) ? -1 : 0;
+	       config_parse_targets(c, root, cfg) || check_links(c, cfg) ||
+	       parse_instances(c, root, cfg) ? -1 : 0;
 }
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
@@ -200,12 +271,12 @@ static int parse_text(const char *text, size_t len, const char *file,
 	}
 	cfg = calloc(1, sizeof *cfg);
 	rc = !cfg ? cfg_fail_at(&c, NULL, "out of memory") :
-	     cfg_dup_str(&c, file, &cfg->path) || cfg_dup_str(&c, dir, &cfg->dir) ? -1 : 0;
+	     cfg_dup_str(&c, file, &cfg->path) || cfg_dup_str(&c, dir, &cfg->dir) ||
+	     cfg_dup_str(&c, CONFIG_DEFAULT_LISTEN, &cfg->listen) ? -1 : 0;
 	if (!rc) {
 		cfg->request_timeout_ms = CONFIG_DEFAULT_REQUEST_TIMEOUT_MS;
 		cfg->log_cap = CONFIG_DEFAULT_LOG_CAP;
 		cfg->snapshot_timeout_ms = CONFIG_DEFAULT_SNAPSHOT_TIMEOUT_MS;
-	cfg->snapshot_timeout_ms = CONFIG_DEFAULT_SNAPSHOT_TIMEOUT_MS;
 		rc = parse_root(&c, root, cfg);
 	}
 	json_decref(root);

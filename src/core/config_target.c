@@ -232,6 +232,32 @@ static const char *emulator_choices(char *buf, size_t len)
 	return buf;
 }
 
+/* targets.*.launcher: argv[0] and what follows of a command line the
+ * emulator's own is appended to; before the emulator's section, which
+ * may refuse what a launched emulator cannot use. */
+static int parse_launcher(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
+{
+	json_t *v = json_object_get(obj, "launcher");
+
+	if (!v)
+		return 0;
+	if (!json_is_array(v) || !json_array_size(v))
+		return cfg_fail_at(c, "launcher", "expected a non-empty array "
+			       "of strings (an argv prefix, e.g. [\"srun\", "
+			       "\"--\"]), got %s", json_is_array(v)
+			       ? "an empty array" : cfg_type_name(v));
+	if (cfg_get_strv(c, obj, "launcher", &t->launcher, &t->nlauncher))
+		return -1;
+	if (!t->launcher[0][0]) {
+		size_t saved = cfg_path_push(c, "launcher");
+		cfg_path_push_index(c, 0);
+		cfg_fail_at(c, NULL, "expected a program name, got \"\"");
+		cfg_path_pop(c, saved);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 {
 	const char *keys[16] = { "emulator" };
@@ -242,10 +268,11 @@ static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 
 	/* emulator, each emulator's section, serial, gpio */
 	for (const struct emulator *const *a = emulator_all(); *a; a++)
-		if (nkeys + 3 < sizeof keys / sizeof keys[0])
+		if (nkeys + 4 < sizeof keys / sizeof keys[0])
 			keys[nkeys++] = (*a)->name;
 	keys[nkeys++] = "serial";
 	keys[nkeys++] = "gpio";
+	keys[nkeys++] = "launcher";
 	keys[nkeys] = NULL;
 	if (cfg_check_keys(c, obj, keys))
 		return -1;
@@ -266,7 +293,8 @@ static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 		if (*a != emu && json_object_get(obj, (*a)->name))
 			return cfg_fail_at(c, (*a)->name, "not allowed: the "
 				       "target's emulator is \"%s\"", emu->name);
-	if (cfg_field(c, obj, emu->name, JSON_OBJECT, "an object", true, &sub))
+	if (cfg_field(c, obj, emu->name, JSON_OBJECT, "an object", true, &sub) ||
+	    parse_launcher(c, obj, t))
 		return -1;
 
 	size_t saved = cfg_path_push(c, emu->name);

@@ -58,6 +58,11 @@ struct emulator {
 	 * doubled (a literal), and `break CHANNEL` (ctl) sends it then 'b':
 	 * QEMU's mux chardev (qemu_argv.c). Without: no serial break. */
 	unsigned char serial_escape;
+	/* Whether its links to emufs are emufs's TCP connections (QEMU's
+	 * chardevs dial settings.listen), which may leave this machine once
+	 * they have TLS; false when the emulator's own ports are the links
+	 * (Renode's): a launcher is then allowed on loopback only. */
+	bool tcp_links;
 };
 
 /* By name, from the table of emulators; NULL when unknown. */

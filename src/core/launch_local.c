@@ -1,5 +1,7 @@
 /* launch_local.c - the local launcher: the emulator is a child of emufs
- * (see launcher.h, process.h).
+ * (see launcher.h, process.h), or the target's launcher prefix (srun)
+ * that runs it is: run_spawn() puts the prefix in front of the argv, and
+ * the process signalled and reaped here is then the launcher.
  *
  * It forks from the I/O loop thread: the child's parent-death signal
  * follows the thread that forked it, and the loop thread lives as long

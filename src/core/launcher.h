@@ -4,8 +4,9 @@
  *
  * A launcher turns an argv (built by the connector) into a process that
  * emufs can signal, reap and read the output of: a local fork today
- * (launch_local.c); a scheduler's prefix (srun) or attaching to an
- * emulator that already runs are one more file each. The run (run.h)
+ * (launch_local.c), which also serves a scheduler's prefix (srun: the
+ * prefixed argv is one more local child, run.c); attaching to an
+ * emulator that already runs is one more file. The run (run.h)
  * holds the launcher it was started with and calls it for every step of
  * the process's life.
  */

@@ -23,6 +23,7 @@
 #include "binding.h"
 #include "channel.h"
 #include "clock.h"
+#include "config.h"
 #include "connector.h"
 #include "emulator.h"
 #include "ioloop.h"
@@ -245,13 +246,49 @@ static void on_exit_cb(void *opaque, uint32_t events)
 	run_put(r);
 }
 
+/* argv behind the target's launcher prefix (srun ... --), or argv
+ * itself without one: NULL-terminated, the strings not copied; free()
+ * the array alone. NULL when out of memory. */
+static char **with_prefix(const struct cfg_target *t, char *const argv[])
+{
+	size_t n = 0;
+	while (argv[n])
+		n++;
+	char **v = calloc(t->nlauncher + n + 1, sizeof *v);
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < t->nlauncher; i++)
+		v[i] = t->launcher[i];
+	memcpy(v + t->nlauncher, argv, n * sizeof *v);
+	return v;
+}
+
 int run_spawn(struct run *r, char *const argv[], char *const env[],
 	      char *why, size_t whylen)
 {
-	int rc = r->launcher->spawn(r->loop, argv, env, &r->proc, why,
-				    whylen);
+	/* The launcher's process is the one emufs signals and reaps: its
+	 * end is the emulator's (interface.md 6). */
+	const struct cfg_target *t = r->target;
+	char *prog = NULL;
+	if (t->launcher && !(prog = process_find_binary(t->launcher[0]))) {
+		snprintf(why, whylen, "launcher %s: %s", t->launcher[0],
+			 strerror(errno));
+		return -EIO;
+	}
+	char **v = with_prefix(t, argv);
+	if (!v) {
+		free(prog);
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	if (prog)
+		v[0] = prog;
+	int rc = r->launcher->spawn(r->loop, v, env, &r->proc, why, whylen);
+	free(prog);
+	free(v);
 	if (rc)
 		return rc;
+	argv = r->target->launcher ? r->target->launcher : argv;
 	r->pid = (int)r->proc.pid;
 	run_log(r, "started %s (pid %d)", argv[0], r->pid);
 	atomic_store(&r->out_watch, ioloop_add(r->loop, r->proc.outfd,

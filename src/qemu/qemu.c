@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "core/bignum.h"
@@ -186,6 +185,19 @@ static char *join_argv(const struct qemu_argv *a)
 	return s;
 }
 
+/* How long QEMU has to dial its QMP link: the request timeout; for a
+ * launched QEMU at least LAUNCH_CONNECT_MS, since a scheduler starts a
+ * job step when it can (srun takes 1-3 s on an idle one-node cluster).
+ * A launcher that ends first still ends the wait at once. */
+#define LAUNCH_CONNECT_MS 30000
+
+static int connect_wait_ms(const struct run *r)
+{
+	if (r->target->launcher && r->timeout_ms < LAUNCH_CONNECT_MS)
+		return LAUNCH_CONNECT_MS;
+	return r->timeout_ms;
+}
+
 /* ---- the connector ------------------------------------------------- */
 
 static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
@@ -193,21 +205,17 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	const struct cfg_target *t = r->target;
 	struct qemu_run *q = calloc(1, sizeof *q);
 	struct qemu_argv a = { 0 };
-	/* fds[2i], fds[2i+1]: guest output and input of channel i, until
-	 * the channel owns them. */
-	int lfd = -1, *fds = calloc(2 * t->nchannels + 1, sizeof *fds);
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	char fifo[PATH_MAX];
+	char path[PATH_MAX];
 	char *binary = NULL;
 	int rc = -ENOMEM;
 
 	r->priv = q;       /* released with the run, whatever happens */
-	if (!q || !fds || !(q->qom = qom_cache_new())) {
+	if (q)
+		q->links.qmp_fd = -1;
+	if (!q || !(q->qom = qom_cache_new())) {
 		snprintf(why, wl, "out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < 2 * t->nchannels; i++)
-		fds[i] = -1;
 	binary = process_find_binary(qemu_config_of(t)->binary);
 	if (!binary) {
 		snprintf(why, wl, "%s: %s", qemu_config_of(t)->binary, strerror(errno));
@@ -215,6 +223,10 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto out;
 	}
 	if ((rc = make_overlays(r, why, wl)))
+		goto out;
+	/* Listen and make the FIFOs before spawning: QEMU connects and
+	 * opens them during its start-up; the command line names them. */
+	if ((rc = qemu_links_open(r, &q->links, why, wl)))
 		goto out;
 	if ((rc = qemu_argv_build(r, binary, &a))) {
 		snprintf(why, wl, "cannot build the command line: %s",
@@ -226,33 +238,19 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		snprintf(why, wl, "out of memory");
 		goto out;
 	}
-	/* Listen and make the FIFOs before spawning: QEMU connects and
-	 * opens them during its start-up. */
-	qemu_sock_path(r, "qmp", path, sizeof path);
-	if ((lfd = qemu_sock_listen(path)) < 0) {
-		rc = lfd;
-		snprintf(why, wl, "%s: %s", path, strerror(-rc));
-		goto out;
-	}
-	for (size_t i = 0; i < t->nchannels; i++) {
-		qemu_fifo_path(r, t->channels[i].name, fifo, sizeof fifo);
-		if ((rc = qemu_fifo_open(fifo, &fds[2 * i],
-					 &fds[2 * i + 1]))) {
-			snprintf(why, wl, "%s: %s", fifo, strerror(-rc));
-			goto out;
-		}
-	}
-	/* The trace FIFO's reader, before QEMU opens it (-D) to write. */
-	if ((rc = qemu_trace_path(r, path, sizeof path)) ||
-	    (rc = run_attach_trace(r, path))) {
+	/* The trace FIFO's reader, before QEMU opens it (-D) to write; a
+	 * launched QEMU has none (qemu_trace.c). */
+	if (!t->launcher &&
+	    ((rc = qemu_trace_path(r, path, sizeof path)) ||
+	     (rc = run_attach_trace(r, path)))) {
 		snprintf(why, wl, "trace: %s", strerror(-rc));
 		goto out;
 	}
 	if ((rc = run_spawn(r, a.v, NULL, why, wl)))
 		goto out;
 
-	long long deadline = clock_now_ms() + r->timeout_ms;
-	int fd = qemu_sock_accept(r, lfd, deadline);
+	long long deadline = clock_now_ms() + connect_wait_ms(r);
+	int fd = qemu_links_qmp(r, &q->links, deadline);
 	if (fd < 0) {
 		rc = fd;
 		snprintf(why, wl, "QEMU %s its QMP socket",
@@ -279,16 +277,21 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto out;
 	}
 	find_gdb(r, q->gdb, sizeof q->gdb);
-	/* QEMU opened every chardev's files before its monitor answered
-	 * the handshake: the FIFOs are connected. */
+	/* QEMU opened (dialled) every chardev before its monitor answered
+	 * the handshake. */
 	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
-		if ((rc = run_attach_channel(r, i, fds[2 * i],
-					     fds[2 * i + 1]))) {
+		int cfd, cwfd;
+		if ((rc = qemu_links_channel(r, &q->links, i, deadline, &cfd,
+					     &cwfd)) == 0 &&
+		    ((q->links.tcp && (rc = qemu_link_watch_hup(r, i, cfd))) ||
+		     (rc = run_attach_channel(r, i, cfd, cwfd)))) {
+			close(cfd);
+			if (cwfd != cfd)
+				close(cwfd);
+		}
+		if (rc)
 			snprintf(why, wl, "channel %s: %s",
 				 t->channels[i].name, strerror(-rc));
-			break;
-		}
-		fds[2 * i] = fds[2 * i + 1] = -1;     /* the channel's */
 	}
 	if (rc)
 		goto out;
@@ -300,21 +303,8 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	}
 	rc = 0;
 out:
-	if (lfd >= 0) {
-		close(lfd);
-		if (qemu_sock_path(r, "qmp", path, sizeof path) == 0)
-			unlink(path);
-	}
-	for (size_t i = 0; fds && i < t->nchannels; i++) {
-		if (fds[2 * i] >= 0)
-			close(fds[2 * i]);
-		if (fds[2 * i + 1] >= 0)
-			close(fds[2 * i + 1]);
-		if (qemu_fifo_path(r, t->channels[i].name, fifo,
-				   sizeof fifo) == 0)
-			qemu_fifo_unlink(fifo);
-	}
-	free(fds);
+	if (q)
+		qemu_links_close(r, &q->links);
 	/* QEMU opened its -D log during its start-up, before QMP: the name
 	 * has done its job. */
 	if (qemu_trace_path(r, path, sizeof path) == 0)
@@ -350,6 +340,7 @@ static int qemu_resume(struct run *r)
 static void unwatch(struct qemu_run *q)
 {
 	qemu_link_unwatch(q);
+	qemu_link_unwatch_hups(q, false);
 	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
 }
 
@@ -374,6 +365,7 @@ static void qemu_release(struct run *r)
 	if (!q)
 		return;
 	unwatch(q);
+	qemu_link_unwatch_hups(q, true);
 	if (q->qmp)
 		qmp_free(q->qmp);
 	qom_cache_free(q->qom);
@@ -482,4 +474,5 @@ const struct emulator qemu_emulator = {
 	.shim_pins = true,
 	.image_of = qemu_config_image,
 	.serial_escape = 0x01,        /* the mux chardev's (qemu_argv.c) */
+	.tcp_links = true,
 };

@@ -2,7 +2,8 @@
  *
  * QEMU starts with -S and connects, as a client (server=off), to emufs's
  * sockets for the QMP monitor and every serial channel while it
- * initialises; emufs lets the CPUs go only once every channel is attached.
+ * initialises (TCP ports for a launched QEMU: qemu_sock.h); emufs lets
+ * the CPUs go only once every channel is attached.
  * The gdb stub listens on 127.0.0.1, on a port QEMU picks.
  */
 #include "qemu_argv.h"
@@ -100,6 +101,18 @@ static void add_chardev(struct qemu_argv *a, const char *backend,
 	free(p);
 }
 
+/* A launched QEMU's link: it dials emufs's port on settings.listen (an
+ * address literal: no ',' to escape). Serial bytes over TCP go one
+ * segment per write as over a unix socket, but Nagle packs them while
+ * one is unacknowledged. */
+static void add_tcp_chardev(struct qemu_argv *a, const struct run *r,
+			    const char *id, int port, bool mux)
+{
+	argv_add(a, "-chardev");
+	argv_add(a, "socket,id=%s,host=%s,port=%d,server=off%s", id,
+		 r->target->listen, port, mux ? ",mux=on" : "");
+}
+
 int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 {
 	const struct cfg_target *t = r->target;
@@ -124,16 +137,23 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 	if (q->preconfig)
 		argv_add(a, "--preconfig");
 	/* Trace output (qemu_trace.c): into emufs's FIFO, LOG_TRACE on,
-	 * every event off. */
-	if (qemu_trace_path(r, path, sizeof path))
-		return -ENAMETOOLONG;
-	argv_add(a, "-D");
-	argv_add(a, "%s", path);
-	argv_add(a, "-d");
-	argv_add(a, "trace:emufs-no-event*");
-	if (qemu_sock_path(r, "qmp", path, sizeof path))
-		return -ENAMETOOLONG;
-	add_chardev(a, "socket", "emufs-qmp", path, false);
+	 * every event off. Not for a launched QEMU: the FIFO is in the
+	 * state directory, which its node need not see. */
+	if (!qr->links.tcp) {
+		if (qemu_trace_path(r, path, sizeof path))
+			return -ENAMETOOLONG;
+		argv_add(a, "-D");
+		argv_add(a, "%s", path);
+		argv_add(a, "-d");
+		argv_add(a, "trace:emufs-no-event*");
+	}
+	if (qr->links.tcp) {
+		add_tcp_chardev(a, r, "emufs-qmp", qr->links.qmp_port, false);
+	} else {
+		if (qemu_sock_path(r, "qmp", path, sizeof path))
+			return -ENAMETOOLONG;
+		add_chardev(a, "socket", "emufs-qmp", path, false);
+	}
 	argv_add(a, "-mon");
 	argv_add(a, "chardev=emufs-qmp,mode=control");
 
@@ -159,6 +179,11 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 		char id[32];
 		snprintf(id, sizeof id, "emufs-serial%d", idx);
 		argv_add(a, "chardev:%s", id);
+		if (qr->links.tcp) {
+			add_tcp_chardev(a, r, id, qr->links.port[c - t->channels],
+					true);
+			continue;
+		}
 		if (qemu_fifo_path(r, c->name, fifo, sizeof fifo))
 			return -ENAMETOOLONG;
 		add_chardev(a, "pipe", id, fifo, true);

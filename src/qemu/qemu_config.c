@@ -12,7 +12,8 @@
 
 #define QEMU_SERIAL_MAX 16      /* UART indexes 0..15 */
 
-static int parse_drives(struct cfg_ctx *c, json_t *q, struct qemu_config *qm)
+static int parse_drives(struct cfg_ctx *c, json_t *q, struct qemu_config *qm,
+			bool launched)
 {
 	static const char *const keys[] = { "file", "format", "if", "overlay", NULL };
 	json_t *arr, *d, *ov;
@@ -43,6 +44,12 @@ static int parse_drives(struct cfg_ctx *c, json_t *q, struct qemu_config *qm)
 		if (!dr->format && cfg_dup_str(c, "raw", &dr->format))
 			return -1;
 		dr->overlay = ov && json_is_true(ov);
+		/* The overlay is made in emufs's state directory, which the
+		 * node of a launched QEMU need not see. */
+		if (dr->overlay && launched)
+			return cfg_fail_at(c, "overlay", "not supported with "
+				       "a launcher yet (the overlay is made in "
+				       "emufs's state directory)");
 		cfg_path_pop(c, s2);
 	}
 	cfg_path_pop(c, saved);
@@ -93,7 +100,7 @@ int qemu_config_parse(struct cfg_ctx *c, json_t *q, struct cfg_target *t)
 	    cfg_get_str(c, q, "append", false, &qm->append) ||
 	    cfg_get_strv(c, q, "args", &qm->args, &qm->nargs) ||
 	    cfg_get_path(c, q, "preconfig", false, &qm->preconfig) ||
-	    parse_drives(c, q, qm))
+	    parse_drives(c, q, qm, t->launcher != NULL))
 		return -1;
 	/* -D and -d are emufs's: trace/ reads QEMU's log through them
 	 * (qemu_trace.c). */

@@ -8,6 +8,7 @@
 #include "qemu_link.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -116,11 +117,27 @@ void qemu_link_unwatch(struct qemu_run *q)
 static void on_qmp_lost(void *opaque, uint32_t events)
 {
 	struct run *r = opaque;
+	struct qemu_run *q = r->priv;
 	if (run_exited(r) || !run_live(r))
 		return;                /* ended, or a stop is ending it */
-	run_log(r, "the QMP connection to QEMU (pid %d) broke while it "
-		"runs: killing it", run_pid(r));
+	run_log(r, "the %s connection to QEMU (pid %d) broke while it "
+		"runs: killing it", q->lost_link ? q->lost_link : "QMP",
+		run_pid(r));
 	run_signal(r, SIGKILL);
+}
+
+/* A link to QEMU ended (loop thread). QEMU closes its links as it
+ * exits; if it has not exited a request timeout later, the link broke:
+ * on_qmp_lost ends it. The first loss names the link. */
+static void arm_lost(struct run *r, const char *link)
+{
+	struct qemu_run *q = r->priv;
+	struct io_watch *lost = atomic_load(&q->lost_watch);
+	if (!lost || run_exited(r))
+		return;
+	if (!q->lost_link)
+		q->lost_link = link;
+	ioloop_timer_arm_us(lost, r->timeout_ms * 1000L);
 }
 
 static void on_qmp_readable(void *opaque, uint32_t events)
@@ -138,9 +155,7 @@ static void on_qmp_readable(void *opaque, uint32_t events)
 		/* EOF. QEMU closes QMP as it exits; if it has not exited a
 		 * request timeout later, the connection broke. Arm that
 		 * before letting go of the watch. */
-		struct io_watch *lost = atomic_load(&q->lost_watch);
-		if (lost && !run_exited(r))
-			ioloop_timer_arm_us(lost, r->timeout_ms * 1000L);
+		arm_lost(r, "QMP");
 		qemu_link_unwatch(q);          /* stop watching */
 	}
 	run_put(r);
@@ -161,4 +176,54 @@ int qemu_link_open(struct run *r, int fd)
 	if (q->qmp_watch)
 		qmp_set_write_hook(q->qmp, on_qmp_want_write, r);
 	return q->qmp_watch && q->lost_watch ? 0 : -EIO;
+}
+
+/* A serial link's hang-up (reset, or QEMU's end closed). */
+static void on_link_hup(void *opaque, uint32_t events)
+{
+	struct qemu_hup *h = opaque;
+	struct run *r = run_get(h->run);     /* as on_qmp_readable */
+	ioloop_remove(atomic_exchange(&h->watch, NULL));  /* fires for ever */
+	arm_lost(r, h->name);
+	run_put(r);
+}
+
+int qemu_link_watch_hup(struct run *r, size_t i, int fd)
+{
+	struct qemu_run *q = r->priv;
+	if (!q->hups) {
+		q->hups = calloc(r->target->nchannels, sizeof *q->hups);
+		if (!q->hups)
+			return -ENOMEM;
+		q->nhups = r->target->nchannels;
+		for (size_t j = 0; j < q->nhups; j++)
+			q->hups[j].fd = -1;
+	}
+	struct qemu_hup *h = &q->hups[i];
+	/* A dup: the channel closes its own fd when it detaches, while a
+	 * callback of ours may still be running. Readiness is the
+	 * socket's, whichever fd epoll was given. */
+	if ((h->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return -errno;
+	h->run = r;
+	h->name = r->target->channels[i].name;
+	atomic_store(&h->watch, ioloop_add(run_loop(r), h->fd, EPOLLRDHUP,
+					   on_link_hup, h));
+	return atomic_load(&h->watch) ? 0 : -EIO;
+}
+
+void qemu_link_unwatch_hups(struct qemu_run *q, bool close_fds)
+{
+	for (size_t i = 0; i < q->nhups; i++) {
+		ioloop_remove(atomic_exchange(&q->hups[i].watch, NULL));
+		if (close_fds && q->hups[i].fd >= 0) {
+			close(q->hups[i].fd);
+			q->hups[i].fd = -1;
+		}
+	}
+	if (close_fds) {
+		free(q->hups);
+		q->hups = NULL;
+		q->nhups = 0;
+	}
 }

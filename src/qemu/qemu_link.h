@@ -1,9 +1,13 @@
 /* qemu_link.h - a run's QMP link to its QEMU: the connection watched by
  * the core's I/O loop, events batched into the instance's `events` file,
- * a link lost while QEMU still runs ending that QEMU.
+ * a link lost while QEMU still runs ending that QEMU (the QMP link, or a
+ * launched QEMU's serial link over TCP).
  */
 #ifndef EMUFS_QEMU_LINK_H
 #define EMUFS_QEMU_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
 
 struct run;
 struct qemu_run;
@@ -15,5 +19,13 @@ int qemu_link_open(struct run *r, int fd);
 
 /* Stop watching the QMP socket (the write hook first). */
 void qemu_link_unwatch(struct qemu_run *q);
+
+/* A launched QEMU's serial link i on fd (the channel's): watch a dup of
+ * it for a hang-up, which, like a QMP EOF, ends a QEMU still running a
+ * request timeout later. 0 or -errno. */
+int qemu_link_watch_hup(struct run *r, size_t i, int fd);
+/* Stop watching every serial link (idempotent); with close, also close
+ * the dups (only once no callback can run: the run's release). */
+void qemu_link_unwatch_hups(struct qemu_run *q, bool close_fds);
 
 #endif

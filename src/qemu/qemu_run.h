@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "core/connector.h"
+#include "qemu_sock.h"
 
 struct qmp;
 struct io_watch;
@@ -34,6 +35,22 @@ struct qemu_run {
 				    * key; set at launch */
 	char *snapshot_key;        /* the key, once asked (qemu_snapshot.c;
 				    * under the instance's claim) */
+	struct qemu_links links;   /* during the launch only */
+	/* A launched QEMU's serial links, watched for a hang-up
+	 * (qemu_link.c): one per channel, made during the launch. */
+	struct qemu_hup *hups;
+	size_t nhups;
+	/* The link whose loss armed lost_watch ("QMP", a channel's name;
+	 * I/O loop thread only). */
+	const char *lost_link;
+};
+
+/* A dup of a serial link's socket, watched for its hang-up. */
+struct qemu_hup {
+	struct run *run;
+	const char *name;                 /* the channel's (the target's) */
+	int fd;
+	struct io_watch *_Atomic watch;
 };
 
 /* The run's QMP connection, or NULL before launch got that far. */

@@ -1,10 +1,11 @@
-/* qemu_sock.c - the unix sockets a QEMU launch listens on, the FIFOs of
- * its serial channels (see qemu_sock.h).
+/* qemu_sock.c - the endpoints of a QEMU launch: unix socket and FIFOs
+ * for a local QEMU, TCP listeners for a launched one (see qemu_sock.h).
  */
 #include "qemu_sock.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -16,7 +17,9 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/config.h"
 #include "core/run.h"
+#include "core/tcplink.h"
 
 int qemu_sock_path(struct run *r, const char *name, char *buf,
 		   size_t len)
@@ -110,4 +113,130 @@ void qemu_fifo_unlink(const char *path)
 	unlink(name);
 	fifo_name(name, sizeof name, path, ".in");
 	unlink(name);
+}
+
+/* ---- a launch's endpoints ------------------------------------------ */
+
+/* One TCP listener on settings.listen into *fd, *port. */
+static int listen_tcp(struct run *r, int *fd, int *port, const char *what,
+		      char *why, size_t whylen)
+{
+	int rc = tcplink_listen(r->target->listen, port);
+	if (rc < 0) {
+		snprintf(why, whylen, "listen on %s for %s: %s",
+			 r->target->listen, what, strerror(-rc));
+		return rc;
+	}
+	*fd = rc;
+	return 0;
+}
+
+int qemu_links_open(struct run *r, struct qemu_links *l, char *why,
+		    size_t whylen)
+{
+	const struct cfg_target *t = r->target;
+	char path[PATH_MAX - 16];   /* room for qemu_fifo_* suffixes */
+	size_t n = t->nchannels;
+
+	l->tcp = t->launcher != NULL;
+	l->qmp_fd = -1;
+	l->fd = malloc((n + 1) * sizeof *l->fd);
+	l->wfd = malloc((n + 1) * sizeof *l->wfd);
+	l->port = calloc(n + 1, sizeof *l->port);
+	if (!l->fd || !l->wfd || !l->port) {
+		snprintf(why, whylen, "out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++)
+		l->fd[i] = l->wfd[i] = -1;
+	l->n = n;
+	int rc;
+	if (l->tcp)
+		rc = listen_tcp(r, &l->qmp_fd, &l->qmp_port, "QMP", why,
+				whylen);
+	else if ((rc = qemu_sock_path(r, "qmp", path, sizeof path)) ||
+		 (rc = l->qmp_fd = qemu_sock_listen(path)) < 0)
+		snprintf(why, whylen, "%s: %s", path, strerror(-rc));
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = t->channels[i].name;
+		if (l->tcp) {
+			rc = listen_tcp(r, &l->fd[i], &l->port[i], name, why,
+					whylen);
+		} else if ((rc = qemu_fifo_path(r, name, path, sizeof path)) ||
+			   (rc = qemu_fifo_open(path, &l->fd[i],
+						&l->wfd[i]))) {
+			snprintf(why, whylen, "%s: %s", path, strerror(-rc));
+		}
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* The connection QEMU made to listener lfd, tuned for a dead peer when
+ * it is TCP; lfd is closed, its name removed. */
+static int accept_link(struct run *r, struct qemu_links *l, int *lfd,
+		       long long deadline)
+{
+	int fd = qemu_sock_accept(r, *lfd, deadline);
+	close(*lfd);
+	*lfd = -1;
+	if (fd >= 0 && l->tcp) {
+		int rc = tcplink_tune(fd, r->timeout_ms);
+		if (rc) {
+			close(fd);
+			return rc;
+		}
+	}
+	return fd;
+}
+
+int qemu_links_qmp(struct run *r, struct qemu_links *l, long long deadline)
+{
+	return accept_link(r, l, &l->qmp_fd, deadline);
+}
+
+int qemu_links_channel(struct run *r, struct qemu_links *l, size_t i,
+		       long long deadline, int *fd, int *wfd)
+{
+	if (!l->tcp) {
+		/* QEMU opened every FIFO before its monitor answered. */
+		*fd = l->fd[i];
+		*wfd = l->wfd[i];
+		l->fd[i] = l->wfd[i] = -1;
+		return 0;
+	}
+	/* QEMU dialled every chardev during its start-up: the connection
+	 * waits in the backlog. */
+	int c = accept_link(r, l, &l->fd[i], deadline);
+	if (c < 0)
+		return c;
+	*fd = *wfd = c;
+	return 0;
+}
+
+void qemu_links_close(struct run *r, struct qemu_links *l)
+{
+	char path[PATH_MAX - 16];   /* room for qemu_fifo_* suffixes */
+
+	if (l->qmp_fd >= 0)
+		close(l->qmp_fd);
+	if (!l->tcp && qemu_sock_path(r, "qmp", path, sizeof path) == 0)
+		unlink(path);
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->fd[i] >= 0)
+			close(l->fd[i]);
+		if (l->wfd[i] >= 0)
+			close(l->wfd[i]);
+		if (!l->tcp && qemu_fifo_path(r, r->target->channels[i].name,
+					      path, sizeof path) == 0)
+			qemu_fifo_unlink(path);
+	}
+	free(l->fd);
+	free(l->wfd);
+	free(l->port);
+	memset(l, 0, sizeof *l);
+	l->qmp_fd = -1;
 }

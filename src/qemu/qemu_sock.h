@@ -1,15 +1,43 @@
-/* qemu_sock.h - the unix sockets a QEMU launch listens on, and the pipes
- * of its serial channels: QEMU connects to the socket of its QMP monitor
- * as a client and opens the FIFOs of every serial channel, so they live
- * in the instance's 0700 state directory, named after what they carry
- * ("qmp", the channel's name).
+/* qemu_sock.h - the endpoints a QEMU launch makes for its links: for a
+ * local QEMU, the unix socket of its QMP monitor (QEMU connects as a
+ * client) and the FIFOs of every serial channel, in the instance's 0700
+ * state directory, named after what they carry ("qmp", the channel's
+ * name); for a QEMU started through a launcher (targets.*.launcher), one
+ * TCP port on settings.listen per link (core/tcplink.h), which QEMU dials
+ * wherever it runs.
  */
 #ifndef EMUFS_QEMU_SOCK_H
 #define EMUFS_QEMU_SOCK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct run;
+
+/* The endpoints of one launch, made before QEMU is spawned: the QMP
+ * listener and, per channel i, the FIFOs (fd: guest output, wfd: its
+ * input) or a TCP listener (fd, wfd -1, port). Closed on the way out of
+ * the launch; what a link took is -1 here. */
+struct qemu_links {
+	bool tcp;            /* launched: TCP on settings.listen */
+	int qmp_fd, qmp_port;
+	int *fd, *wfd, *port;
+	size_t n;
+};
+
+/* Make every endpoint of r's launch into l (zeroed by the caller).
+ * -errno and one line in why; qemu_links_close() in any case. */
+int qemu_links_open(struct run *r, struct qemu_links *l, char *why,
+		    size_t whylen);
+/* QEMU's QMP connection, accepted before the deadline (clock_now_ms()
+ * time): the fd, -EIO if the process ended first, -ETIMEDOUT. */
+int qemu_links_qmp(struct run *r, struct qemu_links *l, long long deadline);
+/* Channel i's link, the caller's from now on: *fd to read guest output,
+ * *wfd to write its input (the same fd for a TCP link). 0 or -errno. */
+int qemu_links_channel(struct run *r, struct qemu_links *l, size_t i,
+		       long long deadline, int *fd, int *wfd);
+/* Close what no link took and remove the names QEMU no longer needs. */
+void qemu_links_close(struct run *r, struct qemu_links *l);
 
 /* <instance dir>/<name>.sock into buf; -ENAMETOOLONG. */
 int qemu_sock_path(struct run *r, const char *name, char *buf, size_t len);

@@ -21,50 +21,7 @@
 #include "qemu/qemu_config.h"
 #include "renode/renode_config.h"
 
-/* TEXT with every ' turned into ". */
-static char *dq(const char *text)
-{
-	char *s = strdup(text);
-
-	assert_non_null(s);
-	for (char *p = s; *p; p++)
-		if (*p == '\'')
-			*p = '"';
-	return s;
-}
-
-static struct emufs_config *parse_ok_at(const char *text, const char *path)
-{
-	struct emufs_config *cfg = NULL;
-	char err[512] = "";
-	char *s = dq(text);
-	int rc = config_parse(s, strlen(s), path, &cfg, err, sizeof err);
-
-	free(s);
-	if (rc != 0)
-		fail_msg("unexpected refusal: %s", err);
-	assert_non_null(cfg);
-	return cfg;
-}
-
-static struct emufs_config *parse_ok(const char *text)
-{
-	return parse_ok_at(text, "/etc/emufs/demo.json");
-}
-
-/* TEXT is refused with exactly MSG. */
-static void refused(const char *text, const char *msg)
-{
-	struct emufs_config *cfg = (void *)1;
-	char err[512] = "";
-	char *s = dq(text);
-	int rc = config_parse(s, strlen(s), "demo.json", &cfg, err, sizeof err);
-
-	free(s);
-	assert_int_equal(rc, -1);
-	assert_null(cfg);
-	assert_string_equal(err, msg);
-}
+#include "config_text.h"
 
 #define QEMU_T(extra) \
 	"{'targets': {'t': {'emulator': 'qemu', " \
@@ -699,14 +656,14 @@ static void test_refuse_unknown_key(void **state)
 	refused("{'targets': {'t': {'emulator': 'qemu', 'qemu': {'binary': 'q', "
 		"'machine': 'm'}, 'serials': {}}}}",
 		"demo.json: targets.t: unknown key \"serials\" (expected one of: "
-		"emulator, qemu, renode, serial, gpio)");
+		"emulator, qemu, renode, serial, gpio, launcher)");
 	refused(QEMU_T(", 'gpio': {'led': {'qom': '/q', 'property': 'p', "
 		       "'pin': 3, 'direction': 'out'}}"),
 		"demo.json: targets.t.gpio.led: unknown key \"pin\" "
 		"(expected one of: qom, property, direction)");
 	refused("{'targets': {}, 'settings': {'timeout': 1}}",
 		"demo.json: settings: unknown key \"timeout\" "
-		"(expected one of: request_timeout_ms, log_cap_bytes, snapshot_timeout_ms)");
+		"(expected one of: request_timeout_ms, log_cap_bytes, snapshot_timeout_ms, listen, tls)");
 }
 
 static void test_refuse_bad_name(void **state)
