@@ -70,6 +70,7 @@ void config_free(struct emufs_config *cfg)
 	free(cfg->path);
 	free(cfg->dir);
 	free(cfg->listen);
+	free(cfg->tls_dir);
 	free(cfg);
 }
 

@@ -59,6 +59,8 @@ struct cfg_target {
 	char **launcher;
 	size_t nlauncher;
 	const char *listen;  /* settings.listen (the config's, not owned) */
+	const char *tls_dir; /* settings.tls.dir, absolute, or NULL (the
+			      * config's, not owned) */
 };
 
 struct cfg_instance {
@@ -82,6 +84,7 @@ struct emufs_config {
 	long long log_cap;        /* settings.log_cap_bytes, per log file */
 	int snapshot_timeout_ms;  /* settings.snapshot_timeout_ms */
 	char *listen;             /* settings.listen: an IP address */
+	char *tls_dir;            /* settings.tls.dir, or NULL: plain TCP */
 	struct cfg_target *targets;
 	size_t ntargets;
 	struct cfg_instance *instances;  /* one per target when absent */

@@ -30,6 +30,7 @@
 #include "config_read.h"
 #include "config_target.h"
 #include "emulator.h"
+#include "tls.h"
 
 #define CONFIG_FILE_MAX (16 * 1024 * 1024)
 #define TIMEOUT_MIN_MS 100
@@ -91,20 +92,41 @@ static int parse_instances(struct cfg_ctx *c, json_t *root, struct emufs_config 
 	return 0;
 }
 
+/* settings.tls: {"dir": DIR}, credentials in the layout of QEMU's
+ * tls-creds-x509 (core/tls.h), loaded here once so that a missing or bad
+ * file is refused before mounting, the file named. */
+static int parse_tls(struct cfg_ctx *c, json_t *s, struct emufs_config *cfg)
+{
+	static const char *const keys[] = { "dir", NULL };
+	json_t *tls = json_object_get(s, "tls");
+	if (!tls)
+		return 0;
+	if (cfg_field(c, s, "tls", JSON_OBJECT, "an object", true, &tls))
+		return -1;
+	size_t saved = cfg_path_push(c, "tls");
+	int rc = cfg_check_keys(c, tls, keys) ||
+		 cfg_get_path(c, tls, "dir", true, &cfg->tls_dir);
+	if (!rc) {
+		struct tls_creds *creds = NULL;
+		char why[512];
+		if (tls_creds_load(cfg->tls_dir, &creds, why, sizeof why))
+			rc = cfg_fail_at(c, "dir", "%s", why);
+		tls_creds_free(creds);
+	}
+	cfg_path_pop(c, saved);
+	return rc ? -1 : 0;
+}
+
 /* settings.listen: an IP address (a launched emulator's links come back
- * to it, on ports the kernel picks), and settings.tls, which this
- * version refuses: without it a link may not leave this machine
+ * to it, on ports the kernel picks); off loopback only with settings.tls
  * (check_links). */
 static int parse_listen(struct cfg_ctx *c, json_t *s, struct emufs_config *cfg)
 {
 	unsigned char any[sizeof(struct in6_addr)];
 	char e[96];
 
-	if (json_object_get(s, "tls"))
-		return cfg_fail_at(c, "tls", "not supported yet: the links of "
-			       "a launched emulator are plain TCP, so "
-			       "settings.listen must be a loopback address "
-			       "(docs/scale-out.md)");
+	if (parse_tls(c, s, cfg))
+		return -1;
 	char *listen = NULL;
 	if (cfg_get_str(c, s, "listen", false, &listen))
 		return -1;
@@ -120,10 +142,10 @@ static int parse_listen(struct cfg_ctx *c, json_t *s, struct emufs_config *cfg)
 	return 0;
 }
 
-/* What may leave this machine: every link is plain TCP (no TLS yet), so
- * settings.listen must be loopback; Renode's own ports have no TLS at
- * all, so a Renode target with a launcher needs it whatever TLS does.
- * After the targets: the message names the target that needs it. */
+/* What may leave this machine: without settings.tls every link is plain
+ * TCP, so settings.listen must be loopback; Renode's own ports have no
+ * TLS at all, so a Renode target with a launcher needs it whatever TLS
+ * does. After the targets: the message names the target that needs it. */
 static int check_links(struct cfg_ctx *c, struct emufs_config *cfg)
 {
 	char e[96];
@@ -132,6 +154,7 @@ static int check_links(struct cfg_ctx *c, struct emufs_config *cfg)
 	for (size_t i = 0; i < cfg->ntargets; i++) {
 		struct cfg_target *t = &cfg->targets[i];
 		t->listen = cfg->listen;
+		t->tls_dir = cfg->tls_dir;
 		if (t->launcher && !local && !t->emulator->tcp_links) {
 			size_t saved = cfg_path_push(c, "targets");
 			cfg_path_push(c, t->name);
@@ -145,11 +168,10 @@ static int check_links(struct cfg_ctx *c, struct emufs_config *cfg)
 			return -1;
 		}
 	}
-	if (!local) {
+	if (!local && !cfg->tls_dir) {
 		size_t saved = cfg_path_push(c, "settings");
 		cfg_fail_at(c, "listen", "\"%s\" is not a loopback address: "
-			    "links off this machine need settings.tls, which "
-			    "this version does not support yet",
+			    "links off this machine need settings.tls",
 			    cfg_esc(cfg->listen, e, sizeof e));
 		cfg_path_pop(c, saved);
 		return -1;

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,12 +32,16 @@ struct tls_relay {
 	struct tls_link *link;
 	int mine;                    /* our end of the pair; -1 once ended */
 	struct io_watch *net, *pair;
+	/* Set once both watches exist (they are made one after the other,
+	 * and the first may fire before the second is there). */
+	atomic_bool ready;
 
 	/* Touched only on the loop thread (pump) until ended. */
 	char down[RELAY_BUF];        /* from the peer, for the pair */
 	size_t down_off, down_len;
 	char up[RELAY_BUF];          /* from the pair, for the peer */
 	size_t up_len;               /* a send to repeat with these bytes */
+	size_t max_record;           /* bytes per record to the peer; 0: any */
 	bool peer_done;              /* the peer ended TLS */
 
 	/* Protects error, and ended against tls_relay_free. */
@@ -107,7 +112,9 @@ static bool move(struct tls_relay *r)
 			}
 		}
 		if (r->up_len) {
-			ssize_t s = tls_send(r->link, r->up, r->up_len);
+			size_t max = r->max_record;
+			size_t len = max && r->up_len > max ? max : r->up_len;
+			ssize_t s = tls_send(r->link, r->up, len);
 			if (s > 0) {
 				r->up_len -= (size_t)s;
 				memmove(r->up, r->up + s, r->up_len);
@@ -125,7 +132,7 @@ static void pump(void *opaque, uint32_t events)
 {
 	struct tls_relay *r = opaque;
 	(void)events;
-	if (r->ended || !move(r))
+	if (!atomic_load(&r->ready) || r->ended || !move(r))
 		return;
 	uint32_t net = 0, pair = 0;
 	if (!r->down_len && !r->peer_done)
@@ -140,8 +147,13 @@ static void pump(void *opaque, uint32_t events)
 	ioloop_modify(r->pair, pair);
 }
 
-int tls_relay_start(struct ioloop *loop, struct tls_link *l, int *plain,
-		    struct tls_relay **out)
+static void first_pump(void *opaque)
+{
+	pump(opaque, 0);
+}
+
+int tls_relay_start(struct ioloop *loop, struct tls_link *l,
+		    size_t max_record, int *plain, struct tls_relay **out)
 {
 	int sv[2];
 	struct tls_relay *r = calloc(1, sizeof *r);
@@ -154,6 +166,7 @@ int tls_relay_start(struct ioloop *loop, struct tls_link *l, int *plain,
 	}
 	r->link = l;
 	r->mine = sv[0];
+	r->max_record = max_record;
 	pthread_mutex_init(&r->lock, NULL);
 	r->net = ioloop_add(loop, tls_fd(l), EPOLLIN, pump, r);
 	r->pair = ioloop_add(loop, r->mine, EPOLLIN, pump, r);
@@ -162,8 +175,15 @@ int tls_relay_start(struct ioloop *loop, struct tls_link *l, int *plain,
 		tls_relay_free(r);
 		return -ENOMEM;
 	}
+	atomic_store(&r->ready, true);
 	*plain = sv[1];
 	*out = r;
+	/* The handshake's last read may have taken the peer's first bytes
+	 * too: they wait in the session, and the socket will not say so. */
+	if (ioloop_in_loop(loop))
+		first_pump(r);
+	else
+		ioloop_call(loop, first_pump, r);
 	return 0;
 }
 

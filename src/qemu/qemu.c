@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/connector.h"
 #include "core/run.h"
+#include "core/tlsrelay.h"
 #include "core/ioloop.h"
 #include "overlay.h"
 #include "preconfig.h"
@@ -226,6 +227,7 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto out;
 	/* Listen and make the FIFOs before spawning: QEMU connects and
 	 * opens them during its start-up; the command line names them. */
+	q->links.relays = &q->relays;
 	if ((rc = qemu_links_open(r, &q->links, why, wl)))
 		goto out;
 	if ((rc = qemu_argv_build(r, binary, &a))) {
@@ -253,17 +255,59 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	int fd = qemu_links_qmp(r, &q->links, deadline);
 	if (fd < 0) {
 		rc = fd;
-		snprintf(why, wl, "QEMU %s its QMP socket",
-			 rc == -EIO ? "exited before it connected"
-				    : "did not connect");
+		if (rc == -EPROTO) {
+			snprintf(why, wl, "%s", q->links.tls_why);
+			rc = -EIO;
+		} else {
+			snprintf(why, wl, "QEMU %s its QMP socket",
+				 rc == -EIO ? "exited before it connected"
+					    : "did not connect");
+		}
 		goto out;
 	}
 	rc = qemu_link_open(r, fd);
 	if (rc == -ENOMEM)
 		goto out;
-	struct qmp_error err;
-	if (rc || (rc = qmp_handshake(q->qmp, r->timeout_ms))) {
+	if (rc) {
 		snprintf(why, wl, "QMP handshake failed: %s", strerror(-rc));
+		goto out;
+	}
+	/* Every link before the QMP handshake: QEMU dialled each chardev
+	 * during its start-up, and with TLS it waits for each one's
+	 * handshake before its monitor answers (a nested wait in its
+	 * chardev start-up), so the serial links must be taken first. */
+	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
+		int cfd, cwfd;
+		if ((rc = qemu_links_channel(r, &q->links, i, deadline, &cfd,
+					     &cwfd)) == 0 &&
+		    ((q->links.tcp && (rc = qemu_link_watch_hup(r, i, cfd))) ||
+		     (rc = run_attach_channel(r, i, cfd, cwfd)))) {
+			close(cfd);
+			if (cwfd != cfd)
+				close(cwfd);
+		}
+		if (rc == -EPROTO) {
+			snprintf(why, wl, "%s", q->links.tls_why);
+			rc = -EIO;
+		} else if (rc)
+			snprintf(why, wl, "channel %s: %s",
+				 t->channels[i].name, strerror(-rc));
+	}
+	if (rc)
+		goto out;
+	struct qmp_error err;
+	if ((rc = qmp_handshake(q->qmp, r->timeout_ms))) {
+		char tls[200] = "";
+		if (q->relays.n)      /* the QMP link's relay: the first */
+			tls_relay_error(q->relays.v[0], tls, sizeof tls);
+		if (tls[0])
+			snprintf(why, wl, "QMP handshake failed: %s; its TLS "
+				 "link: %s (QEMU ends the link when emufs's "
+				 "server certificate does not name %s)",
+				 strerror(-rc), tls, t->listen);
+		else
+			snprintf(why, wl, "QMP handshake failed: %s",
+				 strerror(-rc));
 		goto out;
 	}
 	if (qemu_config_of(t)->preconfig &&
@@ -277,24 +321,6 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		goto out;
 	}
 	find_gdb(r, q->gdb, sizeof q->gdb);
-	/* QEMU opened (dialled) every chardev before its monitor answered
-	 * the handshake. */
-	for (size_t i = 0; i < t->nchannels && rc == 0; i++) {
-		int cfd, cwfd;
-		if ((rc = qemu_links_channel(r, &q->links, i, deadline, &cfd,
-					     &cwfd)) == 0 &&
-		    ((q->links.tcp && (rc = qemu_link_watch_hup(r, i, cfd))) ||
-		     (rc = run_attach_channel(r, i, cfd, cwfd)))) {
-			close(cfd);
-			if (cwfd != cfd)
-				close(cwfd);
-		}
-		if (rc)
-			snprintf(why, wl, "channel %s: %s",
-				 t->channels[i].name, strerror(-rc));
-	}
-	if (rc)
-		goto out;
 	if (!paused &&
 	    (rc = qmp_execute(q->qmp, "cont", NULL, r->timeout_ms, NULL,
 			      &err))) {
@@ -368,6 +394,7 @@ static void qemu_release(struct run *r)
 	qemu_link_unwatch_hups(q, true);
 	if (q->qmp)
 		qmp_free(q->qmp);
+	qemu_relays_free(&q->relays);
 	qom_cache_free(q->qom);
 	free(q->events.lines);
 	free(q->events.names);

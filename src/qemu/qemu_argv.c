@@ -109,8 +109,25 @@ static void add_tcp_chardev(struct qemu_argv *a, const struct run *r,
 			    const char *id, int port, bool mux)
 {
 	argv_add(a, "-chardev");
-	argv_add(a, "socket,id=%s,host=%s,port=%d,server=off%s", id,
-		 r->target->listen, port, mux ? ",mux=on" : "");
+	argv_add(a, "socket,id=%s,host=%s,port=%d,server=off%s%s", id,
+		 r->target->listen, port, mux ? ",mux=on" : "",
+		 r->target->tls_dir ? ",tls-creds=emufs-tls" : "");
+}
+
+/* With settings.tls, every TCP link is TLS: QEMU's client credentials
+ * from the same directory (its client pair, and the CA that must have
+ * signed emufs's server certificate, which must name settings.listen). */
+static void add_tls_creds(struct qemu_argv *a, const struct run *r)
+{
+	char *dir = opt_escape(r->target->tls_dir);
+	if (!dir) {
+		a->failed = 1;
+		return;
+	}
+	argv_add(a, "-object");
+	argv_add(a, "tls-creds-x509,id=emufs-tls,dir=%s,endpoint=client,"
+		 "verify-peer=on", dir);
+	free(dir);
 }
 
 int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
@@ -147,6 +164,8 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 		argv_add(a, "-d");
 		argv_add(a, "trace:emufs-no-event*");
 	}
+	if (qr->links.tcp && r->target->tls_dir)
+		add_tls_creds(a, r);
 	if (qr->links.tcp) {
 		add_tcp_chardev(a, r, "emufs-qmp", qr->links.qmp_port, false);
 	} else {

@@ -43,6 +43,7 @@ struct qemu_run {
 	/* The link whose loss armed lost_watch ("QMP", a channel's name;
 	 * I/O loop thread only). */
 	const char *lost_link;
+	struct qemu_relays relays;   /* settings.tls: until qemu_release */
 };
 
 /* A dup of a serial link's socket, watched for its hang-up. */

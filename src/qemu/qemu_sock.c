@@ -20,6 +20,8 @@
 #include "core/config.h"
 #include "core/run.h"
 #include "core/tcplink.h"
+#include "core/tls.h"
+#include "core/tlsrelay.h"
 
 int qemu_sock_path(struct run *r, const char *name, char *buf,
 		   size_t len)
@@ -175,10 +177,56 @@ int qemu_links_open(struct run *r, struct qemu_links *l, char *why,
 	return 0;
 }
 
+void qemu_relays_free(struct qemu_relays *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		tls_relay_free(t->v[i]);
+	free(t->v);
+	tls_creds_free(t->tls);
+	memset(t, 0, sizeof *t);
+}
+
+/* With settings.tls: the TLS handshake on fd as the server (QEMU must
+ * present a client certificate of our CA), then a relay on the I/O loop;
+ * the plain end of the relay, or -EPROTO with l->tls_why. The run keeps
+ * the credentials and the relay (qemu_release frees them). */
+static int tls_up(struct run *r, struct qemu_links *l, int fd,
+		  const char *what, long long deadline)
+{
+	struct qemu_relays *t = l->relays;
+	char why[224] = "";
+	int rc = 0;
+	if (!t->tls && (rc = tls_creds_load(r->target->tls_dir, &t->tls, why,
+					    sizeof why))) {
+		close(fd);
+	} else if (!t->v && !(t->v = calloc(l->n + 1, sizeof *t->v))) {
+		close(fd);
+		rc = -ENOMEM;
+	}
+	struct tls_link *link = NULL;
+	if (!rc)
+		rc = tls_open(t->tls, fd, true, NULL, clock_ms_left(deadline),
+			      &link, why, sizeof why);
+	int plain = -1;
+	/* One byte per record towards QEMU (core/tlsrelay.h says why). */
+	if (!rc && (rc = tls_relay_start(run_loop(r), link, 1, &plain,
+					 &t->v[t->n])) == 0) {
+		t->n++;
+		run_log(r, "%s link: TLS, QEMU's client certificate verified",
+			what);
+		return plain;
+	}
+	if (rc == -ENOMEM || (!why[0] && rc))
+		snprintf(why, sizeof why, "%s", strerror(-rc));
+	snprintf(l->tls_why, sizeof l->tls_why, "%s link: %s", what, why);
+	return -EPROTO;
+}
+
 /* The connection QEMU made to listener lfd, tuned for a dead peer when
- * it is TCP; lfd is closed, its name removed. */
+ * it is TCP, and TLS with settings.tls; lfd is closed, its name
+ * removed. */
 static int accept_link(struct run *r, struct qemu_links *l, int *lfd,
-		       long long deadline)
+		       const char *what, long long deadline)
 {
 	int fd = qemu_sock_accept(r, *lfd, deadline);
 	close(*lfd);
@@ -189,13 +237,15 @@ static int accept_link(struct run *r, struct qemu_links *l, int *lfd,
 			close(fd);
 			return rc;
 		}
+		if (r->target->tls_dir)
+			fd = tls_up(r, l, fd, what, deadline);
 	}
 	return fd;
 }
 
 int qemu_links_qmp(struct run *r, struct qemu_links *l, long long deadline)
 {
-	return accept_link(r, l, &l->qmp_fd, deadline);
+	return accept_link(r, l, &l->qmp_fd, "QMP", deadline);
 }
 
 int qemu_links_channel(struct run *r, struct qemu_links *l, size_t i,
@@ -210,7 +260,8 @@ int qemu_links_channel(struct run *r, struct qemu_links *l, size_t i,
 	}
 	/* QEMU dialled every chardev during its start-up: the connection
 	 * waits in the backlog. */
-	int c = accept_link(r, l, &l->fd[i], deadline);
+	int c = accept_link(r, l, &l->fd[i], r->target->channels[i].name,
+			    deadline);
 	if (c < 0)
 		return c;
 	*fd = *wfd = c;

@@ -14,6 +14,16 @@
 
 struct run;
 
+/* With settings.tls: the credentials (loaded at the first link; every
+ * session uses them, so they go last) and each link's relay, for the
+ * run's life (the run's qemu_run holds it; qemu_relays_free). */
+struct qemu_relays {
+	struct tls_creds *tls;
+	struct tls_relay **v;
+	size_t n;
+};
+void qemu_relays_free(struct qemu_relays *t);
+
 /* The endpoints of one launch, made before QEMU is spawned: the QMP
  * listener and, per channel i, the FIFOs (fd: guest output, wfd: its
  * input) or a TCP listener (fd, wfd -1, port). Closed on the way out of
@@ -23,6 +33,8 @@ struct qemu_links {
 	int qmp_fd, qmp_port;
 	int *fd, *wfd, *port;
 	size_t n;
+	char tls_why[256];   /* why a link's TLS failed (-EPROTO), or "" */
+	struct qemu_relays *relays;  /* the run's, set before the links */
 };
 
 /* Make every endpoint of r's launch into l (zeroed by the caller).
@@ -30,7 +42,10 @@ struct qemu_links {
 int qemu_links_open(struct run *r, struct qemu_links *l, char *why,
 		    size_t whylen);
 /* QEMU's QMP connection, accepted before the deadline (clock_now_ms()
- * time): the fd, -EIO if the process ended first, -ETIMEDOUT. */
+ * time): the fd, -EIO if the process ended first, -ETIMEDOUT, -EPROTO
+ * if its TLS failed (l->tls_why says which end and why). With
+ * settings.tls every accepted link is TLS, relayed (core/tlsrelay.h):
+ * the fd is the plain end of the relay, kept by r's qemu_run. */
 int qemu_links_qmp(struct run *r, struct qemu_links *l, long long deadline);
 /* Channel i's link, the caller's from now on: *fd to read guest output,
  * *wfd to write its input (the same fd for a TCP link). 0 or -errno. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,19 +76,51 @@ static void test_refuse_listen_off_loopback(void **state)
 {
 	refused(QEMU_L("", ", 'settings': {'listen': '10.1.2.3'}"),
 		"demo.json: settings.listen: \"10.1.2.3\" is not a loopback "
-		"address: links off this machine need settings.tls, which "
-		"this version does not support yet");
+		"address: links off this machine need settings.tls");
 	refused(QEMU_L("", ", 'settings': {'listen': 'node1'}"),
 		"demo.json: settings.listen: expected an IPv4 or IPv6 "
 		"address, got \"node1\"");
 }
 
-static void test_refuse_tls_not_supported_yet(void **state)
+/* settings.tls: {"dir": DIR} of QEMU's tls-creds-x509 layout, loaded
+ * at config time so a bad one is refused before mounting, the file
+ * named; with it, settings.listen may leave loopback. */
+static void test_tls_settings(void **state)
 {
 	refused(QEMU_L("", ", 'settings': {'tls': {'dir': '/x'}}"),
-		"demo.json: settings.tls: not supported yet: the links of a "
-		"launched emulator are plain TCP, so settings.listen must be "
-		"a loopback address (docs/scale-out.md)");
+		"demo.json: settings.tls.dir: /x/ca-cert.pem: Error while "
+		"reading file.");
+	refused(QEMU_L("", ", 'settings': {'tls': '/x'}"),
+		"demo.json: settings.tls: expected an object, got a string");
+	refused(QEMU_L("", ", 'settings': {'tls': {'dir': '/x', 'ca': 1}}"),
+		"demo.json: settings.tls: unknown key \"ca\" (expected one "
+		"of: dir)");
+
+	char dir[] = "/tmp/emufs-cfgtls-XXXXXX", cmd[256], json[512];
+	assert_non_null(mkdtemp(dir));
+	/* The unit tests run from the top of the tree (run-unit.sh). */
+	snprintf(cmd, sizeof cmd, "sh tests/tls/make-certs.sh %s 10.1.2.3",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+	snprintf(json, sizeof json, QEMU_L("", ", 'settings': {'listen': "
+		 "'10.1.2.3', 'tls': {'dir': '%s'}}"), dir);
+	struct emufs_config *cfg = parse_ok(json);
+	assert_string_equal(cfg->targets[0].tls_dir, dir);
+	assert_string_equal(cfg->targets[0].listen, "10.1.2.3");
+	config_free(cfg);
+	snprintf(cmd, sizeof cmd, "rm %s/client-key.pem", dir);
+	assert_int_equal(system(cmd), 0);
+	cfg = NULL;
+	char err[512] = "";
+	for (char *p = json; *p; p++)        /* as parse_ok does */
+		if (*p == '\'')
+			*p = '"';
+	assert_int_not_equal(config_parse(json, strlen(json), "demo.json",
+					  &cfg, err, sizeof err), 0);
+	assert_non_null(strstr(err, "settings.tls.dir: "));
+	assert_non_null(strstr(err, "client-key.pem"));
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
 }
 
 static void test_refuse_renode_launcher_off_loopback(void **state)
@@ -134,7 +167,7 @@ int main(void)
 		cmocka_unit_test(test_listen_defaults_to_loopback),
 		cmocka_unit_test(test_refuse_bad_launcher),
 		cmocka_unit_test(test_refuse_listen_off_loopback),
-		cmocka_unit_test(test_refuse_tls_not_supported_yet),
+		cmocka_unit_test(test_tls_settings),
 		cmocka_unit_test(test_refuse_renode_launcher_off_loopback),
 		cmocka_unit_test(test_refuse_overlay_with_launcher),
 		cmocka_unit_test(test_loopback_addresses),

@@ -133,6 +133,37 @@ static struct ioloop *connected(struct tls_creds *c, struct end *se,
 	return loop;
 }
 
+/* Two relayed ends on one I/O loop: the server's plain fd sp, the
+ * client's cp (sending at most client_max bytes per record). */
+struct relayed {
+	struct tls_creds *c;
+	struct ioloop *loop;
+	struct tls_relay *sr, *cr;
+	int sp, cp;
+};
+
+static void relayed_open(struct relayed *x, size_t client_max)
+{
+	struct end se, ce;
+	x->c = creds(good);
+	x->loop = connected(x->c, &se, &ce);
+	assert_int_equal(tls_relay_start(x->loop, se.link, 0, &x->sp, &x->sr),
+			 0);
+	assert_int_equal(tls_relay_start(x->loop, ce.link, client_max, &x->cp,
+					 &x->cr), 0);
+}
+
+static void relayed_close(struct relayed *x)
+{
+	if (x->cp >= 0)
+		close(x->cp);
+	close(x->sp);
+	tls_relay_free(x->cr);
+	tls_relay_free(x->sr);
+	ioloop_free(x->loop);
+	tls_creds_free(x->c);
+}
+
 /* Write all of buf to a non-blocking fd, reading the other side's
  * plain fd meanwhile into got (so neither side's buffers fill). */
 static void exchange(int wfd, const char *buf, size_t n, int rfd,
@@ -190,36 +221,42 @@ static void test_creds_name_the_file_that_is_missing(void **state)
  * I/O loop, and the client's close is the server's end of file. */
 static void test_relayed_bytes_arrive_whole_both_ways(void **state)
 {
-	struct tls_creds *c = creds(good);
-	struct end se, ce;
-	struct ioloop *loop = connected(c, &se, &ce);
-	struct tls_relay *sr, *cr;
-	int sp, cp;
-	assert_int_equal(tls_relay_start(loop, se.link, &sp, &sr), 0);
-	assert_int_equal(tls_relay_start(loop, ce.link, &cp, &cr), 0);
-
+	struct relayed x;
+	relayed_open(&x, 0);
 	size_t n = 1 << 20, have = 0;
 	char *out = malloc(n), *in = malloc(n);
 	for (size_t i = 0; i < n; i++)
 		out[i] = (char)(i * 7 + i / 4096);
-	exchange(cp, out, n, sp, in, &have);          /* client -> server */
+	exchange(x.cp, out, n, x.sp, in, &have);      /* client -> server */
 	assert_memory_equal(in, out, n);
 	have = 0;
-	exchange(sp, out, n, cp, in, &have);          /* server -> client */
+	exchange(x.sp, out, n, x.cp, in, &have);      /* server -> client */
 	assert_memory_equal(in, out, n);
 
-	close(cp);                                    /* the client's end */
-	assert_int_equal(wait_eof(sp), 0);
+	close(x.cp);                                  /* the client's end */
+	x.cp = -1;
+	assert_int_equal(wait_eof(x.sp), 0);
 	char why[200];
-	tls_relay_error(sr, why, sizeof why);
+	tls_relay_error(x.sr, why, sizeof why);
 	assert_string_equal(why, "");                 /* an orderly end */
-	close(sp);
-	tls_relay_free(cr);
-	tls_relay_free(sr);
-	ioloop_free(loop);
+	relayed_close(&x);
 	free(out);
 	free(in);
-	tls_creds_free(c);
+}
+
+/* One byte per record towards the peer (what QEMU 7.2's chardevs
+ * need): the bytes still arrive whole and in order. */
+static void test_one_byte_records_carry_the_bytes_whole(void **state)
+{
+	struct relayed x;
+	relayed_open(&x, 1);
+	size_t n = 4096, have = 0;
+	char out[4096], in[4096];
+	for (size_t i = 0; i < n; i++)
+		out[i] = (char)(i * 13);
+	exchange(x.cp, out, n, x.sp, in, &have);
+	assert_memory_equal(in, out, n);
+	relayed_close(&x);
 }
 
 /* A client whose certificate another CA signed: the server refuses it
@@ -281,7 +318,7 @@ static void test_a_dropped_connection_ends_the_relay_with_a_reason(void **state)
 	struct ioloop *loop = connected(c, &se, &ce);
 	struct tls_relay *sr;
 	int sp;
-	assert_int_equal(tls_relay_start(loop, se.link, &sp, &sr), 0);
+	assert_int_equal(tls_relay_start(loop, se.link, 0, &sp, &sr), 0);
 	/* The client's socket closes under its session: no close_notify. */
 	shutdown(tls_fd(ce.link), SHUT_RDWR);
 	assert_int_equal(wait_eof(sp), 0);
@@ -300,6 +337,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_creds_name_the_file_that_is_missing),
 		cmocka_unit_test(test_relayed_bytes_arrive_whole_both_ways),
+		cmocka_unit_test(test_one_byte_records_carry_the_bytes_whole),
 		cmocka_unit_test(test_a_client_of_another_ca_is_refused),
 		cmocka_unit_test(test_a_server_not_named_as_dialled_is_refused),
 		cmocka_unit_test(test_a_silent_peer_times_out),
