@@ -8,11 +8,18 @@
  * waits to be sent. So a slow reader holds the peer back through TCP
  * instead of filling emufs's memory, and every callback runs pump(),
  * which moves what it can both ways until nothing moves.
+ *
+ * At the end the watches go first, then the pair's end closes: epoll
+ * reports a hang-up whatever a watch asks for (an ended relay left
+ * watched would be called on every turn of the loop), and a watch that
+ * outlived its fd would, once the number was reused, reach the new fd's
+ * registration (its removal would unwatch someone else's socket).
  */
 #include "tlsrelay.h"
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +37,9 @@
 struct tls_relay {
 	struct tls_link *link;
 	int mine;                    /* our end of the pair; -1 once ended */
-	struct io_watch *net, *pair;
+	/* Taken (NULL) by whoever removes them: end() on the loop thread or
+	 * tls_relay_free, each once. */
+	_Atomic(struct io_watch *) net, pair;
 
 	/* Touched only on the loop thread (pump) until ended. */
 	char down[RELAY_BUF];        /* from the peer, for the pair */
@@ -39,11 +48,28 @@ struct tls_relay {
 	size_t up_len;               /* a send to repeat with these bytes */
 	bool peer_done;              /* the peer ended TLS */
 
-	/* Protects error, and ended against tls_relay_free. */
+	/* Protects error, mine once running, and ended (also read by
+	 * pump unlocked: atomic) against tls_relay_free. */
 	pthread_mutex_t lock;
-	bool ended;
+	atomic_bool ended;
 	char error[200];
 };
+
+/* Stop watching (from a callback too: no callback runs after it). */
+static void unwatch(struct tls_relay *r)
+{
+	ioloop_remove(atomic_exchange(&r->net, NULL));
+	ioloop_remove(atomic_exchange(&r->pair, NULL));
+}
+
+/* Watch w for events, unless tls_relay_free took it meanwhile (it waits
+ * for this callback before the watch goes). */
+static void watch(_Atomic(struct io_watch *) *w, uint32_t events)
+{
+	struct io_watch *cur = atomic_load(w);
+	if (cur)
+		ioloop_modify(cur, events);
+}
 
 /* End the relay: the pair's reader sees end of file. Loop thread. */
 static void end(struct tls_relay *r, const char *why)
@@ -52,12 +78,11 @@ static void end(struct tls_relay *r, const char *why)
 	if (!r->ended) {
 		r->ended = true;
 		snprintf(r->error, sizeof r->error, "%s", why ? why : "");
+		unwatch(r);             /* before the fd goes: see the top */
 		close(r->mine);
 		r->mine = -1;
 	}
 	pthread_mutex_unlock(&r->lock);
-	ioloop_modify(r->net, 0);
-	ioloop_modify(r->pair, 0);
 }
 
 /* Move what can move, both ways; false once the relay ended. */
@@ -136,8 +161,8 @@ static void pump(void *opaque, uint32_t events)
 		pair |= EPOLLOUT;
 	if (!r->up_len)
 		pair |= EPOLLIN;
-	ioloop_modify(r->net, net);
-	ioloop_modify(r->pair, pair);
+	watch(&r->net, net);
+	watch(&r->pair, pair);
 }
 
 int tls_relay_start(struct ioloop *loop, struct tls_link *l, int *plain,
@@ -155,9 +180,10 @@ int tls_relay_start(struct ioloop *loop, struct tls_link *l, int *plain,
 	r->link = l;
 	r->mine = sv[0];
 	pthread_mutex_init(&r->lock, NULL);
-	r->net = ioloop_add(loop, tls_fd(l), EPOLLIN, pump, r);
-	r->pair = ioloop_add(loop, r->mine, EPOLLIN, pump, r);
-	if (!r->net || !r->pair) {
+	atomic_init(&r->ended, false);
+	atomic_init(&r->net, ioloop_add(loop, tls_fd(l), EPOLLIN, pump, r));
+	atomic_init(&r->pair, ioloop_add(loop, r->mine, EPOLLIN, pump, r));
+	if (!atomic_load(&r->net) || !atomic_load(&r->pair)) {
 		close(sv[1]);
 		tls_relay_free(r);
 		return -ENOMEM;
@@ -171,12 +197,15 @@ void tls_relay_free(struct tls_relay *r)
 {
 	if (!r)
 		return;
-	if (r->net)
-		ioloop_remove(r->net);
-	if (r->pair)
-		ioloop_remove(r->pair);
+	/* After this no callback runs, unless end() took the watches: then
+	 * it runs no more than the rest of end(), whose lock we wait for. */
+	unwatch(r);
+	pthread_mutex_lock(&r->lock);
+	r->ended = true;
 	if (r->mine >= 0)
 		close(r->mine);
+	r->mine = -1;
+	pthread_mutex_unlock(&r->lock);
 	tls_close(r->link);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -272,27 +274,138 @@ static void test_a_silent_peer_times_out(void **state)
 	tls_creds_free(c);
 }
 
+/* Both ends handshaken with the good CA, the server's link relayed on a
+ * loop (the client's left as a bare link, for the test to drive). */
+struct relayed {
+	struct tls_creds *c;
+	struct end se, ce;
+	struct ioloop *loop;
+	struct tls_relay *sr;
+	int sp;                     /* the server relay's plain end */
+};
+
+static void relay_server(struct relayed *t)
+{
+	t->c = creds(good);
+	t->loop = connected(t->c, &t->se, &t->ce);
+	assert_int_equal(tls_relay_start(t->loop, t->se.link, &t->sp,
+					 &t->sr), 0);
+}
+
+/* Free what relay_server made (the plain end is the test's). */
+static void relay_server_free(struct relayed *t)
+{
+	tls_relay_free(t->sr);
+	if (t->ce.link)
+		tls_close(t->ce.link);
+	ioloop_free(t->loop);
+	tls_creds_free(t->c);
+}
+
 /* The peer's TCP connection dropped without TLS's end: the relay ends,
  * its reader sees end of file, and the error says what happened. */
 static void test_a_dropped_connection_ends_the_relay_with_a_reason(void **state)
 {
-	struct tls_creds *c = creds(good);
-	struct end se, ce;
-	struct ioloop *loop = connected(c, &se, &ce);
-	struct tls_relay *sr;
-	int sp;
-	assert_int_equal(tls_relay_start(loop, se.link, &sp, &sr), 0);
+	struct relayed t;
+	relay_server(&t);
 	/* The client's socket closes under its session: no close_notify. */
-	shutdown(tls_fd(ce.link), SHUT_RDWR);
-	assert_int_equal(wait_eof(sp), 0);
+	shutdown(tls_fd(t.ce.link), SHUT_RDWR);
+	assert_int_equal(wait_eof(t.sp), 0);
 	char why[200];
-	tls_relay_error(sr, why, sizeof why);
+	tls_relay_error(t.sr, why, sizeof why);
 	assert_non_null(strstr(why, "without ending TLS"));
-	close(sp);
-	tls_relay_free(sr);
-	tls_close(ce.link);
-	ioloop_free(loop);
-	tls_creds_free(c);
+	close(t.sp);
+	relay_server_free(&t);
+}
+
+/* A watched fd and how often its callback ran (drained each time). */
+struct counted {
+	int fd;
+	int calls;
+};
+
+static void count_event(void *opaque, uint32_t events)
+{
+	struct counted *c = opaque;
+	char b[64];
+	(void)events;
+	while (read(c->fd, b, sizeof b) > 0)
+		;
+	__atomic_add_fetch(&c->calls, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The relay ended (its owner closed the plain end, so the relay closed
+ * its own) and the number of that fd went to a new socket watched on
+ * the same loop: freeing the relay leaves the new watch alone. It used
+ * to close its end of the pair while still watching it, and its free
+ * removed "its" fd from epoll: the other watch's. */
+static void test_a_relay_freed_after_its_end_leaves_a_reused_fd_watched(
+	void **state)
+{
+	struct relayed t;
+	relay_server(&t);
+	int mine = t.sp - 1;        /* socketpair's ends are consecutive */
+	assert_true(fcntl(mine, F_GETFD) >= 0);
+	close(t.sp);                /* the relay ends, closing its own end */
+	for (int i = 0; i < TIMEOUT_MS && fcntl(mine, F_GETFD) >= 0; i++)
+		usleep(1000);
+	assert_true(fcntl(mine, F_GETFD) < 0 && errno == EBADF);
+
+	int other[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
+				    SOCK_CLOEXEC, 0, other), 0);
+	assert_int_equal(other[0], mine);   /* the number came back */
+	struct counted seen = { other[0], 0 };
+	struct io_watch *w = ioloop_add(t.loop, other[0], EPOLLIN,
+					count_event, &seen);
+	assert_non_null(w);
+	tls_relay_free(t.sr);
+	t.sr = NULL;
+	assert_int_equal(write(other[1], "x", 1), 1);
+	for (int i = 0; i < TIMEOUT_MS &&
+	     !__atomic_load_n(&seen.calls, __ATOMIC_SEQ_CST); i++)
+		usleep(1000);
+	assert_int_equal(__atomic_load_n(&seen.calls, __ATOMIC_SEQ_CST), 1);
+	ioloop_remove(w);
+	close(other[0]);
+	close(other[1]);
+	relay_server_free(&t);
+}
+
+/* The CPU time this process used, in ms. */
+static long cpu_ms(void)
+{
+	struct rusage u;
+	getrusage(RUSAGE_SELF, &u);
+	return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1000L +
+	       (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1000;
+}
+
+/* The relay ended and then the peer hung up: the ended relay, not yet
+ * freed, costs no CPU. Its watches used to stay registered with no
+ * events, and epoll reports a hang-up whatever the mask: the loop
+ * called the ended relay's callback without rest. */
+static void test_an_ended_relay_does_not_spin_on_a_hang_up(void **state)
+{
+	struct relayed t;
+	relay_server(&t);
+	close(t.sp);                /* our end: the relay ends TLS (SHUT_WR) */
+	char b[256];
+	ssize_t r;
+	struct pollfd p = { tls_fd(t.ce.link), POLLIN, 0 };
+	do {                        /* the peer reads our close_notify, EOF */
+		assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
+		r = tls_recv(t.ce.link, b, sizeof b);
+	} while (r == -EAGAIN);
+	assert_int_equal(r, 0);
+	tls_close(t.ce.link);       /* and hangs up: both ways shut */
+	t.ce.link = NULL;
+	long before = cpu_ms();
+	usleep(300 * 1000);         /* the window a spin would burn */
+	long used = cpu_ms() - before;
+	print_message("CPU while idle: %ld ms\n", used);
+	assert_true(used < 60);
+	relay_server_free(&t);
 }
 
 int main(void)
@@ -305,6 +418,9 @@ int main(void)
 		cmocka_unit_test(test_a_silent_peer_times_out),
 		cmocka_unit_test(
 			test_a_dropped_connection_ends_the_relay_with_a_reason),
+		cmocka_unit_test(
+		  test_a_relay_freed_after_its_end_leaves_a_reused_fd_watched),
+		cmocka_unit_test(test_an_ended_relay_does_not_spin_on_a_hang_up),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
