@@ -151,3 +151,41 @@ test_props_cache_stop_forgets_cached_names() {
 	assert_eq "" "$(ls -A "$P")" "ls -A props/ after stop"
 	unmount_emufs
 }
+
+# The end of the mount while the kernel holds a LOOKUP in props/ that no
+# worker will read (they stopped) and a run's end queues a notification
+# for props/: the kernel makes that notification wait for the directory
+# the LOOKUP holds. emufs used to stop the notifying thread only after the
+# workers, so it waited for it forever (in the kernel: not even SIGKILL
+# ended it). EMUFS_TEST_WORKERS_STOPPED_DELAY_MS holds the end open once
+# the workers stopped.
+test_props_cache_a_notification_at_the_end_does_not_hang_emufs() {
+	require_qemu
+	write_ast_config ''
+	EMUFS_TEST_WORKERS_STOPPED_DELAY_MS=4000 mount_emufs
+	P=$MNT/board0/props
+	local spid
+	ctl board0 start paused
+	ls "$P" | grep -qx machine || fail "props/ does not list machine"
+	kill -TERM "$EMUFS_PID"
+	wait_for "grep -q 'the workers stopped' '$SCRATCH/emufs.out'" 10 ||
+		fail "the end did not reach the stopped workers"
+	stat "$P/not-there" >/dev/null 2>&1 &
+	spid=$!
+	# the LOOKUP is the kernel's, waiting for a reply (props/ held)
+	wait_for "grep -q request_wait_answer /proc/$spid/stack" 3 ||
+		fail "the stat did not wait for emufs: $(cat /proc/$spid/stack 2>&1 | head -3)"
+	kill -KILL $(qemu_pids)     # the run ends: props/ must be forgotten
+	if ! wait_for "! alive $EMUFS_PID" 15; then
+		local stuck
+		stuck=$(grep -h -e inval_entry /proc/$EMUFS_PID/task/*/stack 2>/dev/null | head -2 | tr '\n' '|')
+		# the LOOKUP's end lets the notification, then emufs, go on
+		kill -KILL "$spid"
+		wait "$spid" 2>/dev/null
+		fail "emufs did not exit after SIGTERM (a thread in: $stuck)"
+	fi
+	wait "$spid" 2>/dev/null
+	wait_exit "$EMUFS_PID" 1
+	assert_eq 0 "$EXIT_STATUS" "emufs's status"
+	EMUFS_PID=
+}
