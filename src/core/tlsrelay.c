@@ -105,14 +105,17 @@ static bool move(struct tls_relay *r)
 			}
 		}
 		if (r->down_len) {
-			ssize_t w = write(r->mine, r->down + r->down_off,
-					  r->down_len);
+			/* MSG_NOSIGNAL: a reader that closed its end is
+			 * EPIPE here, never SIGPIPE for the process. */
+			ssize_t w = send(r->mine, r->down + r->down_off,
+					 r->down_len, MSG_NOSIGNAL);
 			if (w > 0) {
 				r->down_off += (size_t)w;
 				r->down_len -= (size_t)w;
 				moved = true;
 			} else if (w < 0 && errno != EAGAIN) {
-				end(r, "");   /* our reader is gone */
+				tls_end(r->link);   /* our reader is gone */
+				end(r, "");
 				return false;
 			}
 		}

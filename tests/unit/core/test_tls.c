@@ -372,6 +372,33 @@ static void test_a_relay_freed_after_its_end_leaves_a_reused_fd_watched(
 	relay_server_free(&t);
 }
 
+/* The plain end closed while the peer's bytes wait for room in it (a
+ * reader that stopped reading, then left): the relay's write meets a
+ * closed pair, and that ends the relay, not the process with SIGPIPE
+ * (the core is a library: it may not count on SIGPIPE being ignored). */
+static void test_a_reader_leaving_mid_stream_raises_no_sigpipe(void **state)
+{
+	struct relayed t;
+	relay_server(&t);
+	int mine = t.sp - 1;        /* socketpair's ends are consecutive */
+	static char chunk[16384];
+	memset(chunk, 'z', sizeof chunk);
+	/* The peer sends until TCP holds it back: the pair is full and
+	 * the relay waits to write the record it holds. */
+	for (;;) {
+		struct pollfd p = { tls_fd(t.ce.link), POLLOUT, 0 };
+		if (poll(&p, 1, 300) == 0)
+			break;
+		ssize_t n = tls_send(t.ce.link, chunk, sizeof chunk);
+		assert_true(n > 0 || n == -EAGAIN);
+	}
+	close(t.sp);                /* the reader leaves, bytes unread */
+	for (int i = 0; i < TIMEOUT_MS && fcntl(mine, F_GETFD) >= 0; i++)
+		usleep(1000);
+	assert_true(fcntl(mine, F_GETFD) < 0);   /* the relay ended */
+	relay_server_free(&t);
+}
+
 /* The CPU time this process used, in ms. */
 static long cpu_ms(void)
 {
@@ -421,6 +448,8 @@ int main(void)
 		cmocka_unit_test(
 		  test_a_relay_freed_after_its_end_leaves_a_reused_fd_watched),
 		cmocka_unit_test(test_an_ended_relay_does_not_spin_on_a_hang_up),
+		cmocka_unit_test(
+			test_a_reader_leaving_mid_stream_raises_no_sigpipe),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
