@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+
 #include "core/ioloop.h"
 #include "core/tls.h"
 #include "core/tlsrelay.h"
@@ -399,6 +401,98 @@ static void test_a_reader_leaving_mid_stream_raises_no_sigpipe(void **state)
 	relay_server_free(&t);
 }
 
+/* A TLS 1.2 server of the good CA's, GnuTLS's own API (the requests our
+ * links never make): after the handshake it asks for a renegotiation,
+ * then sends "after". */
+struct renegotiator {
+	int fd;
+	pthread_t thread;
+	int rc;
+};
+
+static void *renegotiate(void *arg)
+{
+	struct renegotiator *g = arg;
+	gnutls_certificate_credentials_t cred;
+	gnutls_session_t s;
+	char ca[128], cert[128], key[128];
+	snprintf(ca, sizeof ca, "%s/ca-cert.pem", good);
+	snprintf(cert, sizeof cert, "%s/server-cert.pem", good);
+	snprintf(key, sizeof key, "%s/server-key.pem", good);
+	g->rc = -1;
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return NULL;
+	if (gnutls_certificate_set_x509_trust_file(cred, ca,
+						   GNUTLS_X509_FMT_PEM) > 0 &&
+	    gnutls_certificate_set_x509_key_file(cred, cert, key,
+						 GNUTLS_X509_FMT_PEM) == 0 &&
+	    gnutls_init(&s, GNUTLS_SERVER) == 0) {
+		gnutls_priority_set_direct(s, "NORMAL:-VERS-TLS1.3", NULL);
+		gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred);
+		gnutls_certificate_server_set_request(s, GNUTLS_CERT_REQUEST);
+		gnutls_transport_set_int(s, g->fd);
+		int rc;
+		do
+			rc = gnutls_handshake(s);
+		while (rc < 0 && !gnutls_error_is_fatal(rc));
+		if (rc == 0 && gnutls_rehandshake(s) == 0 &&
+		    gnutls_record_send(s, "after", 5) == 5)
+			g->rc = 0;
+		/* Hold the connection until the client ends it. */
+		char b[64];
+		while (gnutls_record_recv(s, b, sizeof b) > 0 ||
+		       rc == GNUTLS_E_WARNING_ALERT_RECEIVED)
+			rc = 0;
+		gnutls_deinit(s);
+	}
+	gnutls_certificate_free_credentials(cred);
+	close(g->fd);
+	return NULL;
+}
+
+/* A TLS 1.2 peer asks for a renegotiation (a HelloRequest), which a
+ * client may ignore: the link goes on and the bytes after it arrive.
+ * The relay used to end at GnuTLS's first non-fatal result
+ * (GNUTLS_E_REHANDSHAKE), as at a broken link. */
+static void test_a_renegotiation_request_does_not_end_the_link(void **state)
+{
+	struct tls_creds *c = creds(good);
+	struct renegotiator g;
+	int cfd;
+	tcp_pair(&g.fd, &cfd);
+	assert_int_equal(pthread_create(&g.thread, NULL, renegotiate, &g), 0);
+	struct tls_link *l = NULL;
+	char why[256] = "";
+	int rc = tls_open(c, cfd, false, "127.0.0.1", TIMEOUT_MS, &l, why,
+			  sizeof why);
+	if (rc)
+		fail_msg("tls_open: %s", why);
+	struct ioloop *loop = ioloop_new();
+	assert_int_equal(ioloop_start(loop), 0);
+	struct tls_relay *r;
+	int plain;
+	assert_int_equal(tls_relay_start(loop, l, &plain, &r), 0);
+	char got[8] = "";
+	size_t have = 0;
+	while (have < 5) {
+		struct pollfd p = { plain, POLLIN, 0 };
+		assert_int_equal(poll(&p, 1, TIMEOUT_MS), 1);
+		ssize_t n = read(plain, got + have, 5 - have);
+		if (n <= 0) {
+			tls_relay_error(r, why, sizeof why);
+			fail_msg("the relay ended (%zd): %s", n, why);
+		}
+		have += (size_t)n;
+	}
+	assert_memory_equal(got, "after", 5);
+	close(plain);
+	tls_relay_free(r);          /* its close_notify ends the server */
+	pthread_join(g.thread, NULL);
+	assert_int_equal(g.rc, 0);
+	ioloop_free(loop);
+	tls_creds_free(c);
+}
+
 /* The CPU time this process used, in ms. */
 static long cpu_ms(void)
 {
@@ -450,6 +544,8 @@ int main(void)
 		cmocka_unit_test(test_an_ended_relay_does_not_spin_on_a_hang_up),
 		cmocka_unit_test(
 			test_a_reader_leaving_mid_stream_raises_no_sigpipe),
+		cmocka_unit_test(
+			test_a_renegotiation_request_does_not_end_the_link),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
