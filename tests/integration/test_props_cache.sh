@@ -189,3 +189,30 @@ test_props_cache_a_notification_at_the_end_does_not_hang_emufs() {
 	assert_eq 0 "$EXIT_STATUS" "emufs's status"
 	EMUFS_PID=
 }
+
+# A device deleted while a LOOKUP of it is between QEMU's listing and its
+# answer: the notification for the change cannot name it (it has no inode
+# yet), so the answer must not be kept. It was kept for
+# PROPCACHE_TIMEOUT_S: the deleted device stayed for 5 s.
+# EMUFS_TEST_LOOKUP_DELAY holds the LOOKUP of kb0 in that window.
+test_props_cache_a_lookup_racing_a_deletion_is_not_kept() {
+	EMUFS_TEST_LOOKUP_DELAY=kb0:2000 setup_cache
+	local per=$P/machine/peripheral out spid
+	out=$(qmp "$RAW" "$KB_ADD") || fail "raw device_add: $out"
+	assert_eq '{"return":{}}' "$out" "reply to raw device_add"
+	[ -d "$per" ] || fail "no props/machine/peripheral"
+	stat "$per/kb0" >/dev/null 2>&1 &
+	spid=$!
+	wait_for "grep -q 'the lookup of kb0 waits' '$SCRATCH/emufs.out'" 5 ||
+		fail "the lookup of kb0 did not reach the hook"
+	out=$(qmp "$RAW" "$KB_DEL") || fail "raw device_del: $out"
+	assert_eq '{"return":{}}' "$out" "reply to raw device_del"
+	wait_for "grep -q DEVICE_DELETED '$MNT/board0/events'" 5 ||
+		fail "no DEVICE_DELETED in events"
+	# (that stat itself may see kb0 gone: its attributes are asked again)
+	wait "$spid" || true
+	# the answer given from before the deletion is not kept
+	expect_errno ENOENT stat "$per/kb0"
+	ctl board0 stop
+	unmount_emufs
+}
