@@ -4,6 +4,7 @@
 #define EMUFS_FS_FS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
@@ -48,6 +49,9 @@ struct emufs_fs {
 	/* What the kernel keeps of props/ (propcache.c): set once the
 	 * session exists, NULL before. */
 	struct propcache *_Atomic propcache;
+	/* Bumped by every props/ change (fs_props_changed), before its
+	 * notifications are queued (propcache_gen). */
+	atomic_ulong props_gen;
 };
 
 /* An open file: what it names, resolved once at open. */

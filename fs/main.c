@@ -57,6 +57,13 @@ static char *absolute(const char *path)
 #define DRAIN_IDLE_MS 200
 #define DRAIN_MAX_MS 1000
 
+/* The end of the session (fs_session_end.quiet): no props/ notification
+ * may be left waiting in the kernel once the workers stop. */
+static void props_quiet(void *opaque)
+{
+	propcache_stop(opaque);
+}
+
 static void *autostart_main(void *arg)
 {
 	core_autostart(arg);
@@ -204,11 +211,11 @@ int main(int argc, char **argv)
 
 	struct fs_session_end end = { .begin = follow_end,
 				      .open = fs_follow_files_open,
+				      .quiet = props_quiet,
 				      .opaque = &fs,
 				      .idle_ms = FOLLOW_LEAVE_IDLE_MS,
 				      .max_ms = FOLLOW_LEAVE_MAX_MS };
-	status = fs_session_loop(se, &end);
-	propcache_stop(&fs);        /* no notifications after the loop */
+	status = fs_session_loop(se, &end);   /* props_quiet ran */
 	waiters_stop(&fs);          /* blocked readers: end of file, now */
 	follow_end(&fs);            /* and those waiting in poll() */
 	mountwatch_stop();

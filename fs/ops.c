@@ -42,13 +42,14 @@ static struct emufs_fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-/* Answer a LOOKUP or MKDIR with n: the kernel now holds one lookup of
- * its inode (released by FORGET). */
-static void reply_entry(fuse_req_t req, struct node *n)
+/* Answer a LOOKUP or MKDIR with n, resolved from what was known at gen
+ * (propcache_gen): the kernel now holds one lookup of its inode
+ * (released by FORGET). */
+static void reply_entry(fuse_req_t req, struct node *n, unsigned long gen)
 {
 	struct emufs_fs *fs = fs_of(req);
 	struct fuse_entry_param e;
-	int rc = ops_entry(fs, n, &e);
+	int rc = ops_entry(fs, n, gen, &e);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
@@ -62,6 +63,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct emufs_fs *fs = fs_of(req);
 	struct node dir, child;
+	unsigned long gen = propcache_gen(fs);
 	int rc = node_of_ino(fs, parent, &dir);
 	if (rc == 0) {
 		rc = node_child(fs, &dir, name, &child);
@@ -71,7 +73,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	reply_entry(req, &child);
+	reply_entry(req, &child, gen);
 	node_release(&child);
 }
 
@@ -193,6 +195,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		     mode_t mode)
 {
 	struct emufs_fs *fs = fs_of(req);
+	unsigned long gen = propcache_gen(fs);
 	struct node dir = { .kind = N_ROOT }, child;
 	int rc = parent == INODE_ROOT ? core_mkdir(fs->core, name)
 				      : dir_entry_op(fs, parent, name, true,
@@ -204,7 +207,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	reply_entry(req, &child);
+	reply_entry(req, &child, gen);
 	node_release(&child);
 }
 

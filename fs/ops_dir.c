@@ -7,13 +7,16 @@
 #include "ops_dir.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fs.h"
 #include "inode.h"
 #include "kinds.h"
 #include "mount.h"
+#include "propcache.h"
 #include "resolve.h"
 
 /* What readdir reports as an entry's inode number (the kernel asks for
@@ -25,19 +28,38 @@ static struct emufs_fs *fs_of(fuse_req_t req)
 	return fuse_req_userdata(req);
 }
 
-int ops_entry(struct emufs_fs *fs, struct node *n, struct fuse_entry_param *e)
+/* Test hook (tests/integration/test_props_cache.sh):
+ * EMUFS_TEST_LOOKUP_DELAY=NAME:MS makes the entry of NAME linger between
+ * its attributes (the emulator asked) and its inode, saying so on
+ * stderr. Unset in normal use. */
+static void lookup_delay(const char *name)
+{
+	const char *e = getenv("EMUFS_TEST_LOOKUP_DELAY");
+	const char *colon = e ? strrchr(e, ':') : NULL;
+	if (!colon || strncmp(e, name, colon - e) || name[colon - e])
+		return;
+	int ms = atoi(colon + 1);
+	fprintf(stderr, "emufs: test: the lookup of %s waits\n", name);
+	nanosleep(&(struct timespec){ ms / 1000, ms % 1000 * 1000000L },
+		  NULL);
+}
+
+int ops_entry(struct emufs_fs *fs, struct node *n, unsigned long gen,
+	      struct fuse_entry_param *e)
 {
 	const struct kind *k = kind_of(n);
 	memset(e, 0, sizeof *e);
 	int rc = node_stat(fs, n, 0, &e->attr);
 	if (rc)
 		return rc;
+	lookup_delay(n->name);
 	e->ino = node_ino(fs, n);
 	if (!e->ino)
 		return -ENOMEM;
 	e->attr.st_ino = e->ino;
 	e->attr_timeout = k->attr_timeout;
 	e->entry_timeout = k->entry_timeout;
+	propcache_settle(fs, gen, e);
 	return 0;
 }
 
@@ -128,11 +150,12 @@ static void plus_entry(struct emufs_fs *fs, struct node *dir, bool have_dir,
 		       struct fuse_entry_param *e)
 {
 	struct node child;
+	unsigned long gen = propcache_gen(fs);
 	memset(e, 0, sizeof *e);
 	e->attr.st_ino = DIRENT_UNKNOWN_INO;
 	if (!plus || !have_dir || node_child(fs, dir, name, &child))
 		return;
-	if (ops_entry(fs, &child, e)) {
+	if (ops_entry(fs, &child, gen, e)) {
 		memset(e, 0, sizeof *e);
 		e->attr.st_ino = DIRENT_UNKNOWN_INO;
 	}

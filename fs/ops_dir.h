@@ -10,8 +10,9 @@ struct node;
 
 /* The entry a LOOKUP (or a READDIRPLUS) gives for n, with its timeouts:
  * counts one kernel lookup of its inode (the caller forgets it when the
- * reply is not delivered). 0 or -errno. */
-int ops_entry(struct emufs_fs *fs, struct node *n,
+ * reply is not delivered). gen: propcache_gen() from before n was
+ * resolved. 0 or -errno. */
+int ops_entry(struct emufs_fs *fs, struct node *n, unsigned long gen,
 	      struct fuse_entry_param *e);
 
 void ops_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

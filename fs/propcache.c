@@ -164,9 +164,25 @@ void propcache_free(struct emufs_fs *fs)
 	free(pc);
 }
 
+unsigned long propcache_gen(struct emufs_fs *fs)
+{
+	return atomic_load(&fs->props_gen);
+}
+
+void propcache_settle(struct emufs_fs *fs, unsigned long gen,
+		      struct fuse_entry_param *e)
+{
+	/* Either this sees the change, or the change's notifications come
+	 * after it (the bump is first) and find the inode: the kernel then
+	 * waits for this reply (it holds the directory) and forgets it. */
+	if (atomic_load(&fs->props_gen) != gen)
+		e->entry_timeout = e->attr_timeout = 0;
+}
+
 void fs_props_changed(struct instance *inst, void *opaque)
 {
 	struct emufs_fs *fs = opaque;
+	atomic_fetch_add(&fs->props_gen, 1);   /* before the snapshot */
 	struct propcache *pc = atomic_load(&fs->propcache);
 	if (!pc)
 		return;          /* not mounted yet: the kernel holds nothing */

@@ -13,6 +13,8 @@
 #ifndef EMUFS_FS_PROPCACHE_H
 #define EMUFS_FS_PROPCACHE_H
 
+#include <fuse_lowlevel.h>
+
 struct emufs_fs;
 struct fuse_session;
 struct instance;
@@ -30,6 +32,15 @@ void propcache_free(struct emufs_fs *fs);
 
 /* The core's hook (core_hooks.props_changed): queue inst, never block. */
 void fs_props_changed(struct instance *inst, void *opaque);
+/* How many props/ changes there were so far: taken before a LOOKUP (or
+ * READDIRPLUS) resolves a name, and handed to propcache_settle. */
+unsigned long propcache_gen(struct emufs_fs *fs);
+/* An entry resolved from what was known at gen is about to be answered,
+ * its inode already in the table: if props/ changed since, the kernel may
+ * not keep it (the change's notifications may have gone before the name
+ * had an inode to find), so its timeouts become 0. */
+void propcache_settle(struct emufs_fs *fs, unsigned long gen,
+		      struct fuse_entry_param *e);
 /* Wait (at most PROPCACHE_FLUSH_MS) until what was queued before this
  * call has been sent: a write that changed props/ returns only once the
  * kernel forgot what it changed. Returns at once when nothing is queued.

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -134,15 +135,34 @@ static void let_followers_leave(const struct fs_session_end *end)
 	}
 }
 
+/* Test hook (tests/integration/test_props_cache.sh):
+ * EMUFS_TEST_WORKERS_STOPPED_DELAY_MS makes the end linger once no
+ * worker reads requests any more, saying so on stderr, so a test can
+ * send requests nobody will read. Unset (0) in normal use. */
+static void workers_stopped_delay(void)
+{
+	const char *e = getenv("EMUFS_TEST_WORKERS_STOPPED_DELAY_MS");
+	int ms = e ? atoi(e) : 0;
+	if (ms <= 0)
+		return;
+	fprintf(stderr, "emufs: test: the workers stopped\n");
+	nanosleep(&(struct timespec){ ms / 1000, ms % 1000 * 1000000L },
+		  NULL);
+}
+
 int fs_session_loop(struct fuse_session *se, const struct fs_session_end *end)
 {
 	int status = 1;
-	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK))
+	if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK)) {
+		end->quiet(end->opaque);
 		return 1;
+	}
 	end_signal = 0;
 	end_signals = 0;
-	if (handle_signals(on_end_signal) || workers_start(se, wake_loop))
+	if (handle_signals(on_end_signal) || workers_start(se, wake_loop)) {
+		end->quiet(end->opaque);
 		goto out;
+	}
 	/* Sleep until a signal, or the session's own end (an unmount). */
 	while (!end_signal && !workers_wait(0)) {
 		struct pollfd p = { wake_pipe[0], POLLIN, 0 };
@@ -153,7 +173,11 @@ int fs_session_loop(struct fuse_session *se, const struct fs_session_end *end)
 	}
 	if (end_signal)
 		let_followers_leave(end);
+	/* A notification waits in the kernel for a directory a LOOKUP
+	 * holds: stopped after the workers, it would wait forever. */
+	end->quiet(end->opaque);
 	status = workers_stop() ? 1 : 0;
+	workers_stopped_delay();
 out:
 	handle_signals(SIG_DFL);
 	close(wake_pipe[0]);

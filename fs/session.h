@@ -20,10 +20,13 @@ int fs_session_new(struct emufs_fs *fs, const char *argv0,
 /* How a signal ends the mount: begin(opaque) ends follow/'s reads (end
  * of file); the workers serve on while open(opaque), the number of
  * follow/ files still open, goes down: until 0, until none closed for
- * idle_ms, or for max_ms in all. */
+ * idle_ms, or for max_ms in all. However the session ends, quiet(opaque)
+ * runs before the workers stop: it stops what may wait in the kernel for
+ * a request only a worker would read (props/'s notifications). */
 struct fs_session_end {
 	void (*begin)(void *opaque);
 	size_t (*open)(void *opaque);
+	void (*quiet)(void *opaque);
 	void *opaque;
 	int idle_ms, max_ms;
 };

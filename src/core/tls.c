@@ -247,9 +247,26 @@ static ssize_t result(struct tls_link *l, ssize_t rc, const char *what)
 	return -EIO;
 }
 
+/* How many non-fatal results one tls_recv passes over before it says
+ * -EAGAIN (the loop calls again while the socket is readable): a peer
+ * sending nothing but warnings costs no more than its bytes. */
+#define TLS_NONFATAL_MAX 16
+
 ssize_t tls_recv(struct tls_link *l, void *buf, size_t len)
 {
-	return result(l, gnutls_record_recv(l->s, buf, len), "receive");
+	/* A non-fatal result is no end of the link: a warning alert, or a
+	 * TLS 1.2 renegotiation request (GNUTLS_E_REHANDSHAKE), which we
+	 * ignore, as a client may (RFC 5246, 7.4.1.1) and as GnuTLS allows
+	 * a server; the next record may already be here. */
+	ssize_t rc = GNUTLS_E_AGAIN;
+	for (int i = 0; i < TLS_NONFATAL_MAX; i++) {
+		rc = gnutls_record_recv(l->s, buf, len);
+		if (rc >= 0 || rc == GNUTLS_E_AGAIN ||
+		    rc == GNUTLS_E_INTERRUPTED || gnutls_error_is_fatal((int)rc))
+			break;
+		rc = GNUTLS_E_AGAIN;
+	}
+	return result(l, rc, "receive");
 }
 
 ssize_t tls_send(struct tls_link *l, const void *buf, size_t len)

@@ -8,6 +8,12 @@
  * waits to be sent. So a slow reader holds the peer back through TCP
  * instead of filling emufs's memory, and every callback runs pump(),
  * which moves what it can both ways until nothing moves.
+ *
+ * At the end the watches go first, then the pair's end closes: epoll
+ * reports a hang-up whatever a watch asks for (an ended relay left
+ * watched would be called on every turn of the loop), and a watch that
+ * outlived its fd would, once the number was reused, reach the new fd's
+ * registration (its removal would unwatch someone else's socket).
  */
 #include "tlsrelay.h"
 
@@ -31,7 +37,9 @@
 struct tls_relay {
 	struct tls_link *link;
 	int mine;                    /* our end of the pair; -1 once ended */
-	struct io_watch *net, *pair;
+	/* Taken (NULL) by whoever removes them: end() on the loop thread or
+	 * tls_relay_free, each once. */
+	_Atomic(struct io_watch *) net, pair;
 	/* Set once both watches exist (they are made one after the other,
 	 * and the first may fire before the second is there). */
 	atomic_bool ready;
@@ -44,11 +52,28 @@ struct tls_relay {
 	size_t max_record;           /* bytes per record to the peer; 0: any */
 	bool peer_done;              /* the peer ended TLS */
 
-	/* Protects error, and ended against tls_relay_free. */
+	/* Protects error, mine once running, and ended (also read by
+	 * pump unlocked: atomic) against tls_relay_free. */
 	pthread_mutex_t lock;
-	bool ended;
+	atomic_bool ended;
 	char error[200];
 };
+
+/* Stop watching (from a callback too: no callback runs after it). */
+static void unwatch(struct tls_relay *r)
+{
+	ioloop_remove(atomic_exchange(&r->net, NULL));
+	ioloop_remove(atomic_exchange(&r->pair, NULL));
+}
+
+/* Watch w for events, unless tls_relay_free took it meanwhile (it waits
+ * for this callback before the watch goes). */
+static void watch(_Atomic(struct io_watch *) *w, uint32_t events)
+{
+	struct io_watch *cur = atomic_load(w);
+	if (cur)
+		ioloop_modify(cur, events);
+}
 
 /* End the relay: the pair's reader sees end of file. Loop thread. */
 static void end(struct tls_relay *r, const char *why)
@@ -57,12 +82,11 @@ static void end(struct tls_relay *r, const char *why)
 	if (!r->ended) {
 		r->ended = true;
 		snprintf(r->error, sizeof r->error, "%s", why ? why : "");
+		unwatch(r);             /* before the fd goes: see the top */
 		close(r->mine);
 		r->mine = -1;
 	}
 	pthread_mutex_unlock(&r->lock);
-	ioloop_modify(r->net, 0);
-	ioloop_modify(r->pair, 0);
 }
 
 /* Move what can move, both ways; false once the relay ended. */
@@ -85,14 +109,17 @@ static bool move(struct tls_relay *r)
 			}
 		}
 		if (r->down_len) {
-			ssize_t w = write(r->mine, r->down + r->down_off,
-					  r->down_len);
+			/* MSG_NOSIGNAL: a reader that closed its end is
+			 * EPIPE here, never SIGPIPE for the process. */
+			ssize_t w = send(r->mine, r->down + r->down_off,
+					 r->down_len, MSG_NOSIGNAL);
 			if (w > 0) {
 				r->down_off += (size_t)w;
 				r->down_len -= (size_t)w;
 				moved = true;
 			} else if (w < 0 && errno != EAGAIN) {
-				end(r, "");   /* our reader is gone */
+				tls_end(r->link);   /* our reader is gone */
+				end(r, "");
 				return false;
 			}
 		}
@@ -143,8 +170,8 @@ static void pump(void *opaque, uint32_t events)
 		pair |= EPOLLOUT;
 	if (!r->up_len)
 		pair |= EPOLLIN;
-	ioloop_modify(r->net, net);
-	ioloop_modify(r->pair, pair);
+	watch(&r->net, net);
+	watch(&r->pair, pair);
 }
 
 static void first_pump(void *opaque)
@@ -168,9 +195,10 @@ int tls_relay_start(struct ioloop *loop, struct tls_link *l,
 	r->mine = sv[0];
 	r->max_record = max_record;
 	pthread_mutex_init(&r->lock, NULL);
-	r->net = ioloop_add(loop, tls_fd(l), EPOLLIN, pump, r);
-	r->pair = ioloop_add(loop, r->mine, EPOLLIN, pump, r);
-	if (!r->net || !r->pair) {
+	atomic_init(&r->ended, false);
+	atomic_init(&r->net, ioloop_add(loop, tls_fd(l), EPOLLIN, pump, r));
+	atomic_init(&r->pair, ioloop_add(loop, r->mine, EPOLLIN, pump, r));
+	if (!atomic_load(&r->net) || !atomic_load(&r->pair)) {
 		close(sv[1]);
 		tls_relay_free(r);
 		return -ENOMEM;
@@ -191,12 +219,15 @@ void tls_relay_free(struct tls_relay *r)
 {
 	if (!r)
 		return;
-	if (r->net)
-		ioloop_remove(r->net);
-	if (r->pair)
-		ioloop_remove(r->pair);
+	/* After this no callback runs, unless end() took the watches: then
+	 * it runs no more than the rest of end(), whose lock we wait for. */
+	unwatch(r);
+	pthread_mutex_lock(&r->lock);
+	r->ended = true;
 	if (r->mine >= 0)
 		close(r->mine);
+	r->mine = -1;
+	pthread_mutex_unlock(&r->lock);
 	tls_close(r->link);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

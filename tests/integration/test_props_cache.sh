@@ -151,3 +151,68 @@ test_props_cache_stop_forgets_cached_names() {
 	assert_eq "" "$(ls -A "$P")" "ls -A props/ after stop"
 	unmount_emufs
 }
+
+# The end of the mount while the kernel holds a LOOKUP in props/ that no
+# worker will read (they stopped) and a run's end queues a notification
+# for props/: the kernel makes that notification wait for the directory
+# the LOOKUP holds. emufs used to stop the notifying thread only after the
+# workers, so it waited for it forever (in the kernel: not even SIGKILL
+# ended it). EMUFS_TEST_WORKERS_STOPPED_DELAY_MS holds the end open once
+# the workers stopped.
+test_props_cache_a_notification_at_the_end_does_not_hang_emufs() {
+	require_qemu
+	write_ast_config ''
+	EMUFS_TEST_WORKERS_STOPPED_DELAY_MS=4000 mount_emufs
+	P=$MNT/board0/props
+	local spid
+	ctl board0 start paused
+	ls "$P" | grep -qx machine || fail "props/ does not list machine"
+	kill -TERM "$EMUFS_PID"
+	wait_for "grep -q 'the workers stopped' '$SCRATCH/emufs.out'" 10 ||
+		fail "the end did not reach the stopped workers"
+	stat "$P/not-there" >/dev/null 2>&1 &
+	spid=$!
+	# the LOOKUP is the kernel's, waiting for a reply (props/ held)
+	wait_for "grep -q request_wait_answer /proc/$spid/stack" 3 ||
+		fail "the stat did not wait for emufs: $(cat /proc/$spid/stack 2>&1 | head -3)"
+	kill -KILL $(qemu_pids)     # the run ends: props/ must be forgotten
+	if ! wait_for "! alive $EMUFS_PID" 15; then
+		local stuck
+		stuck=$(grep -h -e inval_entry /proc/$EMUFS_PID/task/*/stack 2>/dev/null | head -2 | tr '\n' '|')
+		# the LOOKUP's end lets the notification, then emufs, go on
+		kill -KILL "$spid"
+		wait "$spid" 2>/dev/null
+		fail "emufs did not exit after SIGTERM (a thread in: $stuck)"
+	fi
+	wait "$spid" 2>/dev/null
+	wait_exit "$EMUFS_PID" 1
+	assert_eq 0 "$EXIT_STATUS" "emufs's status"
+	EMUFS_PID=
+}
+
+# A device deleted while a LOOKUP of it is between QEMU's listing and its
+# answer: the notification for the change cannot name it (it has no inode
+# yet), so the answer must not be kept. It was kept for
+# PROPCACHE_TIMEOUT_S: the deleted device stayed for 5 s.
+# EMUFS_TEST_LOOKUP_DELAY holds the LOOKUP of kb0 in that window.
+test_props_cache_a_lookup_racing_a_deletion_is_not_kept() {
+	EMUFS_TEST_LOOKUP_DELAY=kb0:2000 setup_cache
+	local per=$P/machine/peripheral out spid
+	out=$(qmp "$RAW" "$KB_ADD") || fail "raw device_add: $out"
+	assert_eq '{"return":{}}' "$out" "reply to raw device_add"
+	[ -d "$per" ] || fail "no props/machine/peripheral"
+	stat "$per/kb0" >/dev/null 2>&1 &
+	spid=$!
+	wait_for "grep -q 'the lookup of kb0 waits' '$SCRATCH/emufs.out'" 5 ||
+		fail "the lookup of kb0 did not reach the hook"
+	out=$(qmp "$RAW" "$KB_DEL") || fail "raw device_del: $out"
+	assert_eq '{"return":{}}' "$out" "reply to raw device_del"
+	wait_for "grep -q DEVICE_DELETED '$MNT/board0/events'" 5 ||
+		fail "no DEVICE_DELETED in events"
+	# (that stat itself may see kb0 gone: its attributes are asked again)
+	wait "$spid" || true
+	# the answer given from before the deletion is not kept
+	expect_errno ENOENT stat "$per/kb0"
+	ctl board0 stop
+	unmount_emufs
+}
