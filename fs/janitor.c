@@ -208,9 +208,8 @@ void janitor_dismiss(void)
 		pthread_join(jan.keeper, NULL);
 		jan.keeping = false;
 	}
-	/* A janitor killed meanwhile has closed its end: MSG_NOSIGNAL, so
-	 * that this is EPIPE, not a SIGPIPE that would end emufs with 141
-	 * (libfuse restores SIGPIPE's default when the loop ends). */
+	/* A janitor killed meanwhile has closed its end: EPIPE
+	 * (MSG_NOSIGNAL, though main ignores SIGPIPE anyway). */
 	if (jan.sock >= 0) {
 		(void)!send(jan.sock, "c", 1, MSG_NOSIGNAL);
 		close(jan.sock);

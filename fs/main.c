@@ -100,6 +100,10 @@ int main(int argc, char **argv)
 	 * What runs free goes back to the system at each run's end
 	 * (run_put). */
 	mallopt(M_ARENA_MAX, 2);
+	/* A peer gone mid-write (a reader, an emulator's socket or pipe,
+	 * the janitor) is that write's EPIPE, never the end of emufs: for
+	 * the process's whole life, set before any thread exists. */
+	signal(SIGPIPE, SIG_IGN);
 
 	status = options_parse(argc, argv, &o);
 	if (status >= 0)

@@ -110,8 +110,7 @@ static int handle_signals(void (*handler)(int))
 	for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++)
 		if (sigaction(ends[i], &sa, NULL))
 			return -1;
-	sa.sa_handler = SIG_IGN;   /* a reader gone mid-reply is not fatal */
-	return sigaction(SIGPIPE, &sa, NULL);
+	return 0;
 }
 
 /* Let follow/'s readers see end of file and close while every worker

@@ -31,8 +31,8 @@ struct fs_session_end {
 	int idle_ms, max_ms;
 };
 /* Serve requests until unmounted or signalled (SIGINT, SIGTERM, SIGHUP,
- * handled here; SIGPIPE is ignored); the exit status: 0 for an unmount
- * or a signal, 1 for an error. */
+ * handled here; main ignores SIGPIPE); the exit status: 0 for an
+ * unmount or a signal, 1 for an error. */
 int fs_session_loop(struct fuse_session *se, const struct fs_session_end *end);
 /* After the loop, once follow/'s blocked readers were answered end of
  * file: serve what open files send on their way out (a last read, the
