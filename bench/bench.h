@@ -14,7 +14,9 @@
  *   snapshots.c snapshots_ restore from a snapshot vs a cold boot (the test
  *             firmware, and the Linux guest of the kit)
  *   trace.c   trace_   MMIO trace through trace/log vs QEMU's own file
- *   scale.c   scale_   32 instances on one mount
+ *   scale.c   scale_   64 instances on one mount
+ *   slurm.c   slurm_   64 instances launched through srun of a one-node
+ *             Slurm cluster, plain and TLS, vs srun + QEMU by hand
  *   follow.c  follow_  wake-up of a reader blocked in follow/
  *   blocked.c blocked_ the mount's files with 1,000 readers blocked
  *   guest.c   guest_   the Linux guest kit: boot and console bulk
@@ -54,7 +56,8 @@ struct bench_opt {
 	int bursts;            /* serial rounds (3 bursts each) */
 	long burst_bytes;
 	int starts;            /* start samples per variant */
-	int scale;             /* instances of the scale test */
+	int scale;             /* instances of the scale and slurm tests */
+	int slurm_rounds;      /* rounds of each kind in slurm */
 	int pinwake;           /* instances of the pinwake test */
 	int sweeps;            /* `cat <each>/state` sweeps per point */
 	int readers;           /* blocked readers of `blocked` */
@@ -282,6 +285,13 @@ void snapshots_linux_section(void);
 
 void trace_section(struct bench_ctx *c);
 void scale_section(void);
+/* `cat <each>/state` of the mount: us; *files: how many. */
+double scale_sweep(const char *mnt, int *files);
+void slurm_section(void);
+/* Stop the cluster slurm_section started, after its QEMUs (any path). */
+void slurm_cleanup(void);
+/* Async-signal-safe: SIGTERM to the cluster's daemons. */
+void slurm_signal_all(void);
 void pinwake_section(void);
 void follow_section(struct bench_ctx *c);
 void blocked_section(struct bench_ctx *c);

@@ -13,7 +13,10 @@
  *   serial    1 MiB guest burst through serial0, follow/serial0  vs the
  *             pipe chardev read by hand, resting as emufs does
  *   start     `echo start > ctl` to the banner          vs QEMU by hand
- *   scale     32 instances: `cat <each>/state`, RSS, threads, fds per instance
+ *   scale     64 instances: `cat <each>/state`, RSS, threads, fds per instance
+ *   slurm     64 instances through srun of a one-node Slurm cluster, plain
+ *             and TLS: start all, echo, fds and RSS, stop all  vs srun +
+ *             QEMU by hand (slurm.c)
  *   logsize   fstat + tail read of serial0, small log vs after the bursts
  *   follow    wake of a read() blocked in follow/serial0 (guest echo) and
  *             follow/state (pause/resume)  vs raw readers of the same
@@ -50,6 +53,7 @@ struct bench_opt bench_opt = {
 	.burst_bytes = 1048576,
 	.starts = 10,
 	.scale = 64,
+	.slurm_rounds = 1,
 	.pinwake = 48,
 	.sweeps = 30,
 	.readers = 1000,
@@ -68,6 +72,7 @@ static void bench_cleanup(void)
 	floor_stop();
 	proc_kill_all();
 	mnt_stop_all();
+	slurm_cleanup();
 }
 
 void bench_fail(const char *fmt, ...)
@@ -88,6 +93,7 @@ static void bench_on_signal(int sig)
 	 * its own emulators on SIGTERM. */
 	proc_signal_all();
 	mnt_signal_all();
+	slurm_signal_all();
 	_exit(128 + sig);
 }
 
@@ -123,12 +129,15 @@ struct bench_result {
 	char what[64], figure[96], target[32];
 	int pass;              /* 1 PASS, 0 MISS, -1 not measured */
 };
-static struct bench_result bench_results[24];
+static struct bench_result bench_results[32];
 static int bench_nresults;
 
 void bench_verdict(const char *what, int pass, const char *target,
 		   const char *fmt, ...)
 {
+	if (bench_nresults == (int)(sizeof bench_results /
+				    sizeof bench_results[0]))
+		bench_fail("more verdicts than bench_results holds");
 	struct bench_result *v = &bench_results[bench_nresults++];
 	va_list ap;
 	snprintf(v->what, sizeof v->what, "%s", what);
@@ -185,9 +194,9 @@ static void bench_usage(FILE *to)
 		"  --work DIR        scratch directory (default: a new one in "
 		"/tmp)\n"
 		"  --only LIST       sections: props,list,pins,poll,serial,start,"
-		"scale,pinwake,\n"
-		"                    logsize,follow,blocked,snapshots,trace,boot,"
-		"bulk,\n"
+		"scale,slurm,\n"
+		"                    pinwake,logsize,follow,blocked,snapshots,"
+		"trace,boot,bulk,\n"
 		"                    snapshots-linux\n"
 		"  --iters N         property/pin pairs (300)\n"
 		"  --polls N         poll wake-up samples (100)\n"
@@ -195,6 +204,7 @@ static void bench_usage(FILE *to)
 		"  --burst-bytes N   bytes per burst (1048576)\n"
 		"  --starts N        start samples per variant (10)\n"
 		"  --scale N         instances of the scale test (64)\n"
+		"  --slurm-rounds N  rounds of each kind in slurm (1)\n"
 		"  --pinwake N       instances of the pinwake test (48)\n"
 		"  --sweeps N        `cat */state` sweeps per point (30)\n"
 		"  --readers N       blocked readers of `blocked` (1000)\n"
@@ -222,7 +232,7 @@ static void bench_parse(int argc, char **argv)
 		{ "polls", 1, 0, 'p' }, { "bursts", 1, 0, 'b' },
 		{ "burst-bytes", 1, 0, 'B' }, { "starts", 1, 0, 's' },
 		{ "scale", 1, 0, 'S' }, { "sweeps", 1, 0, 'W' },
-		{ "pinwake", 1, 0, 'P' },
+		{ "pinwake", 1, 0, 'P' }, { "slurm-rounds", 1, 0, 'U' },
 		{ "readers", 1, 0, 'R' }, { "guests", 1, 0, 'G' },
 		{ "guest-rounds", 1, 0, 'g' }, { "bulk-bytes", 1, 0, 'K' },
 		{ "wrap", 1, 0, 'r' }, { "tsv", 1, 0, 't' },
@@ -247,6 +257,7 @@ static void bench_parse(int argc, char **argv)
 		case 's': o->starts = atoi(optarg); break;
 		case 'S': o->scale = atoi(optarg); break;
 		case 'P': o->pinwake = atoi(optarg); break;
+		case 'U': o->slurm_rounds = atoi(optarg); break;
 		case 'W': o->sweeps = atoi(optarg); break;
 		case 'R': o->readers = atoi(optarg); break;
 		case 'G': o->guests = optarg; break;
@@ -266,7 +277,7 @@ static void bench_parse(int argc, char **argv)
 	if (!o->emufs || !o->firmware || optind != argc || o->iters < 1 ||
 	    o->polls < 1 || o->bursts < 1 || o->burst_bytes < 1 ||
 	    o->starts < 1 || o->scale < 2 || o->scale > 99 ||
-	    o->pinwake < 1 || o->pinwake > 99 ||
+	    o->slurm_rounds < 1 || o->pinwake < 1 || o->pinwake > 99 ||
 	    o->sweeps < 1 || o->readers < 1 || o->guest_rounds < 1 ||
 	    o->bulk_bytes < 1) {
 		bench_usage(stderr);
@@ -397,6 +408,8 @@ int main(int argc, char **argv)
 		bench_main_mount();
 	if (bench_section_on("scale"))
 		scale_section();
+	if (bench_section_on("slurm"))
+		slurm_section();
 	if (bench_section_on("pinwake"))
 		pinwake_section();
 	if (bench_section_on("boot") || bench_section_on("bulk"))

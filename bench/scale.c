@@ -9,7 +9,7 @@
 #include "bench.h"
 
 /* `cat <each>/state`: readdir of the root, then open+read+close of each. */
-static double scale_sweep(const char *mnt, int *files)
+double scale_sweep(const char *mnt, int *files)
 {
 	char path[PATH_MAX + 300], buf[64];
 	double t0 = clk_now_us();
