@@ -290,7 +290,7 @@ double scale_sweep(const char *mnt, int *files);
 void slurm_section(void);
 /* Stop the cluster slurm_section started, after its QEMUs (any path). */
 void slurm_cleanup(void);
-/* Async-signal-safe: SIGTERM to the cluster's daemons. */
+/* Async-signal-safe: forks the cleanup of the cluster and its QEMUs. */
 void slurm_signal_all(void);
 void pinwake_section(void);
 void follow_section(struct bench_ctx *c);

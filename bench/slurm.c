@@ -19,8 +19,9 @@
  * The kinds take turns round after round (raw, plain, TLS; then rotated),
  * so the load of a shared machine falls on all alike. The cluster is
  * started here (scripts/slurm-cluster.sh, into WORK/slurm) and stopped on
- * every way out (slurm_cleanup from bench_cleanup; the daemons by pid from
- * the signal handler); a cluster that does not start fails the run.
+ * every way out, after its QEMUs (slurm_cleanup from bench_cleanup; from
+ * the signal handler, a shell it forks); a cluster that does not start
+ * fails the run.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,16 +32,21 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bench.h"
 
 static char slurm_dir[PATH_MAX];
 static char slurm_fw[PATH_MAX + 16];
-/* slurmd, slurmctld, munged; 0 when not running. Read by the signal
- * handler. */
-static pid_t slurm_daemons[3];
 static bool slurm_up;
+/* The signal handler's cleanup, written while the cluster starts: a shell
+ * that waits for the QEMUs of WORK/slurm to end (emufs stops its own on
+ * SIGTERM, Slurm ends a step whose srun was killed), kills those left,
+ * then stops the cluster. Forked from the handler (fork and execve are
+ * async-signal-safe; reading /proc is not), it outlives the bench. */
+static char slurm_reaper[4 * PATH_MAX];
+static char *slurm_reaper_argv[] = { "/bin/sh", "-c", slurm_reaper, NULL };
 
 /* ---- the cluster ------------------------------------------------------ */
 
@@ -53,6 +59,12 @@ static void slurm_script(const char *verb, char *out, size_t cap)
 			   "the tree, as `make bench` does)", strerror(errno));
 	char cmd[3 * PATH_MAX];
 	snprintf(cmd, sizeof cmd, "%s %s %s", script, verb, slurm_dir);
+	/* ^[^ ]*qemu-system: QEMU's own command line, not this shell's. */
+	snprintf(slurm_reaper, sizeof slurm_reaper,
+		 "q='^[^ ]*qemu-system[^ ]* .*%s/'; i=0; "
+		 "while pgrep -f \"$q\" >/dev/null && [ $i -lt 100 ]; do "
+		 "sleep 0.1; i=$((i + 1)); done; pkill -KILL -f \"$q\"; "
+		 "%s stop %s", slurm_dir, script, slurm_dir);
 	FILE *p = popen(cmd, "r");
 	if (!p)
 		bench_fail("popen %s: %s", cmd, strerror(errno));
@@ -85,16 +97,6 @@ static void slurm_cluster_start(void)
 	conf += strlen("SLURM_CONF=");
 	conf[strcspn(conf, "\n")] = '\0';
 	setenv("SLURM_CONF", conf, 1);
-	const char *names[3] = { "slurmd", "slurmctld", "munged" };
-	for (int i = 0; i < 3; i++) {
-		char path[PATH_MAX + 32], buf[32] = "";
-		snprintf(path, sizeof path, "%s/%s.pid", slurm_dir, names[i]);
-		FILE *f = fopen(path, "r");
-		if (f && fgets(buf, sizeof buf, f))
-			slurm_daemons[i] = atoi(buf);
-		if (f)
-			fclose(f);
-	}
 	/* The firmware in the scratch directory: every QEMU of this
 	 * section names WORK on its command line (slurm_sweep_qemus). */
 	snprintf(slurm_fw, sizeof slurm_fw, "%s/fw.elf", slurm_dir);
@@ -154,14 +156,16 @@ void slurm_cleanup(void)
 		fprintf(stderr, "emufs-bench: killed QEMUs of %s left "
 			"after their job steps\n", slurm_dir);
 	slurm_script("stop", NULL, 0);
-	memset(slurm_daemons, 0, sizeof slurm_daemons);
 }
 
 void slurm_signal_all(void)
 {
-	for (int i = 0; i < 3; i++)
-		if (slurm_daemons[i] > 0)
-			kill(slurm_daemons[i], SIGTERM);
+	extern char **environ;
+	if (!slurm_up || fork() != 0)
+		return;
+	setsid();              /* not in the terminal's SIGINT any more */
+	execve(slurm_reaper_argv[0], slurm_reaper_argv, environ);
+	_exit(127);
 }
 
 /* Job steps in the queue (`squeue -h`), or -1. */
@@ -439,9 +443,18 @@ static void *slurm_raw_up(void *arg)
 {
 	struct slurm_raw *x = arg;
 	struct pollfd p = { x->lq, POLLIN, 0 };
-	if (poll(&p, 1, 60000) != 1) {
-		x->err = "its QMP did not dial in 60 s";
-		return NULL;
+	for (int s = 0; poll(&p, 1, 1000) != 1; s++) {
+		/* Its srun ended (WNOWAIT: the main thread reaps it). */
+		siginfo_t si = { 0 };
+		if (!waitid(P_PID, x->srun, &si, WEXITED | WNOHANG | WNOWAIT) &&
+		    si.si_pid == x->srun) {
+			x->err = "its srun ended before QEMU dialled";
+			return NULL;
+		}
+		if (s == 60) {
+			x->err = "its QMP did not dial in 60 s";
+			return NULL;
+		}
 	}
 	x->qfd = accept4(x->lq, NULL, NULL, SOCK_CLOEXEC);
 	if (x->qfd < 0) {
@@ -559,6 +572,7 @@ static void slurm_report_kind(int k, struct slurm_round *r, int rounds,
 		double rss = (l->full.rss_kb - l->base.rss_kb) / (double)N;
 		double rss_e = (l->full.rss_kb - empty.rss_kb) / (double)N;
 		double fds = (l->full.fds - l->base.fds) / (double)N;
+		double fds_e = (l->full.fds - empty.fds) / (double)N;
 		printf("  %-34s %9s %8s %6s\n", "", "RSS KiB", "threads",
 		       "fds");
 		printf("  %-34s %9ld %8ld %6ld\n", "  empty mount (no config)",
@@ -569,7 +583,9 @@ static void slurm_report_kind(int k, struct slurm_round *r, int rounds,
 		       l->full.rss_kb, l->full.threads, l->full.fds);
 		printf("  %-34s %9.1f KiB (%.1f KiB against the empty "
 		       "mount)\n", "  RSS per instance", rss, rss_e);
-		printf("  %-34s %9.2f\n", "  fds per instance", fds);
+		printf("  %-34s %9.2f (%.2f against the empty mount: a "
+		       "configured instance holds some while stopped)\n",
+		       "  fds per instance", fds, fds_e);
 		printf("  %-34s %9.3f ms (%.1f us per file)\n",
 		       "  `cat */state`, all paused", l->sweep_ms,
 		       l->sweep_ms * 1e3 / N);
@@ -577,6 +593,9 @@ static void slurm_report_kind(int k, struct slurm_round *r, int rounds,
 		stats_value(name, rss, "KiB");
 		snprintf(name, sizeof name, "%s: fds per instance", kn);
 		stats_value(name, fds, "");
+		snprintf(name, sizeof name, "%s: fds per instance vs empty",
+			 kn);
+		stats_value(name, fds_e, "");
 		snprintf(name, sizeof name, "%s: threads, all paused", kn);
 		stats_value(name, l->full.threads, "");
 		snprintf(name, sizeof name, "%s: sweep (ms)", kn);
@@ -597,7 +616,8 @@ static void slurm_report_kind(int k, struct slurm_round *r, int rounds,
 		bench_verdict(name, -1, "(none)", "%.1f KiB", rss);
 		snprintf(name, sizeof name, "%d via srun%s: fds/instance", N,
 			 tag);
-		bench_verdict(name, -1, "(none)", "%.2f", fds);
+		bench_verdict(name, -1, "(none)", "%.2f running (%.2f vs empty)",
+			      fds, fds_e);
 	}
 	samples_free(&all);
 	samples_free(&stop);

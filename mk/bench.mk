@@ -6,6 +6,10 @@
 #   make bench BENCH_ARGS='--only props,pins --iters 1000'
 #   make bench BENCH_ARGS='--only follow,blocked'   follow/ (issue 14)
 #   make bench BENCH_ARGS='--tsv runs.tsv'    append the figures to a file
+#   make bench BENCH_ARGS='--only slurm'  64 instances through srun of a
+#                                   one-node Slurm cluster it starts, plain
+#                                   and TLS, vs srun by hand (issue 19;
+#                                   root, slurm-wlm; ~2 min per round)
 #   make bench BENCH_ARGS='--only boot,bulk'  the Linux guest kit (issue 15):
 #                                   boot and a 4 MiB console bulk vs
 #                                   -serial stdio (1.5-2.5 min; needs
