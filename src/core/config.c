@@ -1,6 +1,7 @@
 /* config.c - the configuration as plain structs (config.h): names,
  * look-ups and freeing. Reading a file into them is config_load.c's. */
 #include "config.h"
+#include "config_attach.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -53,6 +54,7 @@ static void free_target(struct cfg_target *t)
 	for (size_t i = 0; t->launcher && i < t->nlauncher; i++)
 		free(t->launcher[i]);
 	free(t->launcher);
+	cfg_attach_free(t->attach, t->nchannels);
 }
 
 void config_free(struct emufs_config *cfg)
