@@ -107,8 +107,8 @@ run_qemu() {
 		-serial chardev:s0 -gdb "tcp:$host:$GDB_PORT" \
 		-pidfile "$SCRATCH/qemu.pid" >>"$SCRATCH/qemu.out" 2>&1 &
 	AT_PIDS+=("$!")
-	wait_for "[ -s '$SCRATCH/qemu.pid' ] && listening $host $QMP_PORT && listening $host $SER_PORT" 10 ||
-		fail "QEMU did not come up: $(tail -n 3 "$SCRATCH/qemu.out" | tr '\n' '|')"
+	wait_for "[ -s '$SCRATCH/qemu.pid' ] && listening $host $QMP_PORT && listening $host $SER_PORT" 20 ||
+		fail "QEMU did not come up in 20 s: pid file: $(cat "$SCRATCH/qemu.pid" 2>&1), listening: $("${pre[@]}" ss -Hltn 2>&1 | tr '\n' '|'), QEMU: $(tail -n 3 "$SCRATCH/qemu.out" | tr '\n' '|')"
 	QEMU_PID=$(cat "$SCRATCH/qemu.pid")
 	AT_PIDS+=("$QEMU_PID")
 }
