@@ -6,7 +6,9 @@
  * HOST is an IP address ("[::1]" for IPv6) or a name; with settings.tls
  * it is the name QEMU's server certificate must carry. The serial object
  * names the target's channels, as targets.*.serial does for a target
- * emufs starts (which attach does not take: no UART index to give).
+ * emufs starts (which attach does not take: no UART index to give);
+ * config_target.c reads it as it reads that one, each value through
+ * cfg_attach_channel. Freed with the target (config.c).
  */
 #include "config_attach.h"
 
@@ -14,7 +16,6 @@
 #include <string.h>
 
 #include "config.h"
-#include "config_target.h"
 
 /* "HOST:PORT" into e; -1 with the message at key. */
 static int parse_endpoint(struct cfg_ctx *c, const char *key, const char *s,
@@ -61,39 +62,14 @@ static int get_endpoint(struct cfg_ctx *c, json_t *obj, const char *key,
 	return v ? parse_endpoint(c, key, json_string_value(v), e) : 0;
 }
 
-static int parse_serial(struct cfg_ctx *c, json_t *a, struct cfg_target *t)
+int cfg_attach_channel(struct cfg_ctx *c, json_t *v,
+		       const struct cfg_target *t, struct cfg_channel *ch)
 {
-	json_t *ser, *v;
-	const char *name;
-	size_t i = 0;
-
-	if (cfg_field(c, a, "serial", JSON_OBJECT, "an object", false, &ser))
-		return -1;
-	if (!ser || !json_object_size(ser))
-		return 0;
-	size_t n = json_object_size(ser);
-	t->channels = calloc(n, sizeof *t->channels);
-	t->attach->serial = calloc(n, sizeof *t->attach->serial);
-	if (!t->channels || !t->attach->serial)
-		return cfg_fail_at(c, "serial", "out of memory");
-	t->nchannels = n;
-	size_t saved = cfg_path_push(c, "serial");
-	json_object_foreach(ser, name, v) {
-		struct cfg_channel *ch = &t->channels[i];
-		if (cfg_check_name(c, name, true) ||
-		    cfg_dup_str(c, name, &ch->name))
-			return -1;
-		ch->index = -1;
-		if (!json_is_string(v))
-			return cfg_fail_at(c, name, "expected a string "
-					   "\"HOST:PORT\", got %s",
-					   cfg_type_name(v));
-		if (parse_endpoint(c, name, json_string_value(v),
-				   &t->attach->serial[i++]))
-			return -1;
-	}
-	cfg_path_pop(c, saved);
-	return 0;
+	if (!json_is_string(v))
+		return cfg_fail_at(c, ch->name, "expected a string "
+				   "\"HOST:PORT\", got %s", cfg_type_name(v));
+	return parse_endpoint(c, ch->name, json_string_value(v),
+			      &t->attach->serial[ch - t->channels]);
 }
 
 int cfg_parse_attach(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
@@ -106,11 +82,18 @@ int cfg_parse_attach(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 	if (!(t->attach = calloc(1, sizeof *t->attach)))
 		return cfg_fail_at(c, "attach", "out of memory");
 	size_t saved = cfg_path_push(c, "attach");
+	json_t *ser;
 	if (cfg_check_keys(c, a, keys) ||
 	    get_endpoint(c, a, "qmp", true, &t->attach->qmp) ||
 	    get_endpoint(c, a, "gdb", false, &t->attach->gdb) ||
-	    parse_serial(c, a, t))
+	    cfg_field(c, a, "serial", JSON_OBJECT, "an object", false, &ser))
 		return -1;
+	/* One endpoint per channel; the channels themselves are read as a
+	 * launched target's are (config_target.c, cfg_attach_channel). */
+	if (ser && json_object_size(ser) &&
+	    !(t->attach->serial = calloc(json_object_size(ser),
+					 sizeof *t->attach->serial)))
+		return cfg_fail_at(c, "serial", "out of memory");
 	cfg_path_pop(c, saved);
 	return 0;
 }
@@ -147,23 +130,4 @@ int cfg_check_attach_local(struct cfg_ctx *c, const struct cfg_target *t)
 		    cfg_esc(bad->text, esc, sizeof esc));
 	cfg_path_pop(c, saved);
 	return -1;
-}
-
-static void endpoint_free(struct cfg_endpoint *e)
-{
-	free(e->host);
-	free(e->port);
-	free(e->text);
-}
-
-void cfg_attach_free(struct cfg_attach *a, size_t nchannels)
-{
-	if (!a)
-		return;
-	endpoint_free(&a->qmp);
-	endpoint_free(&a->gdb);
-	for (size_t i = 0; a->serial && i < nchannels; i++)
-		endpoint_free(&a->serial[i]);
-	free(a->serial);
-	free(a);
 }

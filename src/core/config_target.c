@@ -49,7 +49,14 @@ int cfg_check_name(struct cfg_ctx *c, const char *name, bool child)
 	return 0;
 }
 
-static int parse_serial(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
+/* A channel's source: the emulator's parse_channel, or an attached
+ * target's endpoint (cfg_attach_channel). */
+typedef int (*channel_parser)(struct cfg_ctx *c, json_t *v,
+			      const struct cfg_target *t,
+			      struct cfg_channel *ch);
+
+static int parse_serial(struct cfg_ctx *c, json_t *obj, struct cfg_target *t,
+			channel_parser parse)
 {
 	json_t *ser, *v;
 	const char *name;
@@ -70,7 +77,7 @@ static int parse_serial(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 		if (cfg_check_name(c, name, true) || cfg_dup_str(c, name, &ch->name))
 			return -1;
 		ch->index = -1;
-		if (t->emulator->parse_channel(c, v, t, ch))
+		if (parse(c, v, t, ch))
 			return -1;
 	}
 	cfg_path_pop(c, saved);
@@ -328,10 +335,16 @@ static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 		if (*a != emu && json_object_get(obj, (*a)->name))
 			return cfg_fail_at(c, (*a)->name, "not allowed: the "
 				       "target's emulator is \"%s\"", emu->name);
-	if (json_object_get(obj, "attach"))  /* channels, then shim pins */
-		return parse_attached(c, obj, t) ||
-		       cfg_parse_attach(c, obj, t) ||
-		       parse_gpio(c, obj, t) ? -1 : 0;
+	if (json_object_get(obj, "attach")) { /* channels, then shim pins */
+		if (parse_attached(c, obj, t) || cfg_parse_attach(c, obj, t))
+			return -1;
+		size_t saved = cfg_path_push(c, "attach");
+		if (parse_serial(c, json_object_get(obj, "attach"), t,
+				 cfg_attach_channel))
+			return -1;
+		cfg_path_pop(c, saved);
+		return parse_gpio(c, obj, t);
+	}
 	if (cfg_field(c, obj, emu->name, JSON_OBJECT, "an object", true, &sub) ||
 	    parse_launcher(c, obj, t))
 		return -1;
@@ -341,7 +354,8 @@ static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 		return -1;
 	cfg_path_pop(c, saved);
 	/* Channels first: a shim pin names one of them. */
-	return parse_serial(c, obj, t) || parse_gpio(c, obj, t) ? -1 : 0;
+	return parse_serial(c, obj, t, emu->parse_channel) ||
+	       parse_gpio(c, obj, t) ? -1 : 0;
 }
 
 int config_parse_targets(struct cfg_ctx *c, json_t *root,
