@@ -81,6 +81,13 @@ int gdb_stat(struct emufs_fs *fs, struct node *n, struct stat *st)
 	return 0;
 }
 
+int owned_file_open(struct fh *fh, int flags)
+{
+	return instance_refuse_attached(fh->node.inst,
+					fh->node.kind == N_FIRMWARE
+					? "firmware" : "trace/log");
+}
+
 int firmware_file_text(struct fh *fh, char *text, size_t len)
 {
 	return firmware_read(fh->node.inst, text, len);

@@ -29,6 +29,9 @@ ssize_t target_write(struct fh *fh, const char *buf, size_t size);
 int gdb_text(struct fh *fh, char *text, size_t len);
 int gdb_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
 int firmware_file_text(struct fh *fh, char *text, size_t len);
+/* The open of a file emufs keeps of the emulator's own (firmware,
+ * trace/log): ENOTSUP on an attached emulator. */
+int owned_file_open(struct fh *fh, int flags);
 int firmware_file_stat(struct emufs_fs *fs, struct node *n, struct stat *st);
 ssize_t firmware_file_write(struct fh *fh, const char *buf, size_t size);
 

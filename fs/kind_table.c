@@ -54,7 +54,7 @@ const struct kind fs_kinds[N_KINDS] = {
 	[N_GDB] = { FIXED("gdb", S_IFREG | 0444),
 		.stat = gdb_stat, .text = gdb_text, .read = text_read },
 	[N_FIRMWARE] = { FIXED("firmware", S_IFREG | 0644),
-		.stat = firmware_file_stat, .text = firmware_file_text,
+		.open = owned_file_open, .stat = firmware_file_stat, .text = firmware_file_text,
 		.read = text_read, .write = firmware_file_write },
 	[N_FOLLOW] = { FIXED("follow", S_IFDIR | 0755),
 		.lookup = follow_lookup, .readdir = follow_readdir },
@@ -95,6 +95,6 @@ const struct kind fs_kinds[N_KINDS] = {
 		.write = trace_event_write },
 	[N_TRACE_ENABLE] = { NAMED(S_IFREG | 0200),
 		.write = trace_enable_write },
-	[N_TRACE_LOG] = { NAMED(S_IFREG | 0444),
+	[N_TRACE_LOG] = { NAMED(S_IFREG | 0444), .open = owned_file_open,
 		.stat = log_stat, .read = log_read, .poll = log_poll },
 };

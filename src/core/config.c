@@ -33,6 +33,25 @@ struct emufs_config *config_empty(void)
 	return cfg;
 }
 
+static void endpoint_free(struct cfg_endpoint *e)
+{
+	free(e->host);
+	free(e->port);
+	free(e->text);
+}
+
+static void attach_free(struct cfg_attach *a, size_t nchannels)
+{
+	if (!a)
+		return;
+	endpoint_free(&a->qmp);
+	endpoint_free(&a->gdb);
+	for (size_t i = 0; a->serial && i < nchannels; i++)
+		endpoint_free(&a->serial[i]);
+	free(a->serial);
+	free(a);
+}
+
 static void free_target(struct cfg_target *t)
 {
 	free(t->name);
@@ -53,6 +72,7 @@ static void free_target(struct cfg_target *t)
 	for (size_t i = 0; t->launcher && i < t->nlauncher; i++)
 		free(t->launcher[i]);
 	free(t->launcher);
+	attach_free(t->attach, t->nchannels);
 }
 
 void config_free(struct emufs_config *cfg)

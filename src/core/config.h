@@ -44,6 +44,22 @@ struct cfg_pin {
 	int pin;             /* shim, emulator: pin number, or -1 */
 };
 
+/* A TCP endpoint of an attached emulator (targets.*.attach): "HOST:PORT"
+ * split, for getaddrinfo(); an IPv6 literal is written "[::1]:PORT". */
+struct cfg_endpoint {
+	char *host;
+	char *port;
+	char *text;          /* as the config gives it, for messages */
+};
+
+/* targets.*.attach: an emulator someone else started, reached at its
+ * QMP and serial endpoints (QEMU the server, emufs the client). */
+struct cfg_attach {
+	struct cfg_endpoint qmp;
+	struct cfg_endpoint *serial;  /* per channel, in channels' order */
+	struct cfg_endpoint gdb;      /* host NULL: none given */
+};
+
 struct cfg_target {
 	char *name;
 	const struct emulator *emulator;   /* from the table of emulators */
@@ -61,6 +77,10 @@ struct cfg_target {
 	const char *listen;  /* settings.listen (the config's, not owned) */
 	const char *tls_dir; /* settings.tls.dir, absolute, or NULL (the
 			      * config's, not owned) */
+	/* targets.*.attach, or NULL: emufs starts the emulator. With one,
+	 * the channels are attach.serial's and the emulator's section
+	 * holds nothing (there is nothing to start). */
+	struct cfg_attach *attach;
 };
 
 struct cfg_instance {

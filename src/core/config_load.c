@@ -31,6 +31,7 @@
 #include "config_target.h"
 #include "emulator.h"
 #include "tls.h"
+#include "config_attach.h"
 
 #define CONFIG_FILE_MAX (16 * 1024 * 1024)
 #define TIMEOUT_MIN_MS 100
@@ -155,6 +156,9 @@ static int check_links(struct cfg_ctx *c, struct emufs_config *cfg)
 		struct cfg_target *t = &cfg->targets[i];
 		t->listen = cfg->listen;
 		t->tls_dir = cfg->tls_dir;
+		if (t->attach && !cfg->tls_dir &&
+		    cfg_check_attach_local(c, t))
+			return -1;
 		if (t->launcher && !local && !t->emulator->tcp_links) {
 			size_t saved = cfg_path_push(c, "targets");
 			cfg_path_push(c, t->name);

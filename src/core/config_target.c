@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "config_attach.h"
 #include "emulator.h"
 
 /* "ctl, state, ..., qmp, monitor" for messages: the names of
@@ -48,7 +49,14 @@ int cfg_check_name(struct cfg_ctx *c, const char *name, bool child)
 	return 0;
 }
 
-static int parse_serial(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
+/* A channel's source: the emulator's parse_channel, or an attached
+ * target's endpoint (cfg_attach_channel). */
+typedef int (*channel_parser)(struct cfg_ctx *c, json_t *v,
+			      const struct cfg_target *t,
+			      struct cfg_channel *ch);
+
+static int parse_serial(struct cfg_ctx *c, json_t *obj, struct cfg_target *t,
+			channel_parser parse)
 {
 	json_t *ser, *v;
 	const char *name;
@@ -69,7 +77,7 @@ static int parse_serial(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 		if (cfg_check_name(c, name, true) || cfg_dup_str(c, name, &ch->name))
 			return -1;
 		ch->index = -1;
-		if (t->emulator->parse_channel(c, v, t, ch))
+		if (parse(c, v, t, ch))
 			return -1;
 	}
 	cfg_path_pop(c, saved);
@@ -258,6 +266,39 @@ static int parse_launcher(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 	return 0;
 }
 
+/* A target with "attach": an emulator someone else started. Whatever
+ * only starting one needs (a launcher, the emulator's section: binary,
+ * machine, kernel...) is refused, naming it, rather than ignored; the
+ * channels are attach.serial's. */
+static int parse_attached(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
+{
+	const struct emulator *emu = t->emulator;
+	json_t *sub, *v;
+	const char *key;
+
+	if (!emu->attach)
+		return cfg_fail_at(c, "attach", "not for a %s target (only "
+				   "QEMU's QMP endpoints can be attached to)",
+				   emu->name);
+	if (json_object_get(obj, "launcher"))
+		return cfg_fail_at(c, "launcher", "not allowed with attach: "
+				   "the emulator runs already");
+	if (json_object_get(obj, "serial"))
+		return cfg_fail_at(c, "serial", "not allowed with attach: "
+				   "attach.serial names the channels and "
+				   "their endpoints");
+	if (cfg_field(c, obj, emu->name, JSON_OBJECT, "an object", false, &sub))
+		return -1;
+	json_object_foreach(sub, key, v) {
+		size_t saved = cfg_path_push(c, emu->name);
+		cfg_fail_at(c, key, "not allowed with attach: the emulator "
+			    "runs already (emufs starts nothing)");
+		cfg_path_pop(c, saved);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 {
 	const char *keys[16] = { "emulator" };
@@ -268,11 +309,12 @@ static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 
 	/* emulator, each emulator's section, serial, gpio */
 	for (const struct emulator *const *a = emulator_all(); *a; a++)
-		if (nkeys + 4 < sizeof keys / sizeof keys[0])
+		if (nkeys + 5 < sizeof keys / sizeof keys[0])
 			keys[nkeys++] = (*a)->name;
 	keys[nkeys++] = "serial";
 	keys[nkeys++] = "gpio";
 	keys[nkeys++] = "launcher";
+	keys[nkeys++] = "attach";
 	keys[nkeys] = NULL;
 	if (cfg_check_keys(c, obj, keys))
 		return -1;
@@ -293,6 +335,16 @@ static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 		if (*a != emu && json_object_get(obj, (*a)->name))
 			return cfg_fail_at(c, (*a)->name, "not allowed: the "
 				       "target's emulator is \"%s\"", emu->name);
+	if (json_object_get(obj, "attach")) { /* channels, then shim pins */
+		if (parse_attached(c, obj, t) || cfg_parse_attach(c, obj, t))
+			return -1;
+		size_t saved = cfg_path_push(c, "attach");
+		if (parse_serial(c, json_object_get(obj, "attach"), t,
+				 cfg_attach_channel))
+			return -1;
+		cfg_path_pop(c, saved);
+		return parse_gpio(c, obj, t);
+	}
 	if (cfg_field(c, obj, emu->name, JSON_OBJECT, "an object", true, &sub) ||
 	    parse_launcher(c, obj, t))
 		return -1;
@@ -302,7 +354,8 @@ static int parse_target(struct cfg_ctx *c, json_t *obj, struct cfg_target *t)
 		return -1;
 	cfg_path_pop(c, saved);
 	/* Channels first: a shim pin names one of them. */
-	return parse_serial(c, obj, t) || parse_gpio(c, obj, t) ? -1 : 0;
+	return parse_serial(c, obj, t, emu->parse_channel) ||
+	       parse_gpio(c, obj, t) ? -1 : 0;
 }
 
 int config_parse_targets(struct cfg_ctx *c, json_t *root,

@@ -63,6 +63,9 @@ struct emulator {
 	 * they have TLS; false when the emulator's own ports are the links
 	 * (Renode's): a launcher is then allowed on loopback only. */
 	bool tcp_links;
+	/* Whether a target may attach to one someone else started
+	 * (targets.*.attach, QEMU's QMP and chardev endpoints). */
+	bool attach;
 };
 
 /* By name, from the table of emulators; NULL when unknown. */

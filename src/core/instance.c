@@ -176,7 +176,7 @@ void instance_log_exit(struct instance *inst, struct run *r,
 		       const char *how)
 {
 	char desc[128];
-	process_describe_status(r->wstatus, desc, sizeof desc);
+	r->launcher->describe(r->wstatus, desc, sizeof desc);
 	instance_log(inst, "%s: the emulator %s", how, desc);
 }
 
@@ -366,7 +366,8 @@ struct run *instance_run_new_locked(struct instance *inst,
 	const struct cfg_target *t = b->target;
 	struct run_init in = {
 		.ops = &run_owner, .owner = inst,
-		.conn = t->emulator->conn, .launcher = &launcher_local,
+		.conn = t->emulator->conn,
+		.launcher = t->attach ? &launcher_attach : &launcher_local,
 		.target = t, .timeout_ms = inst->env->cfg->request_timeout_ms,
 		.loop = inst->env->loop, .log = &inst->log,
 		.events = &inst->events, .trace = &inst->trace,
@@ -391,6 +392,18 @@ struct run *instance_get_run(struct instance *inst)
 		r = NULL;
 	pthread_mutex_unlock(&inst->lock);
 	return r;
+}
+
+int instance_refuse_attached(struct instance *inst, const char *what)
+{
+	struct binding *b = instance_binding(inst);
+	bool attached = b->target && b->target->attach;
+	binding_put(b);
+	if (!attached)
+		return 0;
+	instance_log(inst, "%s: not supported on an attached emulator "
+		     "(emufs owns none of its files)", what);
+	return -ENOTSUP;
 }
 
 /* ---- the binding: a target's channels and pins --------------------- */

@@ -137,6 +137,11 @@ int instance_image(struct instance *inst, char *buf, size_t len);
  * checked path against the target). */
 void instance_set_firmware(struct instance *inst, char *path);
 
+/* For what needs files of the emulator's that emufs owns (`firmware`,
+ * `snapshots/`, `trace/log`): 0, or -ENOTSUP with what refused in `log`
+ * when the instance's target is attached (interface.md 6). */
+int instance_refuse_attached(struct instance *inst, const char *what);
+
 /* The current run with a reference, or NULL when not running. */
 struct run *instance_get_run(struct instance *inst);
 

@@ -39,8 +39,10 @@ static int local_spawn(struct ioloop *loop, char *const argv[],
 
 const struct launcher launcher_local = {
 	.name = "local",
+	.owns_process = true,
 	.spawn = local_spawn,
 	.signal = process_signal,
 	.reap = process_reap,
 	.release = process_release,
+	.describe = process_describe_status,
 };

@@ -3,16 +3,19 @@
  * Launcher/Connector split.
  *
  * A launcher turns an argv (built by the connector) into a process that
- * emufs can signal, reap and read the output of: a local fork today
+ * emufs can signal, reap and read the output of: a local fork
  * (launch_local.c), which also serves a scheduler's prefix (srun: the
- * prefixed argv is one more local child, run.c); attaching to an
- * emulator that already runs is one more file. The run (run.h)
- * holds the launcher it was started with and calls it for every step of
- * the process's life.
+ * prefixed argv is one more local child, run.c); or, for an emulator
+ * someone else started (targets.*.attach), no process at all
+ * (launch_attach.c): what the run watches, signals and reaps is then the
+ * attachment itself, which ends when emufs disconnects or the link
+ * breaks. The run (run.h) holds the launcher it was started with and
+ * calls it for every step of the process's life.
  */
 #ifndef EMUFS_LAUNCHER_H
 #define EMUFS_LAUNCHER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct ioloop;
@@ -20,6 +23,9 @@ struct process;
 
 struct launcher {
 	const char *name;
+	/* Whether the process is emufs's to end: false for an attachment,
+	 * whose emulator `stop` leaves running and `kill` may not touch. */
+	bool owns_process;
 	/* Make the process of argv, with env's NAME=VALUE strings added
 	 * to its environment (env may be NULL), filling p: a pidfd that
 	 * turns readable when it ends and a non-blocking fd of its
@@ -35,9 +41,13 @@ struct launcher {
 	int (*reap)(struct process *p, int *wstatus);
 	/* Close what spawn opened (after reaping). */
 	void (*release)(struct process *p);
+	/* One line for `log` on how it ended (from reap's status). */
+	void (*describe)(int wstatus, char *buf, size_t len);
 };
 
 /* A child of emufs, forked from the I/O loop thread (launch_local.c). */
 extern const struct launcher launcher_local;
+/* No process: an emulator someone else started (launch_attach.c). */
+extern const struct launcher launcher_attach;
 
 #endif

@@ -18,6 +18,7 @@
 #include "binding.h"
 #include "channel.h"
 #include "instance.h"
+#include "launcher.h"
 #include "pinset.h"
 
 /* The stop sequence of docs/reference.md 3.1: quit, SIGTERM, SIGKILL at
@@ -106,6 +107,9 @@ int instance_start_from(struct instance *inst, bool paused,
 		instance_release_stopped(inst, token, r);
 		return -EIO;
 	}
+	/* An attached emulator runs as it was found (launch says how). */
+	if (r->found_running >= 0)
+		paused = !r->found_running;
 	pthread_mutex_lock(&inst->lock);
 	if (inst->run == r && !run_exited(r))
 		instance_transition_locked(inst, paused ? ST_PAUSED
@@ -137,11 +141,17 @@ int instance_stop(struct instance *inst)
 	pthread_mutex_unlock(&inst->lock);
 
 	/* The whole sequence: SIGKILL at 5 s, however the emulator behaves
-	 * (a stopped or hung one does not answer quit). */
+	 * (a stopped or hung one does not answer quit). An emulator emufs
+	 * did not start is not emufs's to end: ending its launcher lets go
+	 * of it (launch_attach.c), and it runs on. */
 	const char *how = "quit";
 	long long quit_end = clock_now_ms() + STOP_QUIT_MS;
-	if (r->conn->quit)
+	if (!r->launcher->owns_process) {
+		how = "disconnect";
+		run_signal(r, SIGTERM);
+	} else if (r->conn->quit) {
 		r->conn->quit(r, STOP_QUIT_MS);
+	}
 	if (run_wait_exit(r, clock_ms_left(quit_end))) {
 		how = "SIGTERM";
 		run_signal(r, SIGTERM);
@@ -163,6 +173,15 @@ int instance_stop(struct instance *inst)
 
 int instance_kill(struct instance *inst)
 {
+	struct binding *b = instance_binding(inst);
+	bool attached = b->target && b->target->attach;
+	binding_put(b);
+	if (attached) {
+		instance_log(inst, "kill refused: the emulator is attached, not "
+			     "emufs's to kill (stop disconnects and leaves it "
+			     "running)");
+		return -EINVAL;
+	}
 	pthread_mutex_lock(&inst->lock);
 	instance_wait_closed_locked(inst);
 	struct run *r = inst->run;

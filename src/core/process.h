@@ -13,6 +13,7 @@
 #ifndef EMUFS_PROCESS_H
 #define EMUFS_PROCESS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -20,6 +21,9 @@ struct process {
 	pid_t pid;
 	int pidfd;    /* readable once the process ended */
 	int outfd;    /* read end of its stdout+stderr, non-blocking */
+	/* A launcher without a process (launch_attach.c): the wait status
+	 * the attachment ended with, -1 while it lasts; set once. */
+	atomic_int ended;
 };
 
 /* Resolve a binary name against PATH (unless it holds a '/'). Returns a

@@ -65,6 +65,8 @@ struct run *run_new(const struct run_init *in)
 	r->nchannels = r->binding->nchannels;
 	r->proc.pid = -1;
 	r->proc.pidfd = r->proc.outfd = -1;
+	atomic_init(&r->proc.ended, -1);
+	r->found_running = -1;
 	pthread_mutex_init(&r->lock, NULL);
 	clock_cond_init(&r->cond);
 	return r;
@@ -263,6 +265,23 @@ static char **with_prefix(const struct cfg_target *t, char *const argv[])
 	return v;
 }
 
+/* A launcher without a process (launch_attach.c): only its end is
+ * watched; there is no output. */
+static int spawn_attachment(struct run *r, char *why, size_t whylen)
+{
+	int rc = r->launcher->spawn(r->loop, NULL, NULL, &r->proc, why,
+				    whylen);
+	if (rc)
+		return rc;
+	atomic_store(&r->pid_watch, ioloop_add(r->loop, r->proc.pidfd,
+					       EPOLLIN, on_exit_cb, r));
+	if (!r->pid_watch) {
+		snprintf(why, whylen, "cannot watch the attachment");
+		return -EIO;
+	}
+	return 0;
+}
+
 int run_spawn(struct run *r, char *const argv[], char *const env[],
 	      char *why, size_t whylen)
 {
@@ -270,6 +289,8 @@ int run_spawn(struct run *r, char *const argv[], char *const env[],
 	 * end is the emulator's (interface.md 6). */
 	const struct cfg_target *t = r->target;
 	char *prog = NULL;
+	if (!r->launcher->owns_process)
+		return spawn_attachment(r, why, whylen);
 	if (t->launcher && !(prog = process_find_binary(t->launcher[0]))) {
 		snprintf(why, whylen, "launcher %s: %s", t->launcher[0],
 			 strerror(errno));

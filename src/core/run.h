@@ -118,6 +118,9 @@ struct run {
 	char tail[RUN_TAIL_MAX];
 	size_t tail_len;
 	void *priv;                    /* the connector's */
+	/* Set by launch for an emulator it did not start (attach), which
+	 * runs as it was found: 1 running, 0 paused; -1: as asked. */
+	int found_running;
 };
 
 /* A run with one reference (the caller's), or NULL. */
@@ -136,7 +139,8 @@ void run_close(struct run *r);
 
 /* Launch argv through the run's launcher with env's NAME=VALUE strings
  * added to its environment (env may be NULL), watch its exit and copy
- * its output into `log`. */
+ * its output into `log`. With a launcher that owns no process (attach):
+ * argv is not used (may be NULL); the attachment's end is watched. */
 int run_spawn(struct run *r, char *const argv[], char *const env[],
 	      char *why, size_t whylen);
 /* Take the rest of the process's output into `log` and stop watching

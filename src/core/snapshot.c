@@ -320,6 +320,9 @@ static int save_claimed(struct instance *inst, struct run *r,
 
 int snapshot_save(struct instance *inst, const char *name)
 {
+	int refused = instance_refuse_attached(inst, "snapshot");
+	if (refused)
+		return refused;
 	if (!snapshot_name_valid(name)) {
 		instance_log(inst, "snapshot refused: \"%.64s\" is not a "
 			     "name ([A-Za-z0-9][A-Za-z0-9_.-]*)", name);
@@ -457,6 +460,9 @@ static int load_claimed(struct instance *inst, struct run *r,
 
 int snapshot_load(struct instance *inst, const char *name)
 {
+	int refused = instance_refuse_attached(inst, "load");
+	if (refused)
+		return refused;
 	if (!snapshot_name_valid(name)) {
 		instance_log(inst, "load refused: \"%.64s\" is not a "
 			     "snapshot name", name);

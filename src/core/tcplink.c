@@ -6,10 +6,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 int tcplink_listen(const char *addr, int *port)
 {
@@ -58,4 +63,62 @@ int tcplink_tune(int fd, int timeout_ms)
 		       sizeof user) < 0)
 		return -errno;
 	return 0;
+}
+
+/* One non-blocking connect to ai, waited for until end (clock_now_ms()
+ * time): the fd or -errno. */
+static int connect_one(const struct addrinfo *ai, long long end)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+			SOCK_NONBLOCK, ai->ai_protocol);
+	if (fd < 0)
+		return -errno;
+	int e = 0;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		e = errno;
+		while (e == EINPROGRESS || e == EINTR) {
+			int left = clock_ms_left(end);
+			if (left == 0) {
+				e = ETIMEDOUT;
+				break;
+			}
+			struct pollfd p = { fd, POLLOUT, 0 };
+			if (poll(&p, 1, left) <= 0)
+				continue;
+			socklen_t len = sizeof e;
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+				e = errno;
+		}
+	}
+	if (e) {
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int tcplink_connect(const char *host, const char *port, int timeout_ms,
+		    char *why, size_t whylen)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	long long end = clock_now_ms() + timeout_ms;
+	int rc = getaddrinfo(host, port, &hints, &res);
+	if (rc) {
+		snprintf(why, whylen, "%s:%s: %s", host, port,
+			 gai_strerror(rc));
+		return -EIO;
+	}
+	int fd = -ENOENT;
+	for (ai = res; ai && fd < 0 && fd != -ETIMEDOUT; ai = ai->ai_next)
+		fd = connect_one(ai, end);
+	freeaddrinfo(res);
+	if (fd >= 0 && (rc = tcplink_tune(fd, timeout_ms))) {
+		close(fd);
+		fd = rc;
+	}
+	if (fd < 0)
+		snprintf(why, whylen, "connect to %s:%s: %s", host, port,
+			 fd == -ETIMEDOUT ? "no answer (timed out)"
+					  : strerror(-fd));
+	return fd;
 }

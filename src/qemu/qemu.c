@@ -27,6 +27,7 @@
 #include "qemu.h"
 
 #include "qemu_argv.h"
+#include "qemu_attach.h"
 #include "qemu_config.h"
 #include "qemu_link.h"
 #include "qemu_pins.h"
@@ -217,6 +218,8 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		snprintf(why, wl, "out of memory");
 		goto out;
 	}
+	if (t->attach)           /* someone else started it */
+		return qemu_attach(r, why, wl);
 	binary = process_find_binary(qemu_config_of(t)->binary);
 	if (!binary) {
 		snprintf(why, wl, "%s: %s", qemu_config_of(t)->binary, strerror(errno));
@@ -503,4 +506,5 @@ const struct emulator qemu_emulator = {
 	.image_of = qemu_config_image,
 	.serial_escape = 0x01,        /* the mux chardev's (qemu_argv.c) */
 	.tcp_links = true,
+	.attach = true,
 };

@@ -158,5 +158,6 @@ int qemu_config_pin(struct cfg_ctx *c, json_t *p, struct cfg_pin *pin)
 /* -kernel (qemu_argv.c); a target without one boots from its drives. */
 const char *qemu_config_image(const struct cfg_target *t)
 {
-	return qemu_config_of(t)->kernel;
+	/* An attached target has no section: it boots nothing of ours. */
+	return t->emu ? qemu_config_of(t)->kernel : NULL;
 }

@@ -17,6 +17,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "core/config.h"
 #include "core/run.h"
 #include "core/ioloop.h"
 #include "qemu_qom_cache.h"
@@ -120,9 +121,14 @@ static void on_qmp_lost(void *opaque, uint32_t events)
 	struct qemu_run *q = r->priv;
 	if (run_exited(r) || !run_live(r))
 		return;                /* ended, or a stop is ending it */
-	run_log(r, "the %s connection to QEMU (pid %d) broke while it "
-		"runs: killing it", q->lost_link ? q->lost_link : "QMP",
-		run_pid(r));
+	const char *link = q->lost_link ? q->lost_link : "QMP";
+	if (r->target->attach)    /* SIGKILL ends the attachment alone */
+		run_log(r, "the %s connection to the attached QEMU broke "
+			"(QEMU ended, or the network failed): letting go of "
+			"it", link);
+	else
+		run_log(r, "the %s connection to QEMU (pid %d) broke while "
+			"it runs: killing it", link, run_pid(r));
 	run_signal(r, SIGKILL);
 }
 
@@ -137,7 +143,9 @@ static void arm_lost(struct run *r, const char *link)
 		return;
 	if (!q->lost_link)
 		q->lost_link = link;
-	ioloop_timer_arm_us(lost, r->timeout_ms * 1000L);
+	/* An attached QEMU is not emufs's child: no exit to wait for. */
+	ioloop_timer_arm_us(lost, r->target->attach ? 1
+						    : r->timeout_ms * 1000L);
 }
 
 static void on_qmp_readable(void *opaque, uint32_t events)

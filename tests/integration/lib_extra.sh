@@ -122,3 +122,21 @@ refused_after_stop() {
 	assert_eq $((before + 1)) "$(log_lines "$inst")" "log lines after the refused write"
 	expect_errno ENOENT stat "$file"
 }
+
+# assert_board_works INSTANCE: the test firmware's board (ast, with
+# AST_GPIO_JSON) running: serial echo, a prop, the button driving the led
+# through the firmware, and a command through the qmp file.
+assert_board_works() {
+	local d=$MNT/$1 g=$MNT/$1/gpio reply
+	echo hello >"$d/serial0" || fail "echo hello > serial0 failed"
+	wait_text "$d/serial0" "? hello" 3
+	assert_match '[0-9]+' "$(cat "$d/props/machine/soc/hw-strap1")" \
+		"props/machine/soc/hw-strap1"
+	echo 1 >"$g/button" || fail "echo 1 > gpio/button failed"
+	wait_for "[ \"\$(cat '$g/led')\" = 1 ]" 2 || fail "gpio/led did not follow the button"
+	exec 3<>"$d/qmp"
+	printf '{"execute": "query-status"}' >&3
+	IFS= read -r -t 5 reply <&3 || fail "no reply on qmp"
+	exec 3>&-
+	[[ $reply == '{"return":'*'"status":"running"'* ]] || fail "qmp replied: $reply"
+}

@@ -656,7 +656,7 @@ static void test_refuse_unknown_key(void **state)
 	refused("{'targets': {'t': {'emulator': 'qemu', 'qemu': {'binary': 'q', "
 		"'machine': 'm'}, 'serials': {}}}}",
 		"demo.json: targets.t: unknown key \"serials\" (expected one of: "
-		"emulator, qemu, renode, serial, gpio, launcher)");
+		"emulator, qemu, renode, serial, gpio, launcher, attach)");
 	refused(QEMU_T(", 'gpio': {'led': {'qom': '/q', 'property': 'p', "
 		       "'pin': 3, 'direction': 'out'}}"),
 		"demo.json: targets.t.gpio.led: unknown key \"pin\" "
