@@ -79,3 +79,20 @@ test_hidden_state_dir_props_gpio_and_gdb() {
 	gdb_session "$(cat "$MNT/board0/gdb")"
 	unmount_emufs
 }
+
+# The control: an image in the state directory, fine for emufs (it can
+# open it when `firmware` is written), is not there for the launched
+# QEMU: start is EIO and `log` has QEMU's complaint. So the tests above
+# would catch a launch that named a path in the state directory.
+test_hidden_state_dir_an_image_in_it_is_not_found() {
+	write_srun_config "[\"srun\", \"--quiet\", \"--nodes=1\", \"--ntasks=1\", \"--\", \"$HIDE\", \"$STATE_DIR\"]"
+	mount_emufs
+	cp "$SCRATCH/fw/ast2500-test.elf" "$STATE_DIR/in-state.elf"
+	echo "$STATE_DIR/in-state.elf" >"$MNT/board0/firmware" ||
+		fail "firmware refused $STATE_DIR/in-state.elf"
+	expect_errno EIO sh "echo start >'$MNT/board0/ctl'"
+	grep -q "in-state.elf" "$MNT/board0/log" ||
+		fail "log does not name the image: $(tail -n 3 "$MNT/board0/log" | tr '\n' '|')"
+	assert_no_job_left 10
+	unmount_emufs
+}
