@@ -172,6 +172,21 @@ static void find_gdb(struct run *r, char *out, size_t len)
 	json_decref(ret);
 }
 
+/* A launched QEMU's gdb stub, dialled back like its other links,
+ * relayed to a loopback port (qemu_link_gdb). */
+static int launch_gdb_link(struct run *r, long long deadline, char *why,
+			   size_t wl)
+{
+	struct qemu_run *q = r->priv;
+	int fd = qemu_links_gdb(r, &q->links, deadline);
+	int rc = fd < 0 ? fd : qemu_link_gdb(r, fd);
+	if (rc == -EPROTO)
+		snprintf(why, wl, "%s", q->links.tls_why);
+	else if (rc)
+		snprintf(why, wl, "gdb link: %s", strerror(-rc));
+	return rc ? -EIO : 0;
+}
+
 /* The command line as one line, words separated by spaces: what a
  * snapshot of the run is bound to. malloc'd, or NULL. */
 static char *join_argv(const struct qemu_argv *a)
@@ -297,6 +312,8 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 			snprintf(why, wl, "channel %s: %s",
 				 t->channels[i].name, strerror(-rc));
 	}
+	if (rc == 0 && q->links.tcp)
+		rc = launch_gdb_link(r, deadline, why, wl);
 	if (rc)
 		goto out;
 	struct qmp_error err;
@@ -324,7 +341,8 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 		rc = -EIO;
 		goto out;
 	}
-	find_gdb(r, q->gdb, sizeof q->gdb);
+	if (!q->links.tcp)       /* a launched one's is the relay's */
+		find_gdb(r, q->gdb, sizeof q->gdb);
 	if (!paused &&
 	    (rc = qmp_execute(q->qmp, "cont", NULL, r->timeout_ms, NULL,
 			      &err))) {
@@ -371,6 +389,7 @@ static void unwatch(struct qemu_run *q)
 {
 	qemu_link_unwatch(q);
 	qemu_link_unwatch_hups(q, false);
+	qemu_link_unwatch_gdb(q);
 	ioloop_remove(atomic_exchange(&q->lost_watch, NULL));
 }
 

@@ -4,7 +4,9 @@
  * sockets for the QMP monitor and every serial channel while it
  * initialises (TCP ports for a launched QEMU: qemu_sock.h); emufs lets
  * the CPUs go only once every channel is attached.
- * The gdb stub listens on 127.0.0.1, on a port QEMU picks.
+ * The gdb stub listens on 127.0.0.1, on a port QEMU picks; a launched
+ * QEMU's stub dials emufs like its other links, and emufs relays it to a
+ * loopback port of its own (core/gdbrelay.h).
  */
 #include "qemu_argv.h"
 
@@ -150,7 +152,8 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 	argv_add(a, "-parallel");
 	argv_add(a, "none");
 	argv_add(a, "-gdb");
-	argv_add(a, "tcp:127.0.0.1:0");
+	argv_add(a, "%s", qr->links.tcp ? "chardev:emufs-gdb"
+					: "tcp:127.0.0.1:0");
 	if (q->preconfig)
 		argv_add(a, "--preconfig");
 	/* Trace output (qemu_trace.c): into emufs's FIFO, LOG_TRACE on,
@@ -167,7 +170,10 @@ int qemu_argv_build(struct run *r, const char *binary, struct qemu_argv *a)
 	if (qr->links.tcp && r->target->tls_dir)
 		add_tls_creds(a, r);
 	if (qr->links.tcp) {
+		/* The gdb link before the serial ones: QEMU's last TCP link
+		 * stays a serial one (test_slurm.sh relies on it). */
 		add_tcp_chardev(a, r, "emufs-qmp", qr->links.qmp_port, false);
+		add_tcp_chardev(a, r, "emufs-gdb", qr->links.gdb_port, false);
 	} else {
 		if (qemu_sock_path(r, "qmp", path, sizeof path))
 			return -ENAMETOOLONG;

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -19,6 +20,7 @@
 
 #include "core/config.h"
 #include "core/run.h"
+#include "core/gdbrelay.h"
 #include "core/ioloop.h"
 #include "qemu_qom_cache.h"
 #include "qemu_run.h"
@@ -234,4 +236,32 @@ void qemu_link_unwatch_hups(struct qemu_run *q, bool close_fds)
 		q->hups = NULL;
 		q->nhups = 0;
 	}
+}
+
+/* The gdb stub's link ended (loop thread; the relay is alive until this
+ * returns, and the run with it: qemu_link_unwatch_gdb waits for us). */
+static void on_gdb_lost(void *opaque, const char *why)
+{
+	struct run *r = run_get(opaque);
+	if (why[0] && !run_exited(r))
+		run_log(r, "gdb link: %s", why);
+	arm_lost(r, "gdb");
+	run_put(r);
+}
+
+int qemu_link_gdb(struct run *r, int fd)
+{
+	struct qemu_run *q = r->priv;
+	struct gdb_relay *g;
+	int rc = gdb_relay_start(run_loop(r), fd, on_gdb_lost, r, &g);
+	if (rc)
+		return rc;
+	snprintf(q->gdb, sizeof q->gdb, "127.0.0.1:%d", gdb_relay_port(g));
+	atomic_store(&q->gdb_relay, g);
+	return 0;
+}
+
+void qemu_link_unwatch_gdb(struct qemu_run *q)
+{
+	gdb_relay_free(atomic_exchange(&q->gdb_relay, NULL));
 }

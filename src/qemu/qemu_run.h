@@ -14,6 +14,7 @@
 struct qmp;
 struct io_watch;
 struct qom_cache;
+struct gdb_relay;
 
 /* QMP events read but not yet in `events`: their lines, each ending in
  * '\n', and their names, each ending in '\0' (I/O loop thread only). */
@@ -31,6 +32,9 @@ struct qemu_run {
 	char **overlays;           /* per drive: its overlay, or NULL */
 	size_t ndrives;
 	char gdb[64];              /* "127.0.0.1:PORT", set at launch */
+	/* A launched QEMU's stub relayed to gdb's port (qemu_link.c);
+	 * taken (NULL) by whoever frees it. */
+	struct gdb_relay *_Atomic gdb_relay;
 	char *argv_text;           /* the command line, for snapshots'
 				    * key; set at launch */
 	char *snapshot_key;        /* the key, once asked (qemu_snapshot.c;

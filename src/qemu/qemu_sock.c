@@ -141,7 +141,7 @@ int qemu_links_open(struct run *r, struct qemu_links *l, char *why,
 	size_t n = t->nchannels;
 
 	l->tcp = t->launcher != NULL;
-	l->qmp_fd = -1;
+	l->qmp_fd = l->gdb_fd = -1;
 	l->fd = malloc((n + 1) * sizeof *l->fd);
 	l->wfd = malloc((n + 1) * sizeof *l->wfd);
 	l->port = calloc(n + 1, sizeof *l->port);
@@ -153,12 +153,16 @@ int qemu_links_open(struct run *r, struct qemu_links *l, char *why,
 		l->fd[i] = l->wfd[i] = -1;
 	l->n = n;
 	int rc;
-	if (l->tcp)
-		rc = listen_tcp(r, &l->qmp_fd, &l->qmp_port, "QMP", why,
-				whylen);
-	else if ((rc = qemu_sock_path(r, "qmp", path, sizeof path)) ||
-		 (rc = l->qmp_fd = qemu_sock_listen(path)) < 0)
+	if (l->tcp) {
+		/* QMP, then the gdb stub (-gdb chardev:emufs-gdb). */
+		if (!(rc = listen_tcp(r, &l->qmp_fd, &l->qmp_port, "QMP", why,
+				      whylen)))
+			rc = listen_tcp(r, &l->gdb_fd, &l->gdb_port, "gdb",
+					why, whylen);
+	} else if ((rc = qemu_sock_path(r, "qmp", path, sizeof path)) ||
+		   (rc = l->qmp_fd = qemu_sock_listen(path)) < 0) {
 		snprintf(why, whylen, "%s: %s", path, strerror(-rc));
+	}
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; i < n; i++) {
@@ -199,7 +203,8 @@ static int tls_up(struct run *r, struct qemu_links *l, int fd,
 	if (!t->tls && (rc = tls_creds_load(r->target->tls_dir, &t->tls, why,
 					    sizeof why))) {
 		close(fd);
-	} else if (!t->v && !(t->v = calloc(l->n + 1, sizeof *t->v))) {
+	} else if (!t->v && !(t->v = calloc(l->n + 2, sizeof *t->v))) {
+		/* QMP, gdb, and each channel */
 		close(fd);
 		rc = -ENOMEM;
 	}
@@ -248,6 +253,11 @@ int qemu_links_qmp(struct run *r, struct qemu_links *l, long long deadline)
 	return accept_link(r, l, &l->qmp_fd, "QMP", deadline);
 }
 
+int qemu_links_gdb(struct run *r, struct qemu_links *l, long long deadline)
+{
+	return accept_link(r, l, &l->gdb_fd, "gdb", deadline);
+}
+
 int qemu_links_channel(struct run *r, struct qemu_links *l, size_t i,
 		       long long deadline, int *fd, int *wfd)
 {
@@ -274,6 +284,8 @@ void qemu_links_close(struct run *r, struct qemu_links *l)
 
 	if (l->qmp_fd >= 0)
 		close(l->qmp_fd);
+	if (l->tcp && l->gdb_fd >= 0)
+		close(l->gdb_fd);
 	if (!l->tcp && qemu_sock_path(r, "qmp", path, sizeof path) == 0)
 		unlink(path);
 	for (size_t i = 0; i < l->n; i++) {

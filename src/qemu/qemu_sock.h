@@ -31,6 +31,7 @@ void qemu_relays_free(struct qemu_relays *t);
 struct qemu_links {
 	bool tcp;            /* launched: TCP on settings.listen */
 	int qmp_fd, qmp_port;
+	int gdb_fd, gdb_port; /* launched: the gdb stub's listener */
 	int *fd, *wfd, *port;
 	size_t n;
 	char tls_why[256];   /* why a link's TLS failed (-EPROTO), or "" */
@@ -51,6 +52,9 @@ int qemu_links_qmp(struct run *r, struct qemu_links *l, long long deadline);
  * *wfd to write its input (the same fd for a TCP link). 0 or -errno. */
 int qemu_links_channel(struct run *r, struct qemu_links *l, size_t i,
 		       long long deadline, int *fd, int *wfd);
+/* A launched QEMU's gdb stub link (-gdb chardev:emufs-gdb), as
+ * qemu_links_qmp: the fd, or -errno (-EPROTO: l->tls_why). */
+int qemu_links_gdb(struct run *r, struct qemu_links *l, long long deadline);
 /* Close what no link took and remove the names QEMU no longer needs. */
 void qemu_links_close(struct run *r, struct qemu_links *l);
 

@@ -131,6 +131,93 @@ test_srun_qmp_file_answers_a_command() {
 	unmount_emufs
 }
 
+# ---- gdb, relayed --------------------------------------------------------------
+
+# gdb_session ADDR: a batch gdb-multiarch session on ADDR that reads pc and
+# the words there, then detaches; its output, or fail.
+gdb_session() {
+	command -v gdb-multiarch >/dev/null 2>&1 ||
+		fail "gdb-multiarch is not installed (scripts/setup-deps.sh)"
+	local out
+	out=$(timeout 30 gdb-multiarch -nx -batch -ex "target remote $1" \
+		-ex 'info registers pc' -ex 'x/4x $pc' -ex detach 2>&1) ||
+		fail "gdb-multiarch failed (status $?): $(tail -n 3 <<<"$out" | tr '\n' '|')"
+	grep -qE '^pc +0x[0-9a-f]+' <<<"$out" || fail "gdb printed no pc: $(tr '\n' '|' <<<"$out")"
+	grep -qE '^0x[0-9a-f]+:'$'\t''0x[0-9a-f]{8}' <<<"$out" ||
+		fail "gdb read no memory at pc: $(tr '\n' '|' <<<"$out")"
+	grep -q 'detached' <<<"$out" || fail "gdb did not detach: $(tr '\n' '|' <<<"$out")"
+}
+
+# The launched QEMU's stub dials emufs; `gdb` gives emufs's loopback port
+# for it. A gdb session, detach, a second session: both work, and the
+# guest runs on after each.
+test_srun_gdb_relayed_to_a_loopback_port_twice() {
+	setup_srun_running
+	local addr q
+	addr=$(cat "$MNT/board0/gdb") || fail "cat gdb failed"
+	assert_match '127\.0\.0\.1:[0-9]+' "$addr" "gdb"
+	q=$(job_qemu_pid)
+	tr '\0' ' ' <"/proc/$q/cmdline" | grep -q -- '-gdb chardev:emufs-gdb' ||
+		fail "QEMU's stub is not on the link: $(tr '\0' ' ' <"/proc/$q/cmdline")"
+	# the port is emufs's, not QEMU's
+	ss -tlnpH "sport = :${addr##*:}" | grep -q "pid=$EMUFS_PID," ||
+		fail "emufs does not listen on $addr: $(ss -tlnpH "sport = :${addr##*:}")"
+	gdb_session "$addr"
+	wait_state board0 running 2
+	echo ping >"$MNT/board0/serial0" || fail "echo ping > serial0 failed"
+	wait_text "$MNT/board0/serial0" pong 3
+	gdb_session "$addr"
+	wait_state board0 running 2
+	ctl board0 stop
+	assert_state board0 stopped
+	expect_errno ESRCH read "$MNT/board0/gdb"
+	unmount_emufs
+}
+
+# One user at a time: a second connection while gdb is attached is closed
+# at once, and the first session goes on.
+test_srun_gdb_second_connection_is_closed() {
+	setup_srun_running
+	local addr
+	addr=$(cat "$MNT/board0/gdb") || fail "cat gdb failed"
+	python3 - "$addr" <<'PY' || fail "the relay did not behave"
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+def packet(s, body):
+    s.sendall(b"$%s#%02x" % (body, sum(body) % 256))
+def answer(s):
+    buf = b""
+    while b"#" not in buf or len(buf) < buf.index(b"#") + 3:
+        d = s.recv(4096)
+        if not d: sys.exit("the first connection was closed")
+        buf += d
+    return buf
+one = socket.create_connection((host, int(port)), timeout=10)
+one.sendall(b"+")
+packet(one, b"?")
+assert b"$T" in answer(one), "no stop reply"
+two = socket.create_connection((host, int(port)), timeout=10)
+assert two.recv(100) == b"", "the second connection was not closed"
+one.sendall(b"+")
+packet(one, b"qAttached:1")
+assert b"$1#31" in answer(one), "the first session broke"
+one.sendall(b"+")
+packet(one, b"D;1")
+assert b"$OK#9a" in answer(one), "no answer to detach"
+PY
+	wait_state board0 running 2
+	unmount_emufs
+}
+
+# The stub's link broken while QEMU runs: crashed, log names it.
+test_a_broken_gdb_link_is_crashed_with_the_link_named() {
+	setup_srun_running '{ "request_timeout_ms": 2000 }'
+	# the gdb chardev is QEMU's second TCP link (after QMP: qemu_argv.c)
+	break_link_expect_crashed 2 gdb
+	assert_no_job_left
+	unmount_emufs
+}
+
 # ---- what a launched emulator cannot use yet -----------------------------
 
 test_srun_trace_switch_is_enotsup_and_logged() {
@@ -173,23 +260,31 @@ tcp_links_of() {
 		sed -n "s/.*[: ]\\([0-9][0-9]*\\) *users:((\"[^\"]*\",pid=$1,fd=\\([0-9]*\\))).*/\\2 \\1/p"
 }
 
+# break_link_expect_crashed N NAME: reset QEMU's Nth TCP link (a sed
+# address over its links by fd: they are made in command-line order), the
+# one named NAME; within the request timeout the instance is crashed and
+# log names the link.
+break_link_expect_crashed() {
+	local q link port
+	q=$(job_qemu_pid)
+	link=$(tcp_links_of "$q" | sort -n | sed -n "$1p")
+	port=${link#* }
+	[ -n "$port" ] || fail "no TCP link $1 of QEMU $q: $(tcp_links_of "$q" | tr '\n' '|')"
+	ss -K dst 127.0.0.1 dport = "$port" >/dev/null 2>&1 ||
+		fail "ss -K could not reset the link to port $port"
+	wait_for '[ "$(state_of board0)" = crashed ]' 4 ||
+		fail "state is $(state_of board0) 4 s after the $2 link broke"
+	grep -q "the $2 connection to QEMU (pid [0-9]*) broke while it runs" \
+		"$MNT/board0/log" || fail "log: $(tail -n 3 "$MNT/board0/log" | tr '\n' '|')"
+}
+
 # A serial link that breaks while QEMU runs (ss -K resets QEMU's end):
 # within the request timeout the instance is crashed and log names the
 # link. QEMU's serial chardev is its last TCP link (the QMP one is made
 # first, qemu_argv.c), so the highest fd.
 test_a_broken_serial_link_is_crashed_with_the_link_named() {
 	setup_srun_running '{ "request_timeout_ms": 2000 }'
-	local q link port
-	q=$(job_qemu_pid)
-	link=$(tcp_links_of "$q" | sort -n | tail -n 1)
-	port=${link#* }
-	[ -n "$port" ] || fail "no TCP link of QEMU $q: $(ss -tnp | grep -c qemu)"
-	ss -K dst 127.0.0.1 dport = "$port" >/dev/null 2>&1 ||
-		fail "ss -K could not reset the link to port $port"
-	wait_for '[ "$(state_of board0)" = crashed ]' 4 ||
-		fail "state is $(state_of board0) 4 s after the link broke"
-	grep -q 'the serial0 connection to QEMU (pid [0-9]*) broke while it runs' \
-		"$MNT/board0/log" || fail "log: $(tail -n 3 "$MNT/board0/log" | tr '\n' '|')"
+	break_link_expect_crashed '$' serial0
 	assert_no_job_left
 	unmount_emufs
 }

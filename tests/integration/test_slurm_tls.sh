@@ -29,7 +29,7 @@ setup_srun_running() {
 }
 
 # Every link TLS: QEMU was given the credentials, and emufs verified its
-# certificate on the QMP link and on serial0.
+# certificate on the QMP link, the gdb stub's and serial0's.
 assert_links_are_tls() {
 	local q
 	q=$(job_qemu_pid) || fail "no QEMU runs for the job"
@@ -39,6 +39,8 @@ assert_links_are_tls() {
 		fail "the QMP link is not TLS: $(tail -n 5 "$MNT/board0/log" | tr '\n' '|')"
 	grep -q "serial0 link: TLS, QEMU's client certificate verified" "$MNT/board0/log" ||
 		fail "serial0's link is not TLS"
+	grep -q "gdb link: TLS, QEMU's client certificate verified" "$MNT/board0/log" ||
+		fail "the gdb stub's link is not TLS"
 }
 
 test_tls_srun_lifecycle_with_state_and_events() {
@@ -54,6 +56,17 @@ test_tls_srun_lifecycle_with_state_and_events() {
 	grep -q 'quit: the emulator exited with status 0' "$MNT/board0/log" ||
 		fail "stop did not end QEMU by quit"
 	assert_no_job_left
+	unmount_emufs
+}
+
+# gdb through the relay over TLS (test_slurm.sh's
+# test_srun_gdb_relayed_to_a_loopback_port_twice also runs here, with TLS).
+test_tls_srun_gdb_session() {
+	setup_srun_running
+	assert_links_are_tls
+	gdb_session "$(cat "$MNT/board0/gdb")"
+	gdb_session "$(cat "$MNT/board0/gdb")"
+	wait_state board0 running 2
 	unmount_emufs
 }
 
