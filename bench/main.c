@@ -51,6 +51,7 @@ struct bench_opt bench_opt = {
 	.starts = 10,
 	.scale = 64,
 	.pinwake = 48,
+	.pinwake_toggles = 1000,
 	.sweeps = 30,
 	.readers = 1000,
 	.guest_rounds = 2,
@@ -196,6 +197,8 @@ static void bench_usage(FILE *to)
 		"  --starts N        start samples per variant (10)\n"
 		"  --scale N         instances of the scale test (64)\n"
 		"  --pinwake N       instances of the pinwake test (48)\n"
+		"  --pinwake-toggles N  its toggles per width (1000)\n"
+		"  --pinwake-paused  its instances paused (default: running)\n"
 		"  --sweeps N        `cat */state` sweeps per point (30)\n"
 		"  --readers N       blocked readers of `blocked` (1000)\n"
 		"  --guests DIR      the guest kit of boot,bulk,snapshots-linux\n"
@@ -222,7 +225,8 @@ static void bench_parse(int argc, char **argv)
 		{ "polls", 1, 0, 'p' }, { "bursts", 1, 0, 'b' },
 		{ "burst-bytes", 1, 0, 'B' }, { "starts", 1, 0, 's' },
 		{ "scale", 1, 0, 'S' }, { "sweeps", 1, 0, 'W' },
-		{ "pinwake", 1, 0, 'P' },
+		{ "pinwake", 1, 0, 'P' }, { "pinwake-toggles", 1, 0, 'T' },
+		{ "pinwake-paused", 0, 0, 'Z' },
 		{ "readers", 1, 0, 'R' }, { "guests", 1, 0, 'G' },
 		{ "guest-rounds", 1, 0, 'g' }, { "bulk-bytes", 1, 0, 'K' },
 		{ "wrap", 1, 0, 'r' }, { "tsv", 1, 0, 't' },
@@ -247,6 +251,8 @@ static void bench_parse(int argc, char **argv)
 		case 's': o->starts = atoi(optarg); break;
 		case 'S': o->scale = atoi(optarg); break;
 		case 'P': o->pinwake = atoi(optarg); break;
+		case 'T': o->pinwake_toggles = atoi(optarg); break;
+		case 'Z': o->pinwake_paused = true; break;
 		case 'W': o->sweeps = atoi(optarg); break;
 		case 'R': o->readers = atoi(optarg); break;
 		case 'G': o->guests = optarg; break;
@@ -266,7 +272,7 @@ static void bench_parse(int argc, char **argv)
 	if (!o->emufs || !o->firmware || optind != argc || o->iters < 1 ||
 	    o->polls < 1 || o->bursts < 1 || o->burst_bytes < 1 ||
 	    o->starts < 1 || o->scale < 2 || o->scale > 99 ||
-	    o->pinwake < 1 || o->pinwake > 99 ||
+	    o->pinwake < 1 || o->pinwake > 99 || o->pinwake_toggles < 1 ||
 	    o->sweeps < 1 || o->readers < 1 || o->guest_rounds < 1 ||
 	    o->bulk_bytes < 1) {
 		bench_usage(stderr);
