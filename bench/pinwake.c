@@ -1,12 +1,19 @@
 /* pinwake.c - poll() wake-up of pin files with many watched pins (issue
- * 18, interface.md 3.5's 50 ms): bench_opt.pinwake instances (paused: QMP
- * answers, no guest burns a core), each with its button pin (gpioA0)
- * open in this process, so emufs's pin watcher asks every instance each
- * round. A raw qom-set of gpioA0 over a second monitor of a random
- * instance, at a random phase against the watcher's period, and the time
- * until poll() on that instance's open file reports POLLPRI. The same
- * with one file open (one watched pin). And emufs's CPU while nothing
- * changes, per watched pin.
+ * 18, interface.md 3.5's 50 ms): bench_opt.pinwake instances, running
+ * (the issue's case; the test firmware busy-polls its GPIO and UART, so
+ * each guest wants a core; --pinwake-paused: QMP answers, no guest runs),
+ * each with its button pin (gpioA0) open in this process, so emufs's pin
+ * watcher asks every instance each round. A raw qom-set of gpioA0 over a
+ * second monitor of a random instance, at a random phase against the
+ * watcher's period, and the time until poll() on that instance's open
+ * file reports POLLPRI; --pinwake-toggles of them (1,000). The same with
+ * one file open (one watched pin). And emufs's CPU while nothing changes,
+ * per watched pin.
+ *
+ * With EMUFS_PIN_PROFILE=FILE in the environment, emufs writes its
+ * watcher's rounds to FILE (src/core/pin.c) and this writes each toggle
+ * to FILE.bench, on the same monotonic clock, so that a toggle's wake-up
+ * splits into its parts (bench/pinprof.py).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,13 +59,16 @@ struct pinwake_inst {
 /* polls samples of a toggle on a random one of the first `watched`
  * instances; the rest of the files are closed meanwhile. */
 static void pinwake_round(struct pinwake_inst *v, int watched,
-			  const char *label)
+			  const char *label, FILE *trace)
 {
 	char cmd[256], reply[4096], buf[8], name[96];
 	struct samples lat = { 0 };
-	int missed = 0, n = bench_opt.polls;
+	int missed = 0, n = bench_opt.pinwake_toggles;
+	if (trace)
+		fprintf(trace, "width %d\n", watched);
 	for (int k = 0; k < n + 3; k++) {
-		struct pinwake_inst *p = &v[(int)(clk_rand01() * watched)];
+		int i = (int)(clk_rand01() * watched);
+		struct pinwake_inst *p = &v[i];
 		clk_sleep_ms(clk_rand01() * 25);     /* a random phase */
 		p->level = !p->level;
 		snprintf(cmd, sizeof cmd, "{\"execute\":\"qom-set\","
@@ -68,12 +78,17 @@ static void pinwake_round(struct pinwake_inst *v, int watched,
 		double t0 = clk_now_us();
 		if (raw_qmp_cmd(p->raw, cmd, reply, sizeof reply))
 			bench_fail("raw qom-set: %s", reply);
+		double tset = clk_now_us();
 		struct pollfd pfd = { p->fd, POLLPRI | POLLERR, 0 };
 		int got = poll(&pfd, 1, 1000);
 		double t1 = clk_now_us();
 		ssize_t r = pread(p->fd, buf, sizeof buf, 0);
-		if (got != 1 || !(pfd.revents & POLLPRI) || r != 2 ||
-		    buf[0] != '0' + p->level) {
+		bool ok = got == 1 && (pfd.revents & POLLPRI) && r == 2 &&
+			  buf[0] == '0' + p->level;
+		if (trace)
+			fprintf(trace, "toggle p%02d %.0f %.0f %.0f %d\n", i,
+				t0, tset, t1, ok);
+		if (!ok) {
 			missed++;
 			continue;
 		}
@@ -96,15 +111,19 @@ static void pinwake_round(struct pinwake_inst *v, int watched,
 void pinwake_section(void)
 {
 	int N = bench_opt.pinwake;
-	bench_section("pinwake", "poll() on gpio/button of many instances "
-		      "(paused): wake-up after a raw qom-set of gpioA0");
+	bool paused = bench_opt.pinwake_paused;
+	bench_section("pinwake", paused
+		      ? "poll() on gpio/button of many instances (paused): "
+			"wake-up after a raw qom-set of gpioA0"
+		      : "poll() on gpio/button of many instances (running): "
+			"wake-up after a raw qom-set of gpioA0");
 	char cfg[PATH_MAX], path[PATH_MAX + 64];
 	pinwake_config(cfg, sizeof cfg);
 	struct mnt *m = mnt_start(cfg, "pinwake");
 	struct pinwake_inst *v = calloc(N, sizeof *v);
 	for (int i = 0; i < N; i++) {
 		snprintf(path, sizeof path, "%s/p%02d/ctl", m->dir, i);
-		mnt_must(path, "start paused");
+		mnt_must(path, paused ? "start paused" : "start");
 		snprintf(path, sizeof path, "%s/raw-p%02d.sock",
 			 bench_opt.work, i);
 		v[i].raw = raw_qmp_open(raw_connect(path, 20000));
@@ -112,6 +131,13 @@ void pinwake_section(void)
 	}
 	clk_sleep_ms(1500);    /* the QEMUs settle (see scale.c) */
 	char buf[8];
+	const char *prof = getenv("EMUFS_PIN_PROFILE");
+	FILE *trace = NULL;
+	if (prof) {
+		snprintf(path, sizeof path, "%s.bench", prof);
+		if (!(trace = fopen(path, "w")))
+			bench_fail("%s: %s", path, strerror(errno));
+	}
 	int widths[] = { 1, N };   /* one watched pin, then all */
 	for (int k = 0; k < 2; k++) {
 		int w = widths[k];
@@ -126,7 +152,7 @@ void pinwake_section(void)
 		char label[48];
 		snprintf(label, sizeof label, "%d watched pin%s", w,
 			 w == 1 ? "" : "s");
-		pinwake_round(v, w, label);
+		pinwake_round(v, w, label, trace);
 		/* The watcher's cost while nothing changes. */
 		struct proc_cost a = proc_cost_now(m->emufs);
 		clk_sleep_ms(2000);
@@ -139,6 +165,8 @@ void pinwake_section(void)
 			v[i].fd = -1;
 		}
 	}
+	if (trace)
+		fclose(trace);
 	for (int i = 0; i < N; i++)
 		raw_qmp_close(v[i].raw);
 	free(v);

@@ -2,8 +2,10 @@
 #include "pin.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "binding.h"
 #include "channel.h"
@@ -150,24 +152,57 @@ static int ask_instance(struct instance *inst, struct pin_question **qs,
 	return rc;
 }
 
+/* The profile of the watcher's rounds (EMUFS_PIN_PROFILE=FILE, for
+ * bench/pinwake.c and docs/performance.md): a line per round, "round
+ * START SENT DONE QUESTIONS", and one per change seen, "change T
+ * INSTANCE", in microseconds of CLOCK_MONOTONIC (the bench's clock).
+ * Only the watcher thread writes it. */
+static FILE *prof;
+static pthread_once_t prof_once = PTHREAD_ONCE_INIT;
+
+static void prof_open(void)
+{
+	const char *path = getenv("EMUFS_PIN_PROFILE");
+	prof = path && *path ? fopen(path, "w") : NULL;
+}
+
+static double prof_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
 void pins_poll(struct instance **v, size_t ninst)
 {
 	struct pin_question *qs = NULL;
 	size_t n = 0, cap = 0;
+	pthread_once(&prof_once, prof_open);
+	double t_start = prof ? prof_now_us() : 0, t_sent = 0;
 	/* Every question out first, then every answer: the round costs the
 	 * slowest reply. Out of memory, the round goes on with what was
 	 * asked; the next one asks again. */
 	for (size_t i = 0; i < ninst; i++)
 		if (ask_instance(v[i], &qs, &n, &cap))
 			break;
+	if (prof)
+		t_sent = prof_now_us();
 	for (size_t i = 0; i < n; i++) {
 		struct pin_question *q = &qs[i];
 		int level;
+		unsigned gen = atomic_load(&q->p->gen);
 		if (q->r->conn->pin_get_end(q->r, q->p->cfg, q->call,
-					    &level) == 0)
-			pin_update(q->inst, q->p, level);
+					    &level) == 0 &&
+		    pin_update(q->inst, q->p, level) != gen && prof)
+			fprintf(prof, "change %.0f %s\n", prof_now_us(),
+				q->inst->name);
 		binding_put(q->b);
 		run_put(q->r);
 	}
 	free(qs);
+	if (prof) {
+		fprintf(prof, "round %.0f %.0f %.0f %zu\n", t_start, t_sent,
+			prof_now_us(), n);
+		fflush(prof);
+	}
 }

@@ -16,6 +16,20 @@ void pinwatch_count(struct pinwatch *w, int delta)
 	pthread_mutex_unlock(&w->lock);
 }
 
+static bool ts_before(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec < b->tv_sec ||
+	       (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+void pinwatch_next_due(struct timespec *due, const struct timespec *now,
+		       int interval_ms)
+{
+	clock_advance(due, interval_ms);
+	if (ts_before(due, now))
+		*due = *now;
+}
+
 static void *pinwatch_main(void *arg)
 {
 	struct pinwatch *w = arg;
@@ -40,10 +54,8 @@ static void *pinwatch_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		w->poll(w->opaque);
 		pthread_mutex_lock(&w->lock);
-		clock_advance(&due, PINWATCH_INTERVAL_MS);
 		struct timespec now = clock_deadline(0);
-		if (now.tv_sec > due.tv_sec + 1)      /* far behind: catch up */
-			due = now;
+		pinwatch_next_due(&due, &now, PINWATCH_INTERVAL_MS);
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
