@@ -3,6 +3,7 @@
  * death. Every function here is called with q->lock held. */
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "qmp_state.h"
 
@@ -23,6 +24,10 @@ void qmp_die_locked(struct qmp *q)
 	q->pending = NULL;
 	q->nowed = 0;
 	qmp_sendq_drop(&q->out);
+	/* A requester reading its own reply polls the socket, not the cond:
+	 * make its poll() see the end at once rather than at its deadline. */
+	if (q->reader == QMP_READER_DIRECT)
+		shutdown(q->fd, SHUT_RDWR);
 	pthread_cond_broadcast(&q->reply_cond);
 }
 

@@ -8,9 +8,9 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
-#include "qmp_sendq.h"
-#include "qmp_wire.h"
+#include "qmp.h"   /* qmp_watch_fn; the send queue, the wire format */
 
 /* What one qmp_on_readable() reads at most before it returns to the I/O
  * loop, so that one QEMU flooding events cannot hold the loop from every
@@ -29,12 +29,25 @@ struct qmp_pending {
 	struct qmp_pending *next;
 };
 
+/* Who reads the socket now (q->reader). The owner's loop reads from
+ * qmp_on_readable(); a requester that is the only one waiting reads its
+ * own reply from the socket (qmp_read_own_reply) with the loop's watch of
+ * the fd suspended meanwhile. Never both at once. */
+enum qmp_reader {
+	QMP_READER_NONE,
+	QMP_READER_LOOP,         /* a thread inside qmp_on_readable() */
+	QMP_READER_DIRECT,       /* a requester reading its own reply */
+};
+
 struct qmp {
 	int fd;
 	qmp_event_fn on_event;
 	void *opaque;
 
-	/* Reader state: touched only by the thread inside qmp_on_readable(). */
+	/* Reader state: touched only by the thread that q->reader names
+	 * (taken and given back under q->lock, which orders the hand-over),
+	 * or by a thread inside qmp_on_readable() without an owner's watch
+	 * hook (tests, the fuzzer). */
 	struct qmp_lines in;
 	bool unflushed;          /* events delivered since the last flush */
 
@@ -46,6 +59,11 @@ struct qmp {
 	pthread_cond_t reply_cond;   /* a slot completed, greeting, death,
 				      * a line went out */
 	bool greeted;
+	enum qmp_reader reader;
+	qmp_watch_fn watch;          /* the owner's watch hook, or NULL */
+	void *watch_opaque;
+	bool want_write;             /* what the send queue last asked */
+	bool told_read, told_write;  /* what the hook was last told */
 	struct qmp_sendq out;
 	int64_t next_id;
 	struct qmp_pending *pending;
@@ -56,6 +74,19 @@ struct qmp {
 	atomic_size_t garbage;
 	atomic_size_t unmatched;
 };
+
+/* Tell the owner's watch hook what to watch, if that changed: writability
+ * while the send queue asks, readability unless a requester reads its
+ * own reply. Called with q->lock held. */
+void qmp_watch_update_locked(struct qmp *q);
+
+/* The lone requester of slot, holding q->reader == QMP_READER_DIRECT,
+ * reads its reply from the socket itself until slot is done or dl; on
+ * anything but a whole reply line (an event, a partial line, EOF) it
+ * stops and leaves the rest to the loop. Gives the reader role back and
+ * resumes the loop's watch either way; the caller then await()s. */
+void qmp_read_own_reply(struct qmp *q, struct qmp_pending *slot,
+			const struct timespec *dl);
 
 /* Called with q->lock held: fail every waiting request, wake everyone. */
 void qmp_die_locked(struct qmp *q);
