@@ -161,7 +161,7 @@ void qmp_shutdown(struct qmp *q)
 {
 	pthread_mutex_lock(&q->lock);
 	qmp_die_locked(q);
-	pthread_mutex_unlock(&q->lock);
+	qmp_unlock(q);
 	/* Wake the reader's poll(): it sees EOF and returns -1. */
 	shutdown(q->fd, SHUT_RDWR);
 }
@@ -194,7 +194,7 @@ int qmp_on_writable(struct qmp *q)
 	pthread_mutex_lock(&q->lock);
 	flush_locked(q);
 	rc = atomic_load(&q->dead) ? -1 : 0;
-	pthread_mutex_unlock(&q->lock);
+	qmp_unlock(q);
 	return rc;
 }
 
@@ -226,7 +226,7 @@ static int owed_reserve_locked(struct qmp *q)
 	return 0;
 }
 
-/* Without a write hook nobody else finishes the line: push it out
+/* Without a watch hook nobody else finishes the line: push it out
  * ourselves, waiting for POLLOUT without the lock, until dl. */
 static void push_own_line_locked(struct qmp *q, struct qmp_pending *slot,
 				 const struct timespec *dl)
@@ -237,7 +237,7 @@ static void push_own_line_locked(struct qmp *q, struct qmp_pending *slot,
 
 		if (ms == 0)
 			return;
-		pthread_mutex_unlock(&q->lock);
+		qmp_unlock(q);
 		poll(&pfd, 1, ms);
 		pthread_mutex_lock(&q->lock);
 		flush_locked(q);
@@ -306,7 +306,7 @@ static int submit(struct qmp *q, json_t *msg, const struct timespec *dl,
 	q->pending = slot;
 	flush_locked(q);
 	push_own_line_locked(q, slot, dl);
-	pthread_mutex_unlock(&q->lock);
+	qmp_unlock(q);
 	return 0;
 }
 

@@ -195,7 +195,7 @@ broken:
 		atomic_fetch_add(&q->garbage, 1);  /* a line cut by EOF */
 	pthread_mutex_lock(&q->lock);
 	qmp_die_locked(q);
-	pthread_mutex_unlock(&q->lock);
+	qmp_unlock(q);
 	return -1;
 }
 

@@ -7,7 +7,7 @@
 
 #include "qmp_state.h"
 
-/* Fail every waiting request, wake everyone. */
+/* Fail every waiting request; everyone is woken at the unlock. */
 void qmp_die_locked(struct qmp *q)
 {
 	struct qmp_pending *p, *next;
@@ -28,7 +28,17 @@ void qmp_die_locked(struct qmp *q)
 	 * make its poll() see the end at once rather than at its deadline. */
 	if (q->reader == QMP_READER_DIRECT)
 		shutdown(q->fd, SHUT_RDWR);
-	pthread_cond_broadcast(&q->reply_cond);
+	q->wake_owed = true;       /* qmp_unlock() wakes everyone */
+}
+
+void qmp_unlock(struct qmp *q)
+{
+	bool wake = q->wake_owed;
+
+	q->wake_owed = false;
+	pthread_mutex_unlock(&q->lock);
+	if (wake)
+		pthread_cond_broadcast(&q->reply_cond);
 }
 
 /* The waiting slot of id, taken off the pending list, or NULL when its

@@ -70,6 +70,7 @@ struct qmp {
 	int64_t *owed;           /* ids sent and not answered, oldest first */
 	size_t nowed, owed_cap;
 	atomic_bool dead;
+	bool wake_owed;              /* died: wake everyone at qmp_unlock() */
 
 	atomic_size_t garbage;
 	atomic_size_t unmatched;
@@ -88,8 +89,12 @@ void qmp_watch_update_locked(struct qmp *q);
 void qmp_read_own_reply(struct qmp *q, struct qmp_pending *slot,
 			const struct timespec *dl);
 
-/* Called with q->lock held: fail every waiting request, wake everyone. */
+/* Called with q->lock held: fail every waiting request. The waiters are
+ * woken by the qmp_unlock() that must end that critical section, after
+ * the lock is dropped, so none of them blocks on it at once. */
 void qmp_die_locked(struct qmp *q);
+/* Drop q->lock, then wake the waiters if the connection died meanwhile. */
+void qmp_unlock(struct qmp *q);
 
 /* The waiting slot of id, taken off the pending list, or NULL when its
  * requester gave up. Called with q->lock held. */
