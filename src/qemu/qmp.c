@@ -25,7 +25,7 @@
  * is sent without blocking, under q->lock, by whoever has a chance: the
  * requester right after queueing (most lines go out at once), and the
  * owner's I/O loop through qmp_on_writable() when the socket was full (the
- * write hook asks it to watch for writability). So a line that was started
+ * watch hook asks it to watch for writability). So a line that was started
  * is always finished, also after its requester timed out: the framing of
  * the stream never breaks. A requester that times out before a byte of its
  * line went out takes the line back, so QEMU never runs it.

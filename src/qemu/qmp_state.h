@@ -51,10 +51,11 @@ struct qmp {
 	struct qmp_lines in;
 	bool unflushed;          /* events delivered since the last flush */
 
-	/* Protects greeted, next_id, the pending list and the send queue
-	 * (with its write hook); every send() on the socket happens under
-	 * it, so lines never interleave. dead is written only under it (and
-	 * read without it through the atomic). */
+	/* Protects greeted, reader, the watch hook and what it was told,
+	 * next_id, the pending list, the owed ids, wake_owed and the send
+	 * queue; every send() on the socket happens under it, so lines
+	 * never interleave. dead is written only under it (and read without
+	 * it through the atomic). */
 	pthread_mutex_t lock;
 	pthread_cond_t reply_cond;   /* a slot completed, greeting, death,
 				      * a line went out */

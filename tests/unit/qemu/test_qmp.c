@@ -1072,7 +1072,7 @@ static json_t *big_args(size_t n, char **s)
 }
 
 /* A line far beyond the socket buffer goes out whole: sent by the loop
- * (the pump, told by the write hook), or without a hook by the requester
+ * (the pump, told by the watch hook), or without a hook by the requester
  * itself, waiting for room until its deadline. */
 static void large_request_goes_out_whole(struct fx *f, bool hook)
 {
