@@ -93,13 +93,17 @@ static void on_qmp_event(void *opaque, const char *line, json_t *ev)
 /* The QMP client's watch hook (under its lock, any thread): watch for
  * writability while a line waits for room (a big qom-set), so the loop
  * finishes it even after its requester timed out; not for readability
- * while a lone requester reads its own reply (qmp.h). */
+ * while a lone requester reads its own reply (qmp.h). Edge-triggered
+ * then: epoll reports a hang-up whatever the mask, and level-triggered
+ * it would call us in a loop until the requester gives the socket back
+ * (the flush writes to EAGAIN, so an edge is enough for EPOLLOUT). */
 static void on_qmp_watch(void *opaque, bool read, bool write)
 {
 	struct qemu_run *q = ((struct run *)opaque)->priv;
 	struct io_watch *w = atomic_load(&q->qmp_watch);
 	if (w)
-		ioloop_modify(w, (read ? EPOLLIN : 0) | (write ? EPOLLOUT : 0));
+		ioloop_modify(w, (read ? EPOLLIN : EPOLLET) |
+			      (write ? EPOLLOUT : 0));
 }
 
 /* The hook first: once it is cleared no thread is inside it, so none
