@@ -93,15 +93,20 @@ static void on_qmp_event(void *opaque, const char *line, json_t *ev)
 	}
 }
 
-/* The QMP client's write hook (under its lock, any thread): watch for
+/* The QMP client's watch hook (under its lock, any thread): watch for
  * writability while a line waits for room (a big qom-set), so the loop
- * finishes it even after its requester timed out. */
-static void on_qmp_want_write(void *opaque, bool on)
+ * finishes it even after its requester timed out; not for readability
+ * while a lone requester reads its own reply (qmp.h). Edge-triggered
+ * then: epoll reports a hang-up whatever the mask, and level-triggered
+ * it would call us in a loop until the requester gives the socket back
+ * (the flush writes to EAGAIN, so an edge is enough for EPOLLOUT). */
+static void on_qmp_watch(void *opaque, bool read, bool write)
 {
 	struct qemu_run *q = ((struct run *)opaque)->priv;
 	struct io_watch *w = atomic_load(&q->qmp_watch);
 	if (w)
-		ioloop_modify(w, on ? EPOLLIN | EPOLLOUT : EPOLLIN);
+		ioloop_modify(w, (read ? EPOLLIN : EPOLLET) |
+			      (write ? EPOLLOUT : 0));
 }
 
 /* The hook first: once it is cleared no thread is inside it, so none
@@ -109,7 +114,7 @@ static void on_qmp_want_write(void *opaque, bool on)
 void qemu_link_unwatch(struct qemu_run *q)
 {
 	if (q->qmp)
-		qmp_set_write_hook(q->qmp, NULL, NULL);
+		qmp_set_watch_hook(q->qmp, NULL, NULL);
 	ioloop_remove(atomic_exchange(&q->qmp_watch, NULL));
 }
 
@@ -184,7 +189,7 @@ int qemu_link_open(struct run *r, int fd)
 	q->qmp_watch = ioloop_add(run_loop(r), fd, EPOLLIN,
 				  on_qmp_readable, r);
 	if (q->qmp_watch)
-		qmp_set_write_hook(q->qmp, on_qmp_want_write, r);
+		qmp_set_watch_hook(q->qmp, on_qmp_watch, r);
 	return q->qmp_watch && q->lost_watch ? 0 : -EIO;
 }
 

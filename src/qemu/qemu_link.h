@@ -17,7 +17,7 @@ struct qemu_run;
  * -EIO when a watch could not (the client is the run's, freed with it). */
 int qemu_link_open(struct run *r, int fd);
 
-/* Stop watching the QMP socket (the write hook first). */
+/* Stop watching the QMP socket (the watch hook first). */
 void qemu_link_unwatch(struct qemu_run *q);
 
 /* A launched QEMU's serial link i on fd (the channel's): watch a dup of

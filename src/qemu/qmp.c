@@ -2,17 +2,30 @@
  * request side and the bookkeeping (the replies are read in qmp_reply.c,
  * the wire format is qmp_wire.c, the send queue qmp_sendq.c).
  *
- * Threads: one thread at a time calls qmp_on_readable() (the reader); it
- * alone owns the line buffer and parses what QEMU sends. Any number of
- * threads call qmp_execute*(): each registers a pending slot on its own
- * stack, queues its request line, and sleeps on reply_cond until the reader
- * fills the slot, the connection dies, or the deadline passes.
+ * Threads: one thread at a time reads the socket (q->reader says who): the
+ * owner's loop inside qmp_on_readable(), or a requester reading its own
+ * reply (qmp_reply.c); the reader alone owns the line buffer and parses
+ * what QEMU sends. Any number of threads call qmp_execute*(): each
+ * registers a pending slot on its own stack, queues its request line, and
+ * sleeps on reply_cond until the reader fills the slot, the connection
+ * dies, or the deadline passes.
+ *
+ * The lone requester: when a qmp_execute*() finds nobody else waiting and
+ * nobody reading, it takes the reader role before its line goes out, has
+ * the owner suspend the loop's read watch (the watch hook), and reads its
+ * reply itself: QEMU's reply wakes the requester directly, not the loop
+ * that would then wake the requester (two thread hops, two context
+ * switches, the loop's extra read to EAGAIN). It takes only whole reply
+ * lines; anything else goes back to the loop unread (qmp_reply.c), so
+ * events keep their one thread and their order. Requesters that come
+ * meanwhile wait as ever: the direct reader completes any reply it reads,
+ * and the loop reads the rest once the role is back.
  *
  * Sending: request lines go into one FIFO of whole lines (qmp_sendq). It
  * is sent without blocking, under q->lock, by whoever has a chance: the
  * requester right after queueing (most lines go out at once), and the
  * owner's I/O loop through qmp_on_writable() when the socket was full (the
- * write hook asks it to watch for writability). So a line that was started
+ * watch hook asks it to watch for writability). So a line that was started
  * is always finished, also after its requester timed out: the framing of
  * the stream never breaks. A requester that times out before a byte of its
  * line went out takes the line back, so QEMU never runs it.
@@ -49,6 +62,28 @@
 #include "core/clock.h"
 #include "qmp_state.h"
 
+/* ---- the owner's watch ---------------------------------------------- */
+
+void qmp_watch_update_locked(struct qmp *q)
+{
+	bool read = q->reader != QMP_READER_DIRECT;
+
+	if (!q->watch || (read == q->told_read && q->want_write == q->told_write))
+		return;
+	q->told_read = read;
+	q->told_write = q->want_write;
+	q->watch(q->watch_opaque, read, q->want_write);
+}
+
+/* The send queue's hook (under q->lock): lines wait for room, or not. */
+static void on_sendq_want(void *opaque, bool on)
+{
+	struct qmp *q = opaque;
+
+	q->want_write = on;
+	qmp_watch_update_locked(q);
+}
+
 /* ---- life cycle ------------------------------------------------------ */
 
 struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *opaque)
@@ -67,7 +102,9 @@ struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *opaque)
 	q->on_event = on_event;
 	q->opaque = opaque;
 	q->next_id = 1;
+	q->told_read = true;       /* an owner starts out watching reads */
 	qmp_sendq_init(&q->out);
+	qmp_sendq_set_hook(&q->out, on_sendq_want, q);
 	atomic_init(&q->dead, false);
 	atomic_init(&q->garbage, 0);
 	atomic_init(&q->unmatched, 0);
@@ -124,7 +161,7 @@ void qmp_shutdown(struct qmp *q)
 {
 	pthread_mutex_lock(&q->lock);
 	qmp_die_locked(q);
-	pthread_mutex_unlock(&q->lock);
+	qmp_unlock(q);
 	/* Wake the reader's poll(): it sees EOF and returns -1. */
 	shutdown(q->fd, SHUT_RDWR);
 }
@@ -138,10 +175,15 @@ static void flush_locked(struct qmp *q)
 		qmp_die_locked(q);
 }
 
-void qmp_set_write_hook(struct qmp *q, qmp_want_write_fn fn, void *opaque)
+void qmp_set_watch_hook(struct qmp *q, qmp_watch_fn fn, void *opaque)
 {
 	pthread_mutex_lock(&q->lock);
-	qmp_sendq_set_hook(&q->out, fn, opaque);
+	q->watch = fn;
+	q->watch_opaque = opaque;
+	/* A new owner watches reads and not writes: tell it what differs. */
+	q->told_read = true;
+	q->told_write = false;
+	qmp_watch_update_locked(q);
 	pthread_mutex_unlock(&q->lock);
 }
 
@@ -152,7 +194,7 @@ int qmp_on_writable(struct qmp *q)
 	pthread_mutex_lock(&q->lock);
 	flush_locked(q);
 	rc = atomic_load(&q->dead) ? -1 : 0;
-	pthread_mutex_unlock(&q->lock);
+	qmp_unlock(q);
 	return rc;
 }
 
@@ -184,29 +226,46 @@ static int owed_reserve_locked(struct qmp *q)
 	return 0;
 }
 
-/* Without a write hook nobody else finishes the line: push it out
+/* Without a watch hook nobody else finishes the line: push it out
  * ourselves, waiting for POLLOUT without the lock, until dl. */
 static void push_own_line_locked(struct qmp *q, struct qmp_pending *slot,
 				 const struct timespec *dl)
 {
-	while (slot->out && !q->out.want_write && !atomic_load(&q->dead)) {
+	while (slot->out && !q->watch && !atomic_load(&q->dead)) {
 		struct pollfd pfd = { .fd = q->fd, .events = POLLOUT };
 		int ms = clock_ms_until(dl);
 
 		if (ms == 0)
 			return;
-		pthread_mutex_unlock(&q->lock);
+		qmp_unlock(q);
 		poll(&pfd, 1, ms);
 		pthread_mutex_lock(&q->lock);
 		flush_locked(q);
 	}
 }
 
+/* Whether the requester about to queue its line may read its reply
+ * itself: an owner's loop to hand back to, nobody else waiting (so no
+ * reply of another is due first), nobody reading, nothing buffered. If
+ * so, take the reader role and suspend the loop's read watch, before the
+ * line goes out: the reply must not wake the loop. q->lock held. */
+static bool take_direct_locked(struct qmp *q)
+{
+	if (!q->watch || q->pending || q->reader != QMP_READER_NONE ||
+	    !qmp_lines_empty(&q->in))
+		return false;
+	q->reader = QMP_READER_DIRECT;
+	qmp_watch_update_locked(q);
+	return true;
+}
+
 /* Queue msg (an object; its "id" is set here) with slot registered for
- * its reply, so the reply may come before anyone waits. 0, -EIO (dead),
+ * its reply, so the reply may come before anyone waits. *direct (if not
+ * NULL): whether the caller took the reader role (take_direct_locked) and
+ * must now read its reply with qmp_read_own_reply(). 0, -EIO (dead),
  * -ENOMEM, -EILSEQ, -EFBIG (qmp_wire_command_line). */
 static int submit(struct qmp *q, json_t *msg, const struct timespec *dl,
-		  struct qmp_pending *slot)
+		  struct qmp_pending *slot, bool *direct)
 {
 	char *text = NULL;
 	size_t len;
@@ -241,11 +300,13 @@ static int submit(struct qmp *q, json_t *msg, const struct timespec *dl,
 		return -ENOMEM;            /* the queue freed text */
 	}
 	q->owed[q->nowed++] = slot->id;   /* in the order lines are queued */
+	if (direct)
+		*direct = take_direct_locked(q);
 	slot->next = q->pending;
 	q->pending = slot;
 	flush_locked(q);
 	push_own_line_locked(q, slot, dl);
-	pthread_mutex_unlock(&q->lock);
+	qmp_unlock(q);
 	return 0;
 }
 
@@ -290,12 +351,17 @@ static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
 		      json_t **reply, bool *died)
 {
 	struct qmp_pending slot;
-	int rc = submit(q, msg, dl, &slot);
+	bool direct = false;
+	int rc = submit(q, msg, dl, &slot, &direct);
 
 	*reply = NULL;
 	if (died)
 		*died = false;
-	return rc < 0 ? rc : await(q, &slot, dl, reply, died);
+	if (rc < 0)
+		return rc;
+	if (direct)
+		qmp_read_own_reply(q, &slot, dl);
+	return await(q, &slot, dl, reply, died);
 }
 
 static void set_local_err(struct qmp_error *err, int rc)
@@ -390,7 +456,9 @@ struct qmp_call *qmp_send(struct qmp *q, const char *cmd, json_t *args,
 	c->dl = clock_deadline(timeout_ms);
 	c->cmd = strdup(cmd);
 	json_t *msg = c->cmd ? qmp_wire_command(cmd, args) : NULL;
-	c->rc = msg ? submit(q, msg, &c->dl, &c->slot) : -ENOMEM;
+	/* Not direct: the caller goes on to other connections before it
+	 * collects, so the loop reads this reply. */
+	c->rc = msg ? submit(q, msg, &c->dl, &c->slot, NULL) : -ENOMEM;
 	json_decref(msg);
 	return c;
 }

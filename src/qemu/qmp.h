@@ -18,7 +18,7 @@
  * Requests are queued as whole lines and sent without blocking. What the
  * socket does not take at once (a big qom-set: QEMU reads its monitor a
  * byte per main-loop turn, some 150 KB/s) the owner sends when the socket
- * is writable: the write hook says when to watch for that, and the owner
+ * is writable: the watch hook says when to watch for that, and the owner
  * calls qmp_on_writable(). A line once started is always sent whole, also
  * after its requester timed out (its late reply is dropped by id), so a
  * timeout never breaks the stream; a line of which nothing was sent by
@@ -54,14 +54,26 @@ int qmp_fd(const struct qmp *q);
  * and every later request fails with -EIO. */
 int qmp_on_readable(struct qmp *q);
 
-/* The write hook (qmp_want_write_fn, qmp_sendq.h) is called with q's
- * lock held, from any thread: on true, watch the fd for writability and
- * call qmp_on_writable() when it is; on false, stop. It must not block or
+/* The watch hook: how the owner should watch the fd. read: watch for
+ * readability and call qmp_on_readable(); false while a requester reads
+ * its own reply from the socket (see below), when a wake-up of the loop
+ * would be for nothing. write: watch for writability and call
+ * qmp_on_writable() (a line waits for room in the socket). Called with
+ * q's lock held, from any thread, only on a change; it must not block or
  * call into q. Clearing the hook (fn NULL) waits for a call in progress,
  * so the owner clears it before it stops watching. Without a hook, a
  * requester sends its own line, waiting for the socket until its
- * deadline. */
-void qmp_set_write_hook(struct qmp *q, qmp_want_write_fn fn, void *opaque);
+ * deadline, and never reads the socket itself.
+ *
+ * With a hook, a requester that is the only one waiting on the
+ * connection (no other request in flight, nobody reading, no partial
+ * line buffered) sends its line and reads its reply itself: one thread
+ * hop less. It takes only whole reply lines from the socket (any reply,
+ * by id); at anything else (an event, a partial line, EOF) it hands the
+ * socket back to the owner's loop and waits for the reply as any other
+ * requester, so events are delivered from the loop, in order, as ever. */
+typedef void (*qmp_watch_fn)(void *opaque, bool read, bool write);
+void qmp_set_watch_hook(struct qmp *q, qmp_watch_fn fn, void *opaque);
 /* Send what the socket takes of the queued lines. 0, or -1 when dead. */
 int qmp_on_writable(struct qmp *q);
 /* Bytes queued and not sent yet (for the tests). */

@@ -2,19 +2,24 @@
  * splits it into lines and hands each to its place: a reply to the slot of
  * its requester, an event to the owner's callback, an unreadable reply to
  * the oldest request still owed one (see qmp.c's head comment for why that
- * is the right one). One thread at a time calls qmp_on_readable(). */
+ * is the right one). One thread at a time reads: the owner's loop in
+ * qmp_on_readable(), or a lone requester in qmp_read_own_reply() (see
+ * qmp.c's head comment); q->reader says which. */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "qmp.h"
 #include "qmp_state.h"
 
 /* Fail the request of id (if it still waits): its reply came unreadable.
- * Called with q->lock held. */
-static void fail_unreadable_locked(struct qmp *q, int64_t id)
+ * Called with q->lock held; true when a requester is to be woken. */
+static bool fail_unreadable_locked(struct qmp *q, int64_t id)
 {
 	struct qmp_pending *p = qmp_take_pending_locked(q, id);
 
@@ -22,23 +27,27 @@ static void fail_unreadable_locked(struct qmp *q, int64_t id)
 		p->reply = NULL;
 		p->unreadable = true;
 		p->done = true;
-		pthread_cond_broadcast(&q->reply_cond);
 	}
+	return p != NULL;
 }
 
 /* A line came that would be a reply if it could be read (not JSON, or
  * over-long): the oldest owed request's reply, in order. */
 static void unreadable_reply(struct qmp *q)
 {
+	bool wake = false;
+
 	atomic_fetch_add(&q->garbage, 1);
 	pthread_mutex_lock(&q->lock);
 	if (q->nowed > 0) {
 		int64_t id = q->owed[0];
 
 		qmp_answered_locked(q, id);
-		fail_unreadable_locked(q, id);
+		wake = fail_unreadable_locked(q, id);
 	}
 	pthread_mutex_unlock(&q->lock);
+	if (wake)   /* after the unlock, as in complete_reply */
+		pthread_cond_broadcast(&q->reply_cond);
 }
 
 /* Hands msg (our only reference) to the waiting slot, or drops it. The
@@ -89,8 +98,8 @@ static void handle_line(struct qmp *q, char *line, size_t n)
 	case QMP_MSG_GREETING:
 		pthread_mutex_lock(&q->lock);
 		q->greeted = true;
-		pthread_cond_broadcast(&q->reply_cond);
 		pthread_mutex_unlock(&q->lock);
+		pthread_cond_broadcast(&q->reply_cond);
 		break;
 	case QMP_MSG_EVENT:
 		if (q->on_event)
@@ -127,14 +136,37 @@ static void split_lines(struct qmp *q)
 	}
 }
 
-int qmp_on_readable(struct qmp *q)
+/* Take the reader role for the loop; false while a requester reads its
+ * own reply (the loop's watch is suspended then, so only an event batch
+ * from before the suspension, or a hang-up epoll reports regardless,
+ * brings the loop here: the requester hands the socket back soon). */
+static bool loop_reader_take(struct qmp *q)
+{
+	bool mine;
+
+	pthread_mutex_lock(&q->lock);
+	mine = q->reader != QMP_READER_DIRECT;
+	if (mine)
+		q->reader = QMP_READER_LOOP;
+	pthread_mutex_unlock(&q->lock);
+	return mine;
+}
+
+static void reader_give_back(struct qmp *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->reader = QMP_READER_NONE;
+	qmp_watch_update_locked(q);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* qmp_on_readable() with the reader role held. */
+static int read_as_loop(struct qmp *q)
 {
 	size_t got = 0;
 	ssize_t n;
 	char *space;
 
-	if (atomic_load(&q->dead))
-		return -1;
 	while (got < QMP_READ_BUDGET) {
 		size_t room;
 		space = qmp_lines_space(&q->in, &room);
@@ -163,6 +195,99 @@ broken:
 		atomic_fetch_add(&q->garbage, 1);  /* a line cut by EOF */
 	pthread_mutex_lock(&q->lock);
 	qmp_die_locked(q);
-	pthread_mutex_unlock(&q->lock);
+	qmp_unlock(q);
 	return -1;
+}
+
+int qmp_on_readable(struct qmp *q)
+{
+	int rc;
+
+	if (atomic_load(&q->dead))
+		return -1;
+	if (!loop_reader_take(q))
+		return 0;
+	rc = read_as_loop(q);
+	reader_give_back(q);
+	return rc;
+}
+
+/* ---- the lone requester ------------------------------------------------ */
+
+/* Consume exactly n bytes the socket is known to hold (they were peeked
+ * by the only reader). false on a failure, which the loop then meets.
+ * read(), not recv(): the fd is non-blocking, and /proc/PID/io (the
+ * bench's syscall count) counts read() only. */
+static bool consume(struct qmp *q, char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t got = read(q->fd, buf, n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return false;
+		n -= (size_t)got;
+	}
+	return true;
+}
+
+/* Take the next line from the socket if it is a whole reply: complete it
+ * (ours or another requester's) and return true. Anything else stays in
+ * the socket, unread, for the loop: false. The line is peeked first, so
+ * nothing but a reply is ever taken. */
+static bool take_reply_line(struct qmp *q)
+{
+	size_t room, len;
+	char *buf = qmp_lines_space(&q->in, &room), *nl;
+	ssize_t n;
+	json_t *msg;
+
+	if (!buf)
+		return false;
+	n = recv(q->fd, buf, room, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN ||
+		      errno == EWOULDBLOCK))
+		return true;                 /* nothing yet: poll again */
+	if (n <= 0)
+		return false;                /* EOF or an error: the loop's */
+	nl = memchr(buf, '\n', (size_t)n);
+	if (!nl)
+		return false;                /* a partial line: the loop's */
+	len = (size_t)(nl - buf);
+	*nl = '\0';
+	while (len > 0 && buf[len - 1] == '\r')
+		buf[--len] = '\0';
+	if (qmp_wire_parse(buf, len, &msg) != QMP_MSG_REPLY) {
+		json_decref(msg);
+		return false;                /* an event, greeting, garbage */
+	}
+	if (!consume(q, buf, (size_t)(nl - buf) + 1)) {
+		json_decref(msg);
+		return false;
+	}
+	complete_reply(q, msg);
+	return true;
+}
+
+void qmp_read_own_reply(struct qmp *q, struct qmp_pending *slot,
+			const struct timespec *dl)
+{
+	for (;;) {
+		struct pollfd p = { .fd = q->fd, .events = POLLIN };
+		bool done;
+		int ms;
+
+		pthread_mutex_lock(&q->lock);
+		done = slot->done;
+		pthread_mutex_unlock(&q->lock);
+		ms = clock_ms_until(dl);
+		if (done || ms == 0)
+			break;
+		if (poll(&p, 1, ms) < 0 && errno != EINTR)
+			break;
+		if (p.revents && !take_reply_line(q))
+			break;
+	}
+	reader_give_back(q);
 }

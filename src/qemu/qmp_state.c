@@ -3,10 +3,11 @@
  * death. Every function here is called with q->lock held. */
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "qmp_state.h"
 
-/* Fail every waiting request, wake everyone. */
+/* Fail every waiting request; everyone is woken at the unlock. */
 void qmp_die_locked(struct qmp *q)
 {
 	struct qmp_pending *p, *next;
@@ -23,7 +24,21 @@ void qmp_die_locked(struct qmp *q)
 	q->pending = NULL;
 	q->nowed = 0;
 	qmp_sendq_drop(&q->out);
-	pthread_cond_broadcast(&q->reply_cond);
+	/* A requester reading its own reply polls the socket, not the cond:
+	 * make its poll() see the end at once rather than at its deadline. */
+	if (q->reader == QMP_READER_DIRECT)
+		shutdown(q->fd, SHUT_RDWR);
+	q->wake_owed = true;       /* qmp_unlock() wakes everyone */
+}
+
+void qmp_unlock(struct qmp *q)
+{
+	bool wake = q->wake_owed;
+
+	q->wake_owed = false;
+	pthread_mutex_unlock(&q->lock);
+	if (wake)
+		pthread_cond_broadcast(&q->reply_cond);
 }
 
 /* The waiting slot of id, taken off the pending list, or NULL when its

@@ -82,6 +82,11 @@ enum qmp_line_kind qmp_lines_next(struct qmp_lines *l, char **line,
 	return QMP_LINE_NONE;
 }
 
+bool qmp_lines_empty(const struct qmp_lines *l)
+{
+	return l->len == l->start && !l->discarding;
+}
+
 bool qmp_lines_reset(struct qmp_lines *l)
 {
 	bool cut = l->len > l->start && !l->discarding;

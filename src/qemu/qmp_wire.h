@@ -58,6 +58,9 @@ void qmp_lines_add(struct qmp_lines *l, size_t n);
 enum qmp_line_kind qmp_lines_next(struct qmp_lines *l, char **line,
 				  size_t *n);
 
+/* Nothing buffered: no partial line, none being discarded. */
+bool qmp_lines_empty(const struct qmp_lines *l);
+
 /* Forget what is buffered (the stream ended); true when that cut a line
  * short (a partial line that was not already being discarded). */
 bool qmp_lines_reset(struct qmp_lines *l);

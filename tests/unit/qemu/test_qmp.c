@@ -3,9 +3,10 @@
  * The test plays QEMU: it writes server lines recorded from a real QEMU 7.2
  * (tests/unit/qemu/data/qmp/qemu-7.2-ast2500.txt, CRLF line ends, ids replaced
  * by the ones the client chose) and reads back what the client sent. A
- * pump thread plays emufs's I/O loop: poll() the client fd (for POLLOUT
- * too while the client's write hook asks for it), call qmp_on_readable()
- * and qmp_on_writable() until the connection is dead.
+ * pump thread plays emufs's I/O loop: poll() the client fd (for POLLIN
+ * unless a lone requester reads its own reply, for POLLOUT too while the
+ * client's watch hook asks for it), call qmp_on_readable() and
+ * qmp_on_writable() until the connection is dead.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,7 +71,8 @@ struct fx {
 	pthread_t pump;
 	atomic_bool stop;
 	atomic_bool pump_done;   /* qmp_on_readable returned -1 */
-	atomic_bool want_write;  /* set by the client's write hook */
+	atomic_bool want_write;  /* set by the client's watch hook */
+	atomic_bool no_read;     /* the same: a requester reads directly */
 	atomic_int hook_calls;
 	atomic_int events_at_flush;  /* events seen at the last flush point */
 
@@ -122,11 +124,12 @@ static const char *event_name(struct fx *f, size_t i)
 	return name;
 }
 
-static void want_write(void *opaque, bool on)
+static void want_write(void *opaque, bool read, bool write)
 {
 	struct fx *f = opaque;
 
-	atomic_store(&f->want_write, on);
+	atomic_store(&f->no_read, !read);
+	atomic_store(&f->want_write, write);
 	atomic_fetch_add(&f->hook_calls, 1);
 }
 
@@ -140,7 +143,8 @@ static void *pump_main(void *arg)
 
 		/* The hook's change shows within one 10 ms poll, as the real
 		 * loop's epoll_ctl() would show at once. */
-		p.events = POLLIN | (atomic_load(&f->want_write) ? POLLOUT : 0);
+		p.events = (atomic_load(&f->no_read) ? 0 : POLLIN) |
+			   (atomic_load(&f->want_write) ? POLLOUT : 0);
 		if (poll(&p, 1, 10) <= 0)
 			continue;
 		if (p.revents & POLLOUT)
@@ -167,7 +171,7 @@ static int setup(void **state)
 	f->events = json_array();
 	f->q = qmp_new(sv[1], on_event, f);
 	assert_non_null(f->q);
-	qmp_set_write_hook(f->q, want_write, f);
+	qmp_set_watch_hook(f->q, want_write, f);
 	assert_int_equal(pthread_create(&f->pump, NULL, pump_main, f), 0);
 	*state = f;
 	return 0;
@@ -1068,7 +1072,7 @@ static json_t *big_args(size_t n, char **s)
 }
 
 /* A line far beyond the socket buffer goes out whole: sent by the loop
- * (the pump, told by the write hook), or without a hook by the requester
+ * (the pump, told by the watch hook), or without a hook by the requester
  * itself, waiting for room until its deadline. */
 static void large_request_goes_out_whole(struct fx *f, bool hook)
 {
@@ -1078,7 +1082,7 @@ static void large_request_goes_out_whole(struct fx *f, bool hook)
 
 	do_handshake(f);
 	if (!hook) {
-		qmp_set_write_hook(f->q, NULL, NULL);
+		qmp_set_watch_hook(f->q, NULL, NULL);
 		atomic_store(&f->want_write, false);
 	}
 	call_start(&c, f, CALL_EXEC, "qom-set", args, CALL_TIMEOUT_MS);
