@@ -10,7 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "qmp.h"   /* qmp_watch_fn; the send queue, the wire format */
+#include "qmp_sendq.h"
+#include "qmp_wire.h"
 
 /* What one qmp_on_readable() reads at most before it returns to the I/O
  * loop, so that one QEMU flooding events cannot hold the loop from every
@@ -61,7 +62,10 @@ struct qmp {
 				      * a line went out */
 	bool greeted;
 	enum qmp_reader reader;
-	qmp_watch_fn watch;          /* the owner's watch hook, or NULL */
+	/* The owner's watch hook (qmp_watch_fn of qmp.h, spelt out so that
+	 * this header does not include qmp.h, whose module includes it), or
+	 * NULL. */
+	void (*watch)(void *opaque, bool read, bool write);
 	void *watch_opaque;
 	bool want_write;             /* what the send queue last asked */
 	bool told_read, told_write;  /* what the hook was last told */
