@@ -60,7 +60,8 @@ struct bench_opt {
 	int slurm_rounds;      /* rounds of each kind in slurm */
 	int pinwake;           /* instances of the pinwake test */
 	int pinwake_toggles;   /* its toggles per width (1 pin, all) */
-	bool pinwake_paused;   /* its instances paused, not running */
+	int pinwake_running_toggles; /* the same, running instances */
+	bool pinwake_paused;   /* only the paused pass (pinwake.c) */
 	int sweeps;            /* `cat <each>/state` sweeps per point */
 	int readers;           /* blocked readers of `blocked` */
 	int guest_rounds;      /* boot+bulk rounds per side */

@@ -56,6 +56,7 @@ struct bench_opt bench_opt = {
 	.slurm_rounds = 1,
 	.pinwake = 48,
 	.pinwake_toggles = 1000,
+	.pinwake_running_toggles = 100,
 	.sweeps = 30,
 	.readers = 1000,
 	.guest_rounds = 2,
@@ -208,7 +209,8 @@ static void bench_usage(FILE *to)
 		"  --slurm-rounds N  rounds of each kind in slurm (1)\n"
 		"  --pinwake N       instances of the pinwake test (48)\n"
 		"  --pinwake-toggles N  its toggles per width (1000)\n"
-		"  --pinwake-paused  its instances paused (default: running)\n"
+		"  --pinwake-running-toggles N  the same, running (100)\n"
+		"  --pinwake-paused  only its paused pass, not the running one\n"
 		"  --sweeps N        `cat */state` sweeps per point (30)\n"
 		"  --readers N       blocked readers of `blocked` (1000)\n"
 		"  --guests DIR      the guest kit of boot,bulk,snapshots-linux\n"
@@ -237,6 +239,7 @@ static void bench_parse(int argc, char **argv)
 		{ "scale", 1, 0, 'S' }, { "sweeps", 1, 0, 'W' },
 		{ "pinwake", 1, 0, 'P' }, { "pinwake-toggles", 1, 0, 'T' },
 		{ "pinwake-paused", 0, 0, 'Z' }, { "slurm-rounds", 1, 0, 'U' },
+		{ "pinwake-running-toggles", 1, 0, 'Y' },
 		{ "readers", 1, 0, 'R' }, { "guests", 1, 0, 'G' },
 		{ "guest-rounds", 1, 0, 'g' }, { "bulk-bytes", 1, 0, 'K' },
 		{ "wrap", 1, 0, 'r' }, { "tsv", 1, 0, 't' },
@@ -263,6 +266,7 @@ static void bench_parse(int argc, char **argv)
 		case 'P': o->pinwake = atoi(optarg); break;
 		case 'T': o->pinwake_toggles = atoi(optarg); break;
 		case 'Z': o->pinwake_paused = true; break;
+		case 'Y': o->pinwake_running_toggles = atoi(optarg); break;
 		case 'U': o->slurm_rounds = atoi(optarg); break;
 		case 'W': o->sweeps = atoi(optarg); break;
 		case 'R': o->readers = atoi(optarg); break;
@@ -284,7 +288,7 @@ static void bench_parse(int argc, char **argv)
 	    o->polls < 1 || o->bursts < 1 || o->burst_bytes < 1 ||
 	    o->starts < 1 || o->scale < 2 || o->scale > 99 ||
 	    o->slurm_rounds < 1 || o->pinwake < 1 || o->pinwake > 99 ||
-	    o->pinwake_toggles < 1 ||
+	    o->pinwake_toggles < 1 || o->pinwake_running_toggles < 1 ||
 	    o->sweeps < 1 || o->readers < 1 || o->guest_rounds < 1 ||
 	    o->bulk_bytes < 1) {
 		bench_usage(stderr);
