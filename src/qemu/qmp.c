@@ -64,17 +64,6 @@
 
 /* ---- the owner's watch ---------------------------------------------- */
 
-void qmp_watch_update_locked(struct qmp *q)
-{
-	bool read = q->reader != QMP_READER_DIRECT;
-
-	if (!q->watch || (read == q->told_read && q->want_write == q->told_write))
-		return;
-	q->told_read = read;
-	q->told_write = q->want_write;
-	q->watch(q->watch_opaque, read, q->want_write);
-}
-
 /* The send queue's hook (under q->lock): lines wait for room, or not. */
 static void on_sendq_want(void *opaque, bool on)
 {

@@ -32,6 +32,7 @@
 #include <stddef.h>
 
 /* QMP_MAX_LINE, struct qmp_error, qmp_errno_for(): the wire format. */
+#include "qmp_reply.h"
 #include "qmp_sendq.h"
 #include "qmp_wire.h"
 
@@ -45,14 +46,7 @@ struct qmp *qmp_new(int fd, qmp_event_fn on_event, void *opaque);
 void qmp_free(struct qmp *q);
 int qmp_fd(const struct qmp *q);
 
-/* Read what is available, up to a budget of a few hundred KB per call (so
- * a flood from one QEMU cannot hold the caller's loop: with a level-
- * triggered poll the rest comes at the next call), parse whole lines,
- * complete requests, deliver events. Partial lines are kept for the next
- * call; lines that are not JSON objects are counted and skipped. Returns
- * 0, or -1 once the peer closed or the socket failed: then every waiting
- * and every later request fails with -EIO. */
-int qmp_on_readable(struct qmp *q);
+/* qmp_on_readable(), the reply side's entry: qmp_reply.h. */
 
 /* The watch hook: how the owner should watch the fd. read: watch for
  * readability and call qmp_on_readable(); false while a requester reads

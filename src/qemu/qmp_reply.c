@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
-#include "qmp.h"
+#include "qmp_reply.h"
 #include "qmp_state.h"
 
 /* Fail the request of id (if it still waits): its reply came unreadable.

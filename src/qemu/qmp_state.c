@@ -74,3 +74,18 @@ void qmp_answered_locked(struct qmp *q, int64_t id)
 		}
 	}
 }
+
+/* Tells the owner's watch hook what to watch, only on a change: reading
+ * stays off while a requester reads its own reply (qmp.c). Shared by
+ * both sides, so it lives with the state and not in qmp.c, which
+ * qmp_reply.c must not need. */
+void qmp_watch_update_locked(struct qmp *q)
+{
+	bool read = q->reader != QMP_READER_DIRECT;
+
+	if (!q->watch || (read == q->told_read && q->want_write == q->told_write))
+		return;
+	q->told_read = read;
+	q->told_write = q->want_write;
+	q->watch(q->watch_opaque, read, q->want_write);
+}
