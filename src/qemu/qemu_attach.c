@@ -6,7 +6,16 @@
  * TLS); emufs is the client. The run's launcher is launch_attach.c:
  * there is no process, and the run ends when emufs lets go (`stop`) or a
  * link breaks (qemu_link.c: `crashed`). Nothing here changes the
- * machine: no `cont`, no reset; query-status says whether it runs.
+ * machine: no reset, no `cont` but the one that undoes the gdb stub's
+ * stop (below); query-status says whether it runs.
+ *
+ * The gdb stub (`attach.gdb`) is one more link, relayed to a loopback
+ * port of emufs's (core/gdbrelay.h) as a launched QEMU's is. QEMU 7.2
+ * stops the machine when a client connects to its stub (gdbstub's
+ * CHR_EVENT_OPENED): emufs connects after query-status has said whether
+ * it runs, waits for the stub to answer (so the stop has happened), and
+ * lets a machine that ran run again (`cont`; `events` shows the STOP and
+ * RESUME).
  *
  * A socket chardev serves one client at a time; a second one's connect
  * completes in the listen backlog and then hears nothing (no greeting,
@@ -16,9 +25,11 @@
 #include "qemu_attach.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -42,7 +53,7 @@ static int tls_client(struct run *r, int fd, const struct cfg_endpoint *e,
 		      const char *what, long long end, char *why, size_t wl)
 {
 	struct qemu_relays *t = &((struct qemu_run *)r->priv)->relays;
-	size_t n = r->target->nchannels + 1;     /* QMP, every channel */
+	size_t n = r->target->nchannels + 2;   /* QMP, every channel, gdb */
 	char err[224] = "";
 	struct tls_link *link = NULL;
 	int rc = 0, plain = -1;
@@ -105,6 +116,73 @@ static int attach_channels(struct run *r, long long end, char *why,
 			return rc;
 		}
 	}
+	return 0;
+}
+
+/* Ask the stub on fd something harmless (qAttached) and read its answer:
+ * QEMU reads a client's bytes only once it has handled the connection's
+ * opening, which stops the machine; so after the answer, a `cont` is not
+ * undone by a stop still to come. Acks it. 0 or -errno. */
+static int gdb_sync(int fd, long long end)
+{
+	static const char ask[] = "$qAttached#8f";
+	char buf[256];
+	size_t len = 0;
+	if (send(fd, ask, sizeof ask - 1, MSG_NOSIGNAL) != sizeof ask - 1)
+		return -EIO;   /* a fresh socket has room for 13 bytes */
+	for (;;) {
+		/* The answer: '+', then "$...#XX" (QEMU's are short). */
+		const char *hash = memchr(buf, '#', len);
+		if (hash && buf + len - hash >= 3)
+			break;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int left = clock_ms_left(end);
+		int n = left > 0 ? poll(&p, 1, left) : 0;
+		if (n == 0)
+			return -ETIMEDOUT;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n < 0)
+			continue;
+		ssize_t got = recv(fd, buf + len, sizeof buf - len, 0);
+		if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
+			return got == 0 ? -ECONNRESET : -errno;
+		if (got > 0 && (len += got) == sizeof buf)
+			return -EPROTO;
+	}
+	return send(fd, "+", 1, MSG_NOSIGNAL) == 1 ? 0 : -EIO;
+}
+
+/* The stub at attach.gdb, relayed to a loopback port that `gdb` then
+ * gives; a machine that ran (running) runs again. -EIO with why. */
+static int attach_gdb(struct run *r, int running, long long end, char *why,
+		      size_t wl)
+{
+	const struct cfg_endpoint *e = &r->target->attach->gdb;
+	struct qemu_run *q = r->priv;
+	int fd = connect_link(r, e, "gdb", end, why, wl);
+	if (fd < 0)
+		return -EIO;
+	int rc = gdb_sync(fd, end);
+	if (rc) {
+		close(fd);
+		snprintf(why, wl, "gdb link to %s: no answer from the stub: "
+			 "%s%s", e->text, strerror(-rc),
+			 rc == -ETIMEDOUT ? HELD_HINT : "");
+		return -EIO;
+	}
+	if ((rc = qemu_link_gdb(r, fd))) {      /* owns fd from here */
+		snprintf(why, wl, "gdb link: %s", strerror(-rc));
+		return -EIO;
+	}
+	struct qmp_error err;
+	if (running && (rc = qmp_execute(q->qmp, "cont", NULL,
+					 clock_ms_left(end), NULL, &err))) {
+		snprintf(why, wl, "cont after the gdb stub stopped the "
+			 "machine: %s", rc == -EIO ? err.desc : strerror(-rc));
+		return -EIO;
+	}
+	run_log(r, "gdb link to %s: relayed to %s", e->text, q->gdb);
 	return 0;
 }
 
@@ -179,10 +257,8 @@ int qemu_attach(struct run *r, char *why, size_t wl)
 	if (running < 0)
 		return -EIO;
 	r->found_running = running;
-	/* As configured: the stub is QEMU's, at the address its owner
-	 * gave (no relay of emufs's yet). */
-	if (a->gdb.text)
-		snprintf(q->gdb, sizeof q->gdb, "%s", a->gdb.text);
+	if (a->gdb.text && attach_gdb(r, running, end, why, wl))
+		return -EIO;
 	run_log(r, "attached to QEMU at %s: it is %s, and stays as it was",
 		a->qmp.text, running ? "running" : "paused");
 	return 0;

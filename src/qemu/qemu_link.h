@@ -28,10 +28,11 @@ int qemu_link_watch_hup(struct run *r, size_t i, int fd);
  * the dups (only once no callback can run: the run's release). */
 void qemu_link_unwatch_hups(struct qemu_run *q, bool close_fds);
 
-/* A launched QEMU's gdb stub link on fd (owned from here): relayed to a
- * loopback port for the user's gdb (core/gdbrelay.h), whose address
- * `gdb` then gives; its loss, like a serial link's, ends a QEMU still
- * running a request timeout later. 0 or -errno. */
+/* A QEMU's gdb stub link on fd (owned from here; a launched QEMU's, or
+ * an attached one's): relayed to a loopback port for the user's gdb
+ * (core/gdbrelay.h), whose address `gdb` then gives; its loss, like a
+ * serial link's, ends a QEMU still running a request timeout later (an
+ * attachment at once). 0 or -errno. */
 int qemu_link_gdb(struct run *r, int fd);
 /* Stop the relay and free it (idempotent). */
 void qemu_link_unwatch_gdb(struct qemu_run *q);

@@ -32,7 +32,7 @@ struct qemu_run {
 	char **overlays;           /* per drive: its overlay, or NULL */
 	size_t ndrives;
 	char gdb[64];              /* "127.0.0.1:PORT", set at launch */
-	/* A launched QEMU's stub relayed to gdb's port (qemu_link.c);
+	/* A launched or attached QEMU's stub relayed to gdb's port (qemu_link.c);
 	 * taken (NULL) by whoever frees it. */
 	struct gdb_relay *_Atomic gdb_relay;
 	char *argv_text;           /* the command line, for snapshots'

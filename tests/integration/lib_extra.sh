@@ -140,3 +140,35 @@ assert_board_works() {
 	exec 3>&-
 	[[ $reply == '{"return":'*'"status":"running"'* ]] || fail "qmp replied: $reply"
 }
+
+# gdb_session ADDR: a batch gdb-multiarch session on ADDR that reads pc and
+# the words there, then detaches; or fail.
+# (test_slurm.sh, test_attach.sh: a launched or attached QEMU's stub.)
+gdb_session() {
+	command -v gdb-multiarch >/dev/null 2>&1 ||
+		fail "gdb-multiarch is not installed (scripts/setup-deps.sh)"
+	local out
+	out=$(timeout 30 gdb-multiarch -nx -batch -ex "target remote $1" \
+		-ex 'info registers pc' -ex 'x/4x $pc' -ex detach 2>&1) ||
+		fail "gdb-multiarch failed (status $?): $(tail -n 3 <<<"$out" | tr '\n' '|')"
+	grep -qE '^pc +0x[0-9a-f]+' <<<"$out" || fail "gdb printed no pc: $(tr '\n' '|' <<<"$out")"
+	grep -qE '^0x[0-9a-f]+:'$'\t''0x[0-9a-f]{8}' <<<"$out" ||
+		fail "gdb read no memory at pc: $(tr '\n' '|' <<<"$out")"
+	grep -q 'detached' <<<"$out" || fail "gdb did not detach: $(tr '\n' '|' <<<"$out")"
+}
+
+# gdb_relay_works ADDR: board0's gdb relay at ADDR is emufs's port on
+# 127.0.0.1 (not QEMU's); two gdb sessions through it, the guest running
+# on (serial ping, pong) after each.
+gdb_relay_works() {
+	local addr=$1
+	assert_match '127\.0\.0\.1:[0-9]+' "$addr" "gdb"
+	ss -tlnpH "src 127.0.0.1 and sport = :${addr##*:}" | grep -q "pid=$EMUFS_PID," ||
+		fail "emufs does not listen on $addr: $(ss -tlnpH "sport = :${addr##*:}")"
+	gdb_session "$addr"
+	wait_state board0 running 2
+	echo ping >"$MNT/board0/serial0" || fail "echo ping > serial0 failed"
+	wait_text "$MNT/board0/serial0" pong 3
+	gdb_session "$addr"
+	wait_state board0 running 2
+}

@@ -5,7 +5,8 @@
 # "host" (a network namespace joined to this one by a veth pair on a
 # link-local /30, made here and removed on every path) with TLS on, and
 # on loopback without it. The same commands a user types as for an
-# emulator emufs starts; and every bad input: unreachable, QMP held by
+# emulator emufs starts, and its gdb stub through emufs's loopback relay
+# with real gdb-multiarch; and every bad input: unreachable, QMP held by
 # another client, a certificate that does not verify, off loopback
 # without TLS, attach with keys only a launch takes, kill, the files
 # emufs does not own, and QEMU killed under emufs.
@@ -79,8 +80,8 @@ listening() {
 
 # run_qemu HOST [TLS_DIR]: the board as its owner would run it: QMP at
 # HOST:QMP_PORT, serial0 at HOST:SER_PORT (QEMU's mux, as emufs's own),
-# its gdb stub at HOST:GDB_PORT, every chardev a server, TLS ones with a
-# TLS_DIR. In the namespace when HOST is its address (fixed ports there:
+# its gdb stub at HOST:GDB_PORT (on a chardev: TLS needs one), every
+# chardev a server, TLS ones with a TLS_DIR. In the namespace when HOST is its address (fixed ports there:
 # the namespace is ours), else on free loopback ports. Sets QEMU_PID.
 run_qemu() {
 	local host=$1 tls=${2-} opt='' creds=() pre=()
@@ -104,10 +105,12 @@ run_qemu() {
 		-chardev "socket,id=qmp,host=$host,port=$QMP_PORT,server=on,wait=off$opt" \
 		-mon chardev=qmp,mode=control \
 		-chardev "socket,id=s0,host=$host,port=$SER_PORT,server=on,wait=off,mux=on$opt" \
-		-serial chardev:s0 -gdb "tcp:$host:$GDB_PORT" \
+		-serial chardev:s0 \
+		-chardev "socket,id=g,host=$host,port=$GDB_PORT,server=on,wait=off$opt" \
+		-gdb chardev:g \
 		-pidfile "$SCRATCH/qemu.pid" >>"$SCRATCH/qemu.out" 2>&1 &
 	AT_PIDS+=("$!")
-	wait_for "[ -s '$SCRATCH/qemu.pid' ] && listening $host $QMP_PORT && listening $host $SER_PORT" 20 ||
+	wait_for "[ -s '$SCRATCH/qemu.pid' ] && listening $host $QMP_PORT && listening $host $SER_PORT && listening $host $GDB_PORT" 20 ||
 		fail "QEMU did not come up in 20 s: pid file: $(cat "$SCRATCH/qemu.pid" 2>&1), listening: $("${pre[@]}" ss -Hltn 2>&1 | tr '\n' '|'), QEMU: $(tail -n 3 "$SCRATCH/qemu.out" | tr '\n' '|')"
 	QEMU_PID=$(cat "$SCRATCH/qemu.pid")
 	AT_PIDS+=("$QEMU_PID")
@@ -140,6 +143,26 @@ setup_tls_remote() {
 		fail "the QMP link is not TLS: $(tail -n 4 "$MNT/board0/log" | tr '\n' '|')"
 	grep -q "serial0 link: TLS, QEMU's server certificate verified" "$MNT/board0/log" ||
 		fail "serial0's link is not TLS"
+	grep -q "gdb link: TLS, QEMU's server certificate verified for $AT_NS_IP" "$MNT/board0/log" ||
+		fail "the gdb link is not TLS: $(grep gdb "$MNT/board0/log" | tr '\n' '|')"
+}
+
+# assert_gdb_relayed: `gdb` gives a port of emufs's on 127.0.0.1 (not
+# QEMU's address), two gdb-multiarch sessions work through it and the
+# machine runs on after each; `stop` closes the port. Leaves board0
+# stopped.
+assert_gdb_relayed() {
+	local addr
+	addr=$(cat "$MNT/board0/gdb") || fail "cat gdb failed"
+	grep -q "gdb link to .*:$GDB_PORT: relayed to $addr" "$MNT/board0/log" ||
+		fail "log: $(grep gdb "$MNT/board0/log" | tr '\n' '|')"
+	gdb_relay_works "$addr"
+	ctl board0 stop
+	assert_state board0 stopped
+	expect_errno ESRCH read "$MNT/board0/gdb"
+	wait_for "[ -z \"\$(ss -tlnH 'src 127.0.0.1 and sport = :${addr##*:}')\" ]" 2 ||
+		fail "the relay's port is still open after stop"
+	alive "$QEMU_PID" || fail "stop ended the attached QEMU"
 }
 
 # The attached board on loopback, plain TCP, started.
@@ -201,8 +224,7 @@ EOPY
 test_attach_tls_netns_serial_props_gpio_qmp_gdb() {
 	setup_tls_remote
 	assert_board_works board0
-	# As configured (the gdb relay is not wired to attach yet).
-	assert_content "$MNT/board0/gdb" "$AT_NS_IP:$GDB_PORT"$'\n'
+	assert_gdb_relayed
 	unmount_emufs
 }
 
@@ -260,6 +282,31 @@ test_attach_loopback_without_tls_serial_and_stop() {
 	assert_state board0 running
 	echo again >"$MNT/board0/serial0" || fail "echo again > serial0 failed"
 	wait_text "$MNT/board0/serial0" "? again" 3
+	unmount_emufs
+}
+
+# The stub on loopback, plain TCP: relayed all the same (interface.md 6:
+# `gdb` gives emufs's port for every attached QEMU). Connecting to the
+# stub stopped the machine (QEMU's stub does at every connect): emufs ran
+# it again, QEMU itself says running (assert_board_works's qmp).
+test_attach_loopback_without_tls_gdb_relayed() {
+	setup_local
+	assert_state board0 running
+	assert_board_works board0
+	assert_gdb_relayed
+	unmount_emufs
+}
+
+# The gdb link broken under a running attachment (ss -K resets QEMU's
+# end): crashed at once, as for the other links, and log names gdb.
+test_attach_broken_gdb_link_is_crashed_with_gdb_named() {
+	setup_local
+	ss -K state established src 127.0.0.1 sport = ":$GDB_PORT" >/dev/null 2>&1 ||
+		fail "ss -K could not reset the gdb link"
+	wait_state board0 crashed 4
+	grep -q 'the gdb connection to the attached QEMU broke' "$MNT/board0/log" ||
+		fail "log: $(tail -n 3 "$MNT/board0/log" | tr '\n' '|')"
+	alive "$QEMU_PID" || fail "the attached QEMU ended"
 	unmount_emufs
 }
 
@@ -327,6 +374,47 @@ test_attach_unreachable_is_eio_with_the_address() {
 	expect_errno EIO sh "echo start >'$MNT/board0/ctl'"
 	assert_start_failed_within 3500
 	grep -q "start failed: QMP link: connect to 127.0.0.1:$QMP_PORT: Connection refused" "$MNT/board0/log" ||
+		fail "log: $(tail -n 2 "$MNT/board0/log" | tr '\n' '|')"
+	assert_state board0 stopped
+	unmount_emufs
+}
+
+# QMP and serial reachable, the gdb stub not: EIO within the request
+# timeout, log names the address, and QEMU lives on.
+test_attach_gdb_unreachable_is_eio_with_the_address() {
+	run_qemu 127.0.0.1
+	GDB_PORT=$(free_port)
+	write_attach_config 127.0.0.1
+	mount_emufs
+	expect_errno EIO sh "echo start >'$MNT/board0/ctl'"
+	assert_start_failed_within 3500
+	grep -q "start failed: gdb link: connect to 127.0.0.1:$GDB_PORT: Connection refused" "$MNT/board0/log" ||
+		fail "log: $(tail -n 2 "$MNT/board0/log" | tr '\n' '|')"
+	assert_state board0 stopped
+	alive "$QEMU_PID" || fail "the attached QEMU ended"
+	unmount_emufs
+}
+
+# Another gdb holds QEMU's stub (one client at a time): emufs's connect
+# waits in the backlog and the stub never answers: EIO within the request
+# timeout, log says why.
+test_attach_gdb_stub_held_by_another_client_is_eio() {
+	run_qemu 127.0.0.1
+	python3 - "$GDB_PORT" "$SCRATCH/holder.ready" <<'EOPY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.sendall(b"$qAttached#8f")
+s.recv(4096)                     # the stub answered: we hold it
+open(sys.argv[2], "w").close()
+time.sleep(300)
+EOPY
+	AT_PIDS+=("$!")
+	wait_for "[ -e '$SCRATCH/holder.ready' ]" 5 || fail "the other gdb did not connect"
+	write_attach_config 127.0.0.1
+	mount_emufs
+	expect_errno EIO sh "echo start >'$MNT/board0/ctl'"
+	assert_start_failed_within 3500
+	grep -q "start failed: gdb link to 127.0.0.1:$GDB_PORT: no answer from the stub: Connection timed out; another client may hold it" "$MNT/board0/log" ||
 		fail "log: $(tail -n 2 "$MNT/board0/log" | tr '\n' '|')"
 	assert_state board0 stopped
 	unmount_emufs

@@ -133,20 +133,7 @@ test_srun_qmp_file_answers_a_command() {
 
 # ---- gdb, relayed --------------------------------------------------------------
 
-# gdb_session ADDR: a batch gdb-multiarch session on ADDR that reads pc and
-# the words there, then detaches; its output, or fail.
-gdb_session() {
-	command -v gdb-multiarch >/dev/null 2>&1 ||
-		fail "gdb-multiarch is not installed (scripts/setup-deps.sh)"
-	local out
-	out=$(timeout 30 gdb-multiarch -nx -batch -ex "target remote $1" \
-		-ex 'info registers pc' -ex 'x/4x $pc' -ex detach 2>&1) ||
-		fail "gdb-multiarch failed (status $?): $(tail -n 3 <<<"$out" | tr '\n' '|')"
-	grep -qE '^pc +0x[0-9a-f]+' <<<"$out" || fail "gdb printed no pc: $(tr '\n' '|' <<<"$out")"
-	grep -qE '^0x[0-9a-f]+:'$'\t''0x[0-9a-f]{8}' <<<"$out" ||
-		fail "gdb read no memory at pc: $(tr '\n' '|' <<<"$out")"
-	grep -q 'detached' <<<"$out" || fail "gdb did not detach: $(tr '\n' '|' <<<"$out")"
-}
+# gdb_session: lib_extra.sh.
 
 # The launched QEMU's stub dials emufs; `gdb` gives emufs's loopback port
 # for it. A gdb session, detach, a second session: both work, and the
@@ -155,19 +142,10 @@ test_srun_gdb_relayed_to_a_loopback_port_twice() {
 	setup_srun_running
 	local addr q
 	addr=$(cat "$MNT/board0/gdb") || fail "cat gdb failed"
-	assert_match '127\.0\.0\.1:[0-9]+' "$addr" "gdb"
 	q=$(job_qemu_pid)
 	tr '\0' ' ' <"/proc/$q/cmdline" | grep -q -- '-gdb chardev:emufs-gdb' ||
 		fail "QEMU's stub is not on the link: $(tr '\0' ' ' <"/proc/$q/cmdline")"
-	# the port is emufs's, not QEMU's
-	ss -tlnpH "sport = :${addr##*:}" | grep -q "pid=$EMUFS_PID," ||
-		fail "emufs does not listen on $addr: $(ss -tlnpH "sport = :${addr##*:}")"
-	gdb_session "$addr"
-	wait_state board0 running 2
-	echo ping >"$MNT/board0/serial0" || fail "echo ping > serial0 failed"
-	wait_text "$MNT/board0/serial0" pong 3
-	gdb_session "$addr"
-	wait_state board0 running 2
+	gdb_relay_works "$addr"
 	ctl board0 stop
 	assert_state board0 stopped
 	expect_errno ESRCH read "$MNT/board0/gdb"
