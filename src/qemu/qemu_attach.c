@@ -12,9 +12,10 @@
  * The gdb stub (`attach.gdb`) is one more link, relayed to a loopback
  * port of emufs's (core/gdbrelay.h) as a launched QEMU's is. QEMU 7.2
  * stops the machine when a client connects to its stub (gdbstub's
- * CHR_EVENT_OPENED): emufs connects after query-status has said whether
- * it runs, waits for the stub to answer (so the stop has happened), and
- * lets a machine that ran run again (`cont`; `events` shows the STOP and
+ * CHR_EVENT_OPENED, or at the first byte a running machine's stub
+ * receives): emufs connects after query-status has said whether it runs,
+ * stops it through the stub and waits for the stub's answer (so the stop
+ * has happened), and lets a machine that ran run again (`cont`; `events` shows the STOP and
  * RESUME).
  *
  * A socket chardev serves one client at a time; a second one's connect
@@ -119,22 +120,50 @@ static int attach_channels(struct run *r, long long end, char *why,
 	return 0;
 }
 
-/* Ask the stub on fd something harmless (qAttached) and read its answer:
- * QEMU reads a client's bytes only once it has handled the connection's
- * opening, which stops the machine; so after the answer, a `cont` is not
- * undone by a stop still to come. Acks it. 0 or -errno. */
+/* Whether the gdb packet body b (n bytes) is a stop reply or console
+ * output, which the stub may send unasked (T, S: the machine stopped; W,
+ * X: it ended; O: output), and so not the answer to a question. */
+static bool gdb_unasked(const char *b, size_t n)
+{
+	return n > 0 && strchr("TSWXO", b[0]);
+}
+
+/* Make sure the machine is stopped, then ask the stub something harmless
+ * (qAttached) and read its answer, acking every packet. The stop: a
+ * running machine's stub takes the first byte it receives as "stop" and
+ * drops it (gdbstub's gdb_read_byte), so a question sent alone lost its
+ * '$' and went unanswered whenever the connection's own stop (QEMU 7.2
+ * stops the machine when a client connects: CHR_EVENT_OPENED) had not
+ * happened yet. \x03 first is gdb's own interrupt: it stops a running
+ * machine and is ignored by a stopped one. After the answer the machine
+ * is stopped, so a `cont` is not undone by a stop still to come; the
+ * stop replies (T02...) that come with it are skipped. 0 or -errno. */
 static int gdb_sync(int fd, long long end)
 {
-	static const char ask[] = "$qAttached#8f";
-	char buf[256];
+	static const char ask[] = "\x03$qAttached#8f";
+	char buf[512];
 	size_t len = 0;
 	if (send(fd, ask, sizeof ask - 1, MSG_NOSIGNAL) != sizeof ask - 1)
-		return -EIO;   /* a fresh socket has room for 13 bytes */
+		return -EIO;   /* a fresh socket has room for 14 bytes */
 	for (;;) {
-		/* The answer: '+', then "$...#XX" (QEMU's are short). */
-		const char *hash = memchr(buf, '#', len);
-		if (hash && buf + len - hash >= 3)
-			break;
+		/* Whole packets "$...#XX" at the front, acked and dropped
+		 * until the answer; anything before a '$' (acks) too. */
+		char *dollar = memchr(buf, '$', len);
+		char *hash = dollar ? memchr(dollar, '#', len - (size_t)(dollar - buf)) : NULL;
+		if (hash && buf + len - hash >= 3) {
+			size_t body = (size_t)(hash - dollar - 1), used =
+				(size_t)(hash + 3 - buf);
+			bool answer = !gdb_unasked(dollar + 1, body);
+			if (send(fd, "+", 1, MSG_NOSIGNAL) != 1)
+				return -EIO;
+			if (answer)
+				return 0;
+			memmove(buf, buf + used, len - used);
+			len -= used;
+			continue;
+		}
+		if (!dollar)
+			len = 0;         /* acks and noise before a packet */
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int left = clock_ms_left(end);
 		int n = left > 0 ? poll(&p, 1, left) : 0;
@@ -147,10 +176,9 @@ static int gdb_sync(int fd, long long end)
 		ssize_t got = recv(fd, buf + len, sizeof buf - len, 0);
 		if (got == 0 || (got < 0 && errno != EAGAIN && errno != EINTR))
 			return got == 0 ? -ECONNRESET : -errno;
-		if (got > 0 && (len += got) == sizeof buf)
+		if (got > 0 && (len += (size_t)got) == sizeof buf)
 			return -EPROTO;
 	}
-	return send(fd, "+", 1, MSG_NOSIGNAL) == 1 ? 0 : -EIO;
 }
 
 /* The stub at attach.gdb, relayed to a loopback port that `gdb` then
