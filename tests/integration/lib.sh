@@ -424,6 +424,20 @@ mount_emufs() {
 	done
 }
 
+# expect_config_refused TEXT: emufs refuses $CONFIG at load: exit 2, a
+# message on stderr naming TEXT (a JSON path), nothing mounted
+# (test_cli.sh has its own, stricter about the message).
+expect_config_refused() {
+	local rc=0 err
+	timeout 10 "$EMUFS" -f -c "$CONFIG" --state-dir "$SCRATCH/state" "$MNT" \
+		>"$SCRATCH/stdout" 2>"$SCRATCH/stderr" || rc=$?
+	err=$(cat "$SCRATCH/stderr")
+	is_mounted "$MNT" && fail "the bad config was mounted"
+	assert_eq 2 "$rc" "exit status for a bad config (stderr: $err)"
+	grep -qF -- "$1" <<<"$err" || fail "message does not name \"$1\": $err"
+	note "refused: $err"
+}
+
 # wait_exit PID TIMEOUT_S: wait for a child to end; sets EXIT_STATUS.
 # Fails the test when it does not end in time.
 wait_exit() {

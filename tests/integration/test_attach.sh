@@ -448,19 +448,6 @@ EOPY
 	unmount_emufs
 }
 
-# expect_config_refused TEXT: emufs refuses $CONFIG at load: exit 2, one
-# line on stderr naming TEXT (a JSON path), nothing mounted.
-expect_config_refused() {
-	local rc=0 err
-	timeout 10 "$EMUFS" -f -c "$CONFIG" --state-dir "$SCRATCH/state" "$MNT" \
-		>"$SCRATCH/stdout" 2>"$SCRATCH/stderr" || rc=$?
-	err=$(cat "$SCRATCH/stderr")
-	is_mounted "$MNT" && fail "the bad config was mounted"
-	assert_eq 2 "$rc" "exit status for a bad config (stderr: $err)"
-	grep -qF -- "$1" <<<"$err" || fail "message does not name \"$1\": $err"
-	note "refused: $err"
-}
-
 test_attach_off_loopback_without_tls_is_refused_at_load() {
 	QMP_PORT=4444 SER_PORT=4445 GDB_PORT=4446
 	write_attach_config 169.254.10.2

@@ -34,15 +34,18 @@ real_renode() {
 	return 1
 }
 
-# renode_setup MODE [EXTRA_TARGETS_JSON]: the config for MODE (standin or
+# renode_config MODE [EXTRA_TARGETS_JSON]: the config for MODE (standin or
 # real) with the target "stm32" (and any further targets, JSON members in
 # which @RENODE@ stands for the Renode binary) and one instance "board" of
-# stm32; then mount. Sets RENODE_MODE and RENODE_BINARY.
-renode_setup() {
+# stm32. RENODE_TARGET_MORE (members, each ending in ',') goes into stm32,
+# RENODE_SETTINGS_MORE (members, each starting with ',') into settings:
+# test_slurm_renode.sh's launcher and listen. Sets RENODE_MODE and
+# RENODE_BINARY.
+renode_config() {
 	local mode=$1 extra=${2-} platform fw=""
 	if [ "$mode" = real ]; then
 		RENODE_BINARY=$(real_renode) ||
-			skip "no real renode on PATH (these cases ran against the stand-in as test_renode_*)"
+			skip "no real renode on PATH (these cases ran against the stand-in)"
 		[ -r "$RENODE_FW" ] || skip "no $RENODE_FW (make integration builds it)"
 		platform=platforms/boards/stm32f4_discovery-kit.repl
 		fw=$RENODE_FW
@@ -61,10 +64,10 @@ renode_setup() {
     ${extra//@RENODE@/$RENODE_BINARY}"
 	write_config <<EOF
 {
-  "settings": { "request_timeout_ms": 10000 },
+  "settings": { "request_timeout_ms": 10000${RENODE_SETTINGS_MORE-} },
   "targets": {
     "stm32": {
-      "emulator": "renode",
+      "emulator": "renode",${RENODE_TARGET_MORE-}
       "renode": { "binary": "$RENODE_BINARY", "platform": "$platform"$fwjson },
       "serial": { "serial0": "sysbus.usart2" },
       "gpio": {
@@ -78,6 +81,11 @@ renode_setup() {
   "instances": { "board": { "target": "stm32" } }
 }
 EOF
+}
+
+# renode_setup MODE [EXTRA_TARGETS_JSON]: renode_config, then mount.
+renode_setup() {
+	renode_config "$@"
 	mount_emufs
 }
 
