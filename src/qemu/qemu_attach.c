@@ -137,7 +137,11 @@ static bool gdb_unasked(const char *b, size_t n)
  * happened yet. \x03 first is gdb's own interrupt: it stops a running
  * machine and is ignored by a stopped one. After the answer the machine
  * is stopped, so a `cont` is not undone by a stop still to come; the
- * stop replies (T02...) that come with it are skipped. 0 or -errno. */
+ * stop replies (T02...) that come with it are skipped, unacked: the stub
+ * keeps only its last packet for an ack, and a second '+' reaching it
+ * after the `cont` would be a byte to a running machine's stub, i.e. a
+ * stop. Only the answer is acked, which leaves the stub waiting for
+ * nothing, as the relay's session start needs. 0 or -errno. */
 static int gdb_sync(int fd, long long end)
 {
 	static const char ask[] = "\x03$qAttached#8f";
@@ -146,18 +150,15 @@ static int gdb_sync(int fd, long long end)
 	if (send(fd, ask, sizeof ask - 1, MSG_NOSIGNAL) != sizeof ask - 1)
 		return -EIO;   /* a fresh socket has room for 14 bytes */
 	for (;;) {
-		/* Whole packets "$...#XX" at the front, acked and dropped
-		 * until the answer; anything before a '$' (acks) too. */
+		/* Whole packets "$...#XX" at the front, dropped until the
+		 * answer; anything before a '$' (acks) too. */
 		char *dollar = memchr(buf, '$', len);
 		char *hash = dollar ? memchr(dollar, '#', len - (size_t)(dollar - buf)) : NULL;
 		if (hash && buf + len - hash >= 3) {
 			size_t body = (size_t)(hash - dollar - 1), used =
 				(size_t)(hash + 3 - buf);
-			bool answer = !gdb_unasked(dollar + 1, body);
-			if (send(fd, "+", 1, MSG_NOSIGNAL) != 1)
-				return -EIO;
-			if (answer)
-				return 0;
+			if (!gdb_unasked(dollar + 1, body))
+				return send(fd, "+", 1, MSG_NOSIGNAL) == 1 ? 0 : -EIO;
 			memmove(buf, buf + used, len - used);
 			len -= used;
 			continue;
