@@ -131,7 +131,7 @@ struct bench_result {
 	char what[64], figure[96], target[32];
 	int pass;              /* 1 PASS, 0 MISS, -1 not measured */
 };
-static struct bench_result bench_results[32];
+static struct bench_result bench_results[48];
 static int bench_nresults;
 
 void bench_verdict(const char *what, int pass, const char *target,
