@@ -172,3 +172,14 @@ gdb_relay_works() {
 	gdb_session "$addr"
 	wait_state board0 running 2
 }
+
+# pause_resume_with_events INST: pause and resume a running INST through
+# ctl, each seen in `state` and as QEMU's STOP / RESUME in `events`.
+pause_resume_with_events() {
+	ctl "$1" pause
+	assert_state "$1" paused
+	wait_for "has_event $1 STOP" 2 || fail "no STOP event: $(events_of "$1" | tr '\n' ' ')"
+	ctl "$1" resume
+	assert_state "$1" running
+	wait_for "has_event $1 RESUME" 2 || fail "no RESUME event"
+}

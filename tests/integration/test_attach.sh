@@ -178,12 +178,7 @@ setup_local() {
 test_attach_tls_netns_start_stop_leaves_qemu_running() {
 	setup_tls_remote
 	assert_state board0 running
-	ctl board0 pause
-	assert_state board0 paused
-	wait_for 'has_event board0 STOP' 2 || fail "no STOP event"
-	ctl board0 resume
-	assert_state board0 running
-	wait_for 'has_event board0 RESUME' 2 || fail "no RESUME event"
+	pause_resume_with_events board0
 	ctl board0 stop
 	assert_state board0 stopped
 	alive "$QEMU_PID" || fail "stop ended the attached QEMU"

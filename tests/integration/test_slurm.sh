@@ -60,12 +60,7 @@ test_srun_start_pause_resume_stop_with_state_and_events() {
 		fail "log does not name srun: $(tail -n 3 "$MNT/board0/log" | tr '\n' '|')"
 	[ -n "$(job_qemu_pid)" ] || fail "no QEMU runs for the job"
 	[ "$(squeue -h | wc -l)" -eq 1 ] || fail "squeue: $(squeue -h | tr '\n' '|')"
-	ctl board0 pause
-	assert_state board0 paused
-	wait_for 'has_event board0 STOP' 2 || fail "no STOP event: $(events_of board0 | tr '\n' ' ')"
-	ctl board0 resume
-	assert_state board0 running
-	wait_for 'has_event board0 RESUME' 2 || fail "no RESUME event"
+	pause_resume_with_events board0
 	wait_for '[ "$(emufs_states board0)" = "starting running paused running" ]' 2 ||
 		fail "EMUFS_STATE sequence: $(emufs_states board0)"
 	ctl board0 stop

@@ -43,12 +43,7 @@ assert_state_dir_hidden_from_qemu() {
 test_hidden_state_dir_lifecycle_with_state_and_events() {
 	setup_srun_running
 	assert_state board0 running
-	ctl board0 pause
-	assert_state board0 paused
-	wait_for 'has_event board0 STOP' 2 || fail "no STOP event: $(events_of board0 | tr '\n' ' ')"
-	ctl board0 resume
-	assert_state board0 running
-	wait_for 'has_event board0 RESUME' 2 || fail "no RESUME event"
+	pause_resume_with_events board0
 	ctl board0 stop
 	assert_state board0 stopped
 	grep -q 'quit: the emulator exited with status 0' "$MNT/board0/log" ||
