@@ -323,11 +323,14 @@ int gdb_relay_start(struct ioloop *loop, int stub, gdb_relay_end_fn on_end,
 		return rc;
 	}
 	atomic_init(&r->stub_w, ioloop_add(loop, stub, EPOLLIN, on_stub, r));
+	int err = atomic_load(&r->stub_w) ? 0 : errno;
 	atomic_init(&r->listen_w, ioloop_add(loop, r->lfd, EPOLLIN, on_listen,
 					     r));
-	if (!atomic_load(&r->stub_w) || !atomic_load(&r->listen_w)) {
+	if (!err && !atomic_load(&r->listen_w))
+		err = errno;
+	if (err) {
 		gdb_relay_free(r);
-		return -ENOMEM;
+		return -err;
 	}
 	*out = r;
 	return 0;

@@ -222,7 +222,9 @@ static struct io_watch *add(struct ioloop *loop, int fd, bool owns,
 				.fn = fn, .opaque = opaque };
 	struct epoll_event ev = { .events = events, .data.ptr = w };
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = errno;       /* the caller's reason, not free()'s */
 		free(w);
+		errno = e;
 		return NULL;
 	}
 	return w;

@@ -22,7 +22,8 @@ int ioloop_start(struct ioloop *loop);
 /* Stops the thread; every watch must have been removed. */
 void ioloop_free(struct ioloop *loop);
 
-/* Watch fd (not owned) for events; level-triggered. */
+/* Watch fd (not owned) for events; level-triggered. NULL with errno set
+ * (epoll_ctl's: EBADF for an fd that is not open, ENOMEM, ENOSPC). */
 struct io_watch *ioloop_add(struct ioloop *loop, int fd, uint32_t events,
 			    io_fn fn, void *opaque);
 int ioloop_modify(struct io_watch *w, uint32_t events);

@@ -197,11 +197,14 @@ int tls_relay_start(struct ioloop *loop, struct tls_link *l,
 	pthread_mutex_init(&r->lock, NULL);
 	atomic_init(&r->ended, false);
 	atomic_init(&r->net, ioloop_add(loop, tls_fd(l), EPOLLIN, pump, r));
+	int err = atomic_load(&r->net) ? 0 : errno;
 	atomic_init(&r->pair, ioloop_add(loop, r->mine, EPOLLIN, pump, r));
-	if (!atomic_load(&r->net) || !atomic_load(&r->pair)) {
+	if (!err && !atomic_load(&r->pair))
+		err = errno;
+	if (err) {
 		close(sv[1]);
 		tls_relay_free(r);
-		return -ENOMEM;
+		return -err;
 	}
 	atomic_store(&r->ready, true);
 	*plain = sv[1];

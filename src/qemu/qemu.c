@@ -187,6 +187,24 @@ static int launch_gdb_link(struct run *r, long long deadline, char *why,
 	return rc ? -EIO : 0;
 }
 
+/* QEMU's reason, when the QMP link's TLS relay ended with one, appended
+ * to why: QEMU ends every link when it refuses emufs's server
+ * certificate, so whatever failed after the QMP link (another link, the
+ * handshake) failed because of it, and the log must say that first
+ * cause rather than its consequence. */
+static void add_qmp_tls_cause(struct run *r, char *why, size_t wl)
+{
+	struct qemu_run *q = r->priv;
+	char tls[200] = "";
+	if (q->relays.n)      /* the QMP link's relay: the first */
+		tls_relay_error(q->relays.v[0], tls, sizeof tls);
+	size_t n = strlen(why);
+	if (tls[0] && n < wl)
+		snprintf(why + n, wl - n, "; the QMP link's TLS: %s (QEMU ends the "
+			 "link when emufs's server certificate does not name "
+			 "%s)", tls, r->target->listen);
+}
+
 /* The command line as one line, words separated by spaces: what a
  * snapshot of the run is bound to. malloc'd, or NULL. */
 static char *join_argv(const struct qemu_argv *a)
@@ -314,21 +332,14 @@ static int qemu_launch(struct run *r, bool paused, char *why, size_t wl)
 	}
 	if (rc == 0 && q->links.tcp)
 		rc = launch_gdb_link(r, deadline, why, wl);
-	if (rc)
+	if (rc) {
+		add_qmp_tls_cause(r, why, wl);
 		goto out;
+	}
 	struct qmp_error err;
 	if ((rc = qmp_handshake(q->qmp, r->timeout_ms))) {
-		char tls[200] = "";
-		if (q->relays.n)      /* the QMP link's relay: the first */
-			tls_relay_error(q->relays.v[0], tls, sizeof tls);
-		if (tls[0])
-			snprintf(why, wl, "QMP handshake failed: %s; its TLS "
-				 "link: %s (QEMU ends the link when emufs's "
-				 "server certificate does not name %s)",
-				 strerror(-rc), tls, t->listen);
-		else
-			snprintf(why, wl, "QMP handshake failed: %s",
-				 strerror(-rc));
+		snprintf(why, wl, "QMP handshake failed: %s", strerror(-rc));
+		add_qmp_tls_cause(r, why, wl);
 		goto out;
 	}
 	if (qemu_config_of(t)->preconfig &&

@@ -101,7 +101,7 @@ test_tls_server_certificate_not_naming_listen_is_eio_and_logged() {
 	write_srun_config "" "" "$TLS_JSON"
 	mount_emufs
 	expect_errno EIO sh "echo start >'$MNT/board0/ctl'"
-	grep -q "QMP handshake failed: .*its TLS link: .*server certificate does not name 127.0.0.1" "$MNT/board0/log" ||
+	grep -q "the QMP link's TLS: .*server certificate does not name 127.0.0.1" "$MNT/board0/log" ||
 		fail "log does not say why: $(tail -n 4 "$MNT/board0/log" | tr '\n' '|')"
 	assert_no_job_left 10
 	unmount_emufs

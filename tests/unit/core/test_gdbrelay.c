@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -214,6 +215,25 @@ static void test_the_stubs_end_is_reported_and_closes_the_user(void **state)
 	close(u);
 }
 
+/* A stub the loop cannot watch (/dev/null: epoll refuses it) is that
+ * error, EPERM, not a made-up ENOMEM: the start's log says the real
+ * reason. */
+static void test_a_stub_the_loop_cannot_watch_is_its_errno(void **state)
+{
+	(void)state;
+	struct ioloop *loop = ioloop_new();
+	assert_non_null(loop);
+	assert_int_equal(ioloop_start(loop), 0);
+	int stub = open("/dev/null", O_RDWR | O_CLOEXEC);
+	assert_true(stub >= 0);
+	struct gdb_relay *g = NULL;
+	assert_int_equal(gdb_relay_start(loop, stub, on_end, NULL, &g),
+			 -EPERM);
+	assert_null(g);
+	assert_int_equal(fcntl(stub, F_GETFD), -1);     /* it closed it */
+	ioloop_free(loop);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +248,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_the_stubs_end_is_reported_and_closes_the_user,
 			setup, teardown),
+		cmocka_unit_test(
+			test_a_stub_the_loop_cannot_watch_is_its_errno),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -208,8 +208,12 @@ static void test_add_bad_fd_fails(void **state)
 	struct fixture *f = *state;
 	struct probe p = { .loop = f->loop };
 
+	errno = 0;
 	assert_null(ioloop_add(f->loop, -1, EPOLLIN, probe_cb, &p));
+	assert_int_equal(errno, EBADF);           /* epoll's, not free()'s */
+	errno = 0;
 	assert_null(ioloop_add(f->loop, 12345, EPOLLIN, probe_cb, &p));
+	assert_int_equal(errno, EBADF);
 }
 
 static void test_modify_changes_the_events(void **state)
