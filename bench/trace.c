@@ -2,7 +2,9 @@
  * (memory_region_ops_*) that reach trace/log, against the same QEMU
  * writing its trace to a file by hand (-D FILE -trace enable=...); and
  * whether the rest of the tree answers as fast while an instance traces
- * (`cat b0/state`, with b1 tracing and without). The test firmware polls
+ * (`cat b0/state`, with b1 tracing and without, in alternating blocks:
+ * on 2 cores one block's median swings 2-3x with where the scheduler
+ * puts the reader beside b1's busy vCPU, traced or not). The test firmware polls
  * its GPIO and UART registers in a loop once booted, so the trace is an
  * MMIO access per few instructions: the busy guest of the issue.
  *
@@ -26,7 +28,8 @@
  * QEMU's own file's; the tree's answers at most this much slower. */
 #define TRACE_GOAL_RATIO 0.9
 #define TRACE_GOAL_SLOWER 1.5
-#define TRACE_STATE_READS 200
+#define TRACE_STATE_READS 100     /* per block */
+#define TRACE_STATE_BLOCKS 6      /* of each kind, alternating */
 
 static off_t size_of(const char *path)
 {
@@ -81,21 +84,16 @@ static double trace_raw(char *file, size_t len)
 	return rate;
 }
 
-/* The median of TRACE_STATE_READS `cat state` of inst, in us. */
-static double state_latency(const char *inst)
+/* TRACE_STATE_READS `cat` of path into s, in us. */
+static void cat_latency(const char *path, struct samples *s)
 {
-	char path[PATH_MAX + 16], buf[64];
-	snprintf(path, sizeof path, "%s/state", inst);
-	struct samples s = { 0 };
+	char buf[64];
 	for (int i = 0; i < TRACE_STATE_READS; i++) {
 		double t0 = clk_now_us();
 		if (mnt_cat(path, buf, sizeof buf) <= 0)
 			bench_fail("cat %s failed", path);
-		samples_add(&s, clk_now_us() - t0);
+		samples_add(s, clk_now_us() - t0);
 	}
-	double m = samples_median(&s);
-	samples_free(&s);
-	return m;
 }
 
 void trace_section(struct bench_ctx *c)
@@ -116,11 +114,41 @@ void trace_section(struct bench_ctx *c)
 	double ctl_ms;
 	start_fs(b1, &ctl_ms);            /* boots and kills: b1 works */
 	mnt_must(ctl, "start");
-	double quiet = state_latency(c->b0);
 	mnt_must(enable, TRACE_GLOB);
 	clk_sleep_ms(TRACE_SETTLE_MS);
 	double fs_rate = growth(follow);
-	double busy = state_latency(c->b0);
+	/* b1 runs its busy guest in both kinds of block; only its trace
+	 * is switched. */
+	struct samples qs = { 0 }, bs = { 0 }, fq = { 0 }, fb = { 0 };
+	/* The floor: the same cat of a trivial FUSE file system's file, in
+	 * the same blocks (what the 2 cores give any FUSE read then). */
+	char state[PATH_MAX + 16], flo[PATH_MAX + 16];
+	snprintf(state, sizeof state, "%s/state", c->b0);
+	bool with_floor = floor_start();
+	snprintf(flo, sizeof flo, "%s/dir/f0", floor_dir);
+	for (int i = 0; i < TRACE_STATE_BLOCKS; i++) {
+		mnt_must(enable, "-" TRACE_GLOB);
+		clk_sleep_ms(TRACE_SETTLE_MS);
+		cat_latency(state, &qs);
+		if (with_floor)
+			cat_latency(flo, &fq);
+		mnt_must(enable, TRACE_GLOB);
+		clk_sleep_ms(TRACE_SETTLE_MS);
+		cat_latency(state, &bs);
+		if (with_floor)
+			cat_latency(flo, &fb);
+	}
+	/* What tracing does to any FUSE read's tail on these cores: the
+	 * p95 verdict allows it, emufs's own part must stay within 1.5x. */
+	double floor95 = 1;
+	if (with_floor) {
+		stats_row("floor (trivial FUSE), not tracing", &fq, 1, "us");
+		stats_row("floor (trivial FUSE), tracing", &fb, 1, "us");
+		double r = samples_pct(&fb, 95) / samples_pct(&fq, 95);
+		floor95 = r > 1 ? r : 1;
+	}
+	samples_free(&fq);
+	samples_free(&fb);
 	mnt_must(ctl, "kill");
 	mnt_must(ctl0, "resume");
 	unlink(raw);
@@ -128,15 +156,22 @@ void trace_section(struct bench_ctx *c)
 	       raw_rate / len, raw_rate / 1e6);
 	printf("  %-34s %9.0f lines/s (%.1f MB/s)\n", "through trace/log",
 	       fs_rate / len, fs_rate / 1e6);
-	printf("  %-34s %9.1f -> %.1f us\n", "cat b0/state, b1 quiet -> tracing",
-	       quiet, busy);
+	stats_row("cat b0/state, b1 not tracing", &qs, 1, "us");
+	stats_row("cat b0/state, b1 tracing", &bs, 1, "us");
+	double quiet = samples_median(&qs), busy = samples_median(&bs);
+	double quiet95 = samples_pct(&qs, 95), busy95 = samples_pct(&bs, 95);
+	samples_free(&qs);
+	samples_free(&bs);
 	stats_value("trace raw (lines/s)", raw_rate / len, "lines/s");
 	stats_value("trace via trace/log (lines/s)", fs_rate / len, "lines/s");
 	stats_value("state while tracing (us)", busy, "us");
 	double ratio = fs_rate / raw_rate;
 	bench_verdict("trace rate vs QEMU's -D file", ratio >= TRACE_GOAL_RATIO,
 		      ">= 0.9x", "%.2fx", ratio);
-	bench_verdict("tree while tracing", busy <= quiet * TRACE_GOAL_SLOWER,
-		      "<= 1.5x", "%.2fx (%.1f vs %.1f us)", busy / quiet, busy,
-		      quiet);
+	bench_verdict("tree while tracing",
+		      busy <= quiet * TRACE_GOAL_SLOWER &&
+		      busy95 <= quiet95 * TRACE_GOAL_SLOWER * floor95,
+		      "<= 1.5x (p95: x floor)",
+		      "%.2fx p50, %.2fx p95 (floor %.2fx; %.1f vs %.1f us)",
+		      busy / quiet, busy95 / quiet95, floor95, busy, quiet);
 }

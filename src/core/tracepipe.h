@@ -40,7 +40,12 @@ struct tracepipe {
 	char *part;
 	size_t npart;
 	off_t punched;
-	struct io_watch *again;            /* one-shot: more to read */
+	struct io_watch *again;            /* one-shot: more to read (a
+					    * FIFO: its rest is over) */
+	/* A FIFO's rest between reads (tracepipe.c), and whether the watch
+	 * is off for one: the loop's callbacks alone touch resting. */
+	long rest_us;
+	bool resting;
 	/* Taken with atomic_exchange by whoever removes it: the loop at
 	 * EOF (a FIFO without a writer would wake it for ever) or
 	 * tracepipe_end. */

@@ -1,7 +1,9 @@
 /* test_tracepipe.c - a followed trace file (tracepipe_follow): an
  * emulator's log that holds other lines too (Renode's), read as it grows,
  * whole lines that the filter accepts into trace/log, unchanged, and the
- * disk blocks already read given back. */
+ * disk blocks already read given back; and a FIFO (tracepipe_open), whose
+ * drain rests between reads: every byte still arrives, in order, while
+ * the writer goes on and after it idled. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -36,23 +38,36 @@ static bool keep_t(const char *line, size_t len)
 	return len >= 2 && line[0] == 'T' && line[1] == ' ';
 }
 
-static int setup(void **state)
+/* A fixture whose emulator writes to dir/src_name, its loop and trace/log
+ * running; NULL if they cannot be made. */
+static struct fixture *fixture_new(const char *src_name)
 {
 	struct fixture *f = calloc(1, sizeof *f);
 	if (!f)
-		return -1;
+		return NULL;
+	f->wfd = -1;
 	snprintf(f->dir, sizeof f->dir, "/tmp/emufs-test-tracepipe-XXXXXX");
 	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->src, sizeof f->src, "%s/emulator.log", f->dir);
+		return NULL;
+	snprintf(f->src, sizeof f->src, "%s/%s", f->dir, src_name);
 	snprintf(f->dst, sizeof f->dst, "%s/trace.log", f->dir);
-	f->wfd = open(f->src, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	f->loop = ioloop_new();
-	if (f->wfd < 0 || !f->loop || ioloop_start(f->loop) ||
+	if (!f->loop || ioloop_start(f->loop) ||
 	    logfile_open(&f->log, f->dst, 0))
+		return NULL;
+	tracepipe_init(&f->tp, &f->log);
+	return f;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = fixture_new("emulator.log");
+	if (!f)
+		return -1;
+	f->wfd = open(f->src, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (f->wfd < 0)
 		return -1;
 	logfile_keep_lines(&f->log);
-	tracepipe_init(&f->tp, &f->log);
 	if (tracepipe_follow(&f->tp, f->loop, f->src, keep_t))
 		return -1;
 	unlink(f->src);               /* as renode_trace.c does */
@@ -168,6 +183,70 @@ static void test_a_failed_follow_takes_nothing(void **state)
 	assert_int_equal(logfile_read(&f->log, got, sizeof got, 0), 0);
 }
 
+/* ---- a FIFO ------------------------------------------------------------ */
+
+static int fifo_setup(void **state)
+{
+	struct fixture *f = fixture_new("trace.pipe");
+	if (!f || tracepipe_open(&f->tp, f->loop, f->src))
+		return -1;
+	/* The emulator's end (-D), blocking as QEMU's is. */
+	f->wfd = open(f->src, O_WRONLY | O_CLOEXEC);
+	if (f->wfd < 0)
+		return -1;
+	unlink(f->src);
+	*state = f;
+	return 0;
+}
+
+/* Wait (at most 5 s) until trace/log holds len bytes; they are want's. */
+static void expect_log_bytes(struct fixture *f, const char *want, size_t len)
+{
+	char *got = malloc(len + 1);
+	assert_non_null(got);
+	ssize_t n = 0;
+	for (int i = 0; i < 500; i++) {
+		n = logfile_read(&f->log, got, len + 1, 0);
+		if (n >= (ssize_t)len)
+			break;
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+	}
+	assert_int_equal(n, (ssize_t)len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
+/* A guest tracing in bursts: many small writes, some pauses shorter than
+ * a rest, the writer never closing. Each rest ends with a read that
+ * starts the next rest, and the last bytes arrive all the same. */
+static void test_a_fifo_trickle_arrives_whole_and_in_order(void **state)
+{
+	struct fixture *f = *state;
+	enum { LINES = 4000, LEN = 7 };
+	static char want[LINES * LEN + 1];
+	for (int i = 0; i < LINES; i++) {
+		snprintf(want + i * LEN, LEN + 1, "L%05d\n", i);
+		assert_int_equal(write(f->wfd, want + i * LEN, LEN), LEN);
+		if (i % 16 == 15)
+			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+	}
+	expect_log_bytes(f, want, LINES * LEN);
+}
+
+/* After the FIFO idled longer than a rest, the next line is read: the
+ * drain waits on the FIFO again, not on a timer that is not armed. */
+static void test_a_line_after_an_idle_fifo_arrives(void **state)
+{
+	struct fixture *f = *state;
+	put(f, "first\n");
+	expect_log_bytes(f, "first\n", 6);
+	nanosleep(&(struct timespec){ 0, 20000000 }, NULL);
+	put(f, "second\n");
+	expect_log_bytes(f, "first\nsecond\n", 13);
+	put(f, "third\n");
+	expect_log_bytes(f, "first\nsecond\nthird\n", 19);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -183,6 +262,12 @@ int main(void)
 			test_read_blocks_are_freed, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_a_failed_follow_takes_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_fifo_trickle_arrives_whole_and_in_order,
+			fifo_setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_line_after_an_idle_fifo_arrives, fifo_setup,
+			teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
