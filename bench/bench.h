@@ -164,6 +164,9 @@ struct proc_cost {
 	long switches;         /* times a thread was switched in (schedstat) */
 };
 struct proc_cost proc_cost_now(pid_t pid);
+/* The sum of the costs of pid's children now (an emufs's emulators);
+ * a child that ended meanwhile drops out of the sum. */
+struct proc_cost proc_children_cost(pid_t pid);
 /* b - a added to *sum. */
 void proc_cost_add(struct proc_cost *sum, struct proc_cost a,
 		   struct proc_cost b);

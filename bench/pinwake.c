@@ -147,6 +147,13 @@ static void pinwake_pass(bool paused, int toggles)
 		if (!(trace = fopen(path, "w")))
 			bench_fail("%s: %s", path, strerror(errno));
 	}
+	/* What the QEMUs cost with no pin watched: the rows below less
+	 * this are what answering the watcher costs them. */
+	struct proc_cost q0 = proc_children_cost(m->emufs);
+	clk_sleep_ms(2000);
+	proc_cost_row(paused ? "the QEMUs (paused), no pin watched"
+			     : "the QEMUs, no pin watched", q0,
+		      proc_children_cost(m->emufs), 2.0 * N, "QEMU-second");
 	int widths[] = { 1, N };   /* one watched pin, then all */
 	for (int k = 0; k < 2; k++) {
 		int w = widths[k];
@@ -162,13 +169,20 @@ static void pinwake_pass(bool paused, int toggles)
 		snprintf(label, sizeof label, "%d watched pin%s%s", w,
 			 w == 1 ? "" : "s", paused ? "" : ", running");
 		pinwake_round(v, w, toggles, label, trace);
-		/* The watcher's cost while nothing changes. */
+		/* The watcher's cost while nothing changes: emufs's, and the
+		 * QEMUs' answering it (all of theirs while paused; running,
+		 * their guests' too). */
 		struct proc_cost a = proc_cost_now(m->emufs);
+		struct proc_cost qa = proc_children_cost(m->emufs);
 		clk_sleep_ms(2000);
+		struct proc_cost b = proc_cost_now(m->emufs);
+		struct proc_cost qb = proc_children_cost(m->emufs);
 		snprintf(label, sizeof label, "idle watcher, %d pin%s%s, emufs",
 			 w, w == 1 ? "" : "s", paused ? "" : " running");
-		proc_cost_row(label, a, proc_cost_now(m->emufs), 2.0 * w,
-			      "pin-second");
+		proc_cost_row(label, a, b, 2.0 * w, "pin-second");
+		snprintf(label, sizeof label, "  the %d QEMU%s%s", N,
+			 N == 1 ? "" : "s", paused ? " (paused)" : "");
+		proc_cost_row(label, qa, qb, 2.0 * w, "pin-second");
 		for (int i = 0; i < w; i++) {
 			close(v[i].fd);
 			v[i].fd = -1;

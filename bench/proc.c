@@ -271,6 +271,33 @@ struct proc_cost proc_cost_now(pid_t pid)
 	return c;
 }
 
+struct proc_cost proc_children_cost(pid_t pid)
+{
+	/* By the parent in /proc/N/stat: a thread's children file loses
+	 * them while they move to another thread after theirs ended. */
+	struct proc_cost sum = { 0 }, zero = { 0 };
+	char path[PATH_MAX], line[512];
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		int child = atoi(e->d_name), ppid = 0;
+		if (child <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", child);
+		FILE *f = fopen(path, "r");
+		char *end = f && fgets(line, sizeof line, f) ?
+			    strrchr(line, ')') : NULL;
+		if (f)
+			fclose(f);
+		if (end && sscanf(end + 1, " %*c %d", &ppid) == 1 &&
+		    ppid == (int)pid)
+			proc_cost_add(&sum, zero, proc_cost_now(child));
+	}
+	if (d)
+		closedir(d);
+	return sum;
+}
+
 void proc_cost_add(struct proc_cost *sum, struct proc_cost a,
 		   struct proc_cost b)
 {
