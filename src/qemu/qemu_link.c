@@ -184,6 +184,7 @@ int qemu_link_open(struct run *r, int fd)
 		close(fd);
 		return -ENOMEM;
 	}
+	qmp_set_ordered(q->qmp);      /* QEMU answers in order: no ids */
 	q->lost_watch = ioloop_add_timer(run_loop(r), -1, 0,
 					 on_qmp_lost, r);
 	q->qmp_watch = ioloop_add(run_loop(r), fd, EPOLLIN,

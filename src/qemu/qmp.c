@@ -32,7 +32,9 @@
  *
  * Ids are emufs's own: an integer counter, never reused within a
  * connection, so a late reply to a timed-out request finds no slot and is
- * counted and dropped.
+ * counted and dropped. On an ordered connection (qmp_set_ordered) the id
+ * stays in q->owed but not on the wire: the reply, which comes without
+ * one, takes the oldest id owed, by the rule below.
  *
  * Replies come in the order the commands were sent: QEMU's monitor runs
  * the in-band commands of one connection one at a time, in the order it
@@ -176,6 +178,13 @@ void qmp_set_watch_hook(struct qmp *q, qmp_watch_fn fn, void *opaque)
 	pthread_mutex_unlock(&q->lock);
 }
 
+void qmp_set_ordered(struct qmp *q)
+{
+	pthread_mutex_lock(&q->lock);
+	q->ordered = true;
+	pthread_mutex_unlock(&q->lock);
+}
+
 int qmp_on_writable(struct qmp *q)
 {
 	int rc;
@@ -248,14 +257,17 @@ static bool take_direct_locked(struct qmp *q)
 	return true;
 }
 
-/* Queue msg (an object; its "id" is set here) with slot registered for
- * its reply, so the reply may come before anyone waits. *direct (if not
+/* Queue msg (an object; its "id" is set here, unless it is emufs's own
+ * (own) on an ordered connection) with slot registered for its reply, so
+ * the reply may come before anyone waits. *direct (if not
  * NULL): whether the caller took the reader role (take_direct_locked) and
  * must now read its reply with qmp_read_own_reply(). 0, -EIO (dead),
  * -ENOMEM, -EILSEQ, -EFBIG (qmp_wire_command_line). */
-static int submit(struct qmp *q, json_t *msg, const struct timespec *dl,
-		  struct qmp_pending *slot, bool *direct)
+static int submit(struct qmp *q, json_t *msg, bool own,
+		  const struct timespec *dl, struct qmp_pending *slot,
+		  bool *direct)
 {
+	bool wire_id;
 	char *text = NULL;
 	size_t len;
 	int rc;
@@ -267,9 +279,10 @@ static int submit(struct qmp *q, json_t *msg, const struct timespec *dl,
 		return -EIO;
 	}
 	slot->id = q->next_id++;
+	wire_id = !(own && q->ordered);
 	pthread_mutex_unlock(&q->lock);
 
-	rc = qmp_wire_command_line(msg, slot->id, &text, &len);
+	rc = qmp_wire_command_line(msg, wire_id ? slot->id : -1, &text, &len);
 	if (rc < 0)
 		return rc;
 
@@ -335,13 +348,14 @@ static int await(struct qmp *q, struct qmp_pending *slot,
 	return 0;
 }
 
-/* Send msg and wait until dl: submit, then await (their errors). */
-static int round_trip(struct qmp *q, json_t *msg, const struct timespec *dl,
-		      json_t **reply, bool *died)
+/* Send msg (own: emufs's, not a raw client's) and wait until dl: submit,
+ * then await (their errors). */
+static int round_trip(struct qmp *q, json_t *msg, bool own,
+		      const struct timespec *dl, json_t **reply, bool *died)
 {
 	struct qmp_pending slot;
 	bool direct = false;
-	int rc = submit(q, msg, dl, &slot, &direct);
+	int rc = submit(q, msg, own, dl, &slot, &direct);
 
 	*reply = NULL;
 	if (died)
@@ -410,7 +424,7 @@ static int execute_until(struct qmp *q, const char *cmd, json_t *args,
 		set_local_err(err, -ENOMEM);
 		return -ENOMEM;
 	}
-	rc = round_trip(q, msg, dl, &reply, &died);
+	rc = round_trip(q, msg, true, dl, &reply, &died);
 	json_decref(msg);
 	if (rc == -EIO && final && died)
 		return 0;
@@ -447,7 +461,7 @@ struct qmp_call *qmp_send(struct qmp *q, const char *cmd, json_t *args,
 	json_t *msg = c->cmd ? qmp_wire_command(cmd, args) : NULL;
 	/* Not direct: the caller goes on to other connections before it
 	 * collects, so the loop reads this reply. */
-	c->rc = msg ? submit(q, msg, &c->dl, &c->slot, NULL) : -ENOMEM;
+	c->rc = msg ? submit(q, msg, true, &c->dl, &c->slot, NULL) : -ENOMEM;
 	json_decref(msg);
 	return c;
 }
@@ -506,7 +520,7 @@ int qmp_execute_raw(struct qmp *q, json_t *cmd, int timeout_ms,
 	msg = json_copy(cmd);  /* shallow: only our "id" differs */
 	if (!msg)
 		return -ENOMEM;
-	rc = round_trip(q, msg, &dl, &reply, NULL);
+	rc = round_trip(q, msg, false, &dl, &reply, NULL);
 	json_decref(msg);
 	if (rc == -EBADMSG)
 		return -EIO;                         /* an unreadable reply */

@@ -68,6 +68,16 @@ int qmp_fd(const struct qmp *q);
  * requester, so events are delivered from the loop, in order, as ever. */
 typedef void (*qmp_watch_fn)(void *opaque, bool read, bool write);
 void qmp_set_watch_hook(struct qmp *q, qmp_watch_fn fn, void *opaque);
+
+/* Ordered: emufs's own commands go out without an "id", and a reply
+ * without one answers the oldest command still owed a reply (QEMU
+ * answers in order: qmp.c's head comment). QEMU's monitor reads a
+ * command a byte per main-loop turn, ~5 us of its CPU a byte here, so
+ * the 8-12 bytes of an id were a tenth of a property read's round trip
+ * (docs/performance.md). A qmp_execute_raw() command keeps an id of
+ * ours. For a peer that answers in order (QEMU); set before the first
+ * command. Default: every command carries an id. */
+void qmp_set_ordered(struct qmp *q);
 /* Send what the socket takes of the queued lines. 0, or -1 when dead. */
 int qmp_on_writable(struct qmp *q);
 /* Bytes queued and not sent yet (for the tests). */

@@ -59,8 +59,14 @@ static void complete_reply(struct qmp *q, json_t *msg)
 	bool matched = false;
 	int64_t want;
 
-	if (qmp_wire_reply_id(msg, &want)) {
-		pthread_mutex_lock(&q->lock);
+	bool known = qmp_wire_reply_id(msg, &want);
+	pthread_mutex_lock(&q->lock);
+	/* Ordered: a reply without an id answers the oldest owed. */
+	if (!known && q->ordered && q->nowed > 0) {
+		want = q->owed[0];
+		known = true;
+	}
+	if (known) {
 		qmp_answered_locked(q, want);
 		p = qmp_take_pending_locked(q, want);
 		if (p) {
@@ -68,13 +74,13 @@ static void complete_reply(struct qmp *q, json_t *msg)
 			p->done = true;
 			matched = true;
 		}
-		pthread_mutex_unlock(&q->lock);
-		/* Woken after the unlock, the requester does not block at
-		 * once on the lock we hold. The cond is q's, not the slot's
-		 * (which may be gone by now): safe outside the lock. */
-		if (matched)
-			pthread_cond_broadcast(&q->reply_cond);
 	}
+	pthread_mutex_unlock(&q->lock);
+	/* Woken after the unlock, the requester does not block at once on
+	 * the lock we hold. The cond is q's, not the slot's (which may be
+	 * gone by now): safe outside the lock. */
+	if (matched)
+		pthread_cond_broadcast(&q->reply_cond);
 	if (!matched) {
 		atomic_fetch_add(&q->unmatched, 1);
 		json_decref(msg);

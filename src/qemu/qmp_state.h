@@ -53,7 +53,7 @@ struct qmp {
 	bool unflushed;          /* events delivered since the last flush */
 
 	/* Protects greeted, reader, the watch hook and what it was told,
-	 * next_id, the pending list, the owed ids, wake_owed and the send
+	 * next_id, ordered, the pending list, the owed ids, wake_owed and the send
 	 * queue; every send() on the socket happens under it, so lines
 	 * never interleave. dead is written only under it (and read without
 	 * it through the atomic). */
@@ -71,6 +71,7 @@ struct qmp {
 	bool told_read, told_write;  /* what the hook was last told */
 	struct qmp_sendq out;
 	int64_t next_id;
+	bool ordered;            /* own commands without ids (qmp.h) */
 	struct qmp_pending *pending;
 	int64_t *owed;           /* ids sent and not answered, oldest first */
 	size_t nowed, owed_cap;

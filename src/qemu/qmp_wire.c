@@ -197,7 +197,7 @@ int qmp_wire_command_line(json_t *msg, int64_t id, char **line, size_t *len)
 	char *text;
 
 	*line = NULL;
-	if (json_object_set_new(msg, "id", json_integer(id)) < 0)
+	if (id >= 0 && json_object_set_new(msg, "id", json_integer(id)) < 0)
 		return -ENOMEM;
 	text = qmp_wire_dump_line(msg, len);
 	if (!text)

@@ -97,9 +97,9 @@ bool qmp_wire_reply_id(const json_t *reply, int64_t *id);
  * NULL when out of memory. */
 json_t *qmp_wire_command(const char *cmd, json_t *args);
 
-/* msg (an object) with "id": id set in it, as one line ending in "\n"
- * (malloc'd, *len bytes). 0, -ENOMEM, -EILSEQ when it holds Unicode
- * noncharacters (QEMU refuses them without an id in its error, so no
+/* msg (an object) with "id": id set in it (none for id < 0), as one line
+ * ending in "\n" (malloc'd, *len bytes). 0, -ENOMEM, -EILSEQ when it
+ * holds Unicode noncharacters (QEMU refuses them without an id in its error, so no
  * reply would ever match), -EFBIG when the line is over QMP_MAX_LINE. */
 int qmp_wire_command_line(json_t *msg, int64_t id, char **line, size_t *len);
 

@@ -60,6 +60,13 @@
 	"{\"error\": {\"class\": \"GenericError\", " \
 	"\"desc\": \"JSON parse error, invalid keyword 'nonsense'\"}}\r\n"
 
+/* QEMU's replies to id-less commands (an ordered connection). */
+#define RO_EMPTY "{\"return\": {}}\r\n"
+#define RO_STATUS \
+	"{\"return\": {\"status\": \"prelaunch\", \"singlestep\": false, " \
+	"\"running\": false}}\r\n"
+#define RO_FALSE "{\"return\": false}\r\n"
+
 /* Bounds for things that should happen at once: generous, because only a
  * failing test waits that long, and sanitizers on a loaded machine are slow. */
 #define SRV_TIMEOUT_MS 10000
@@ -366,8 +373,9 @@ static void call_free(struct call *c)
 	free(c->line);
 }
 
-/* Greeting + qmp_capabilities, asserting the exact bytes the client sends. */
-static void do_handshake(struct fx *f)
+/* Greeting + qmp_capabilities, asserting the exact bytes the client sends
+ * (want), answered with reply. */
+static void handshake_as(struct fx *f, const char *want, const char *reply)
 {
 	struct call c;
 	char *line;
@@ -376,11 +384,17 @@ static void do_handshake(struct fx *f)
 	call_start(&c, f, CALL_HANDSHAKE, NULL, NULL, CALL_TIMEOUT_MS);
 	line = srv_recv_line(f, SRV_TIMEOUT_MS);
 	assert_non_null(line);
-	assert_string_equal(line, "{\"execute\":\"qmp_capabilities\",\"id\":1}");
+	assert_string_equal(line, want);
 	free(line);
-	srv_reply(f, R_EMPTY, 1);
+	srv_reply(f, reply, 1);
 	call_finish(&c);
 	assert_int_equal(c.rc, 0);
+}
+
+static void do_handshake(struct fx *f)
+{
+	handshake_as(f, "{\"execute\":\"qmp_capabilities\",\"id\":1}",
+		     R_EMPTY);
 }
 
 /* ---- tests ----------------------------------------------------------- */
@@ -430,6 +444,22 @@ static void test_event_before_greeting_is_delivered(void **state)
 	pthread_mutex_unlock(&f->ev_lock);
 }
 
+/* The three calls of query-status, qom-get and cont ended, each with its
+ * own command's answer. */
+static void finish_three(struct call c[3])
+{
+	for (int i = 0; i < 3; i++)
+		call_finish(&c[i]);
+	assert_int_equal(c[0].rc, 0);
+	assert_string_equal(
+		json_string_value(json_object_get(c[0].ret, "status")),
+		"prelaunch");
+	assert_int_equal(c[1].rc, 0);
+	assert_true(json_is_false(c[1].ret));
+	assert_int_equal(c[2].rc, 0);
+	assert_true(json_is_object(c[2].ret));
+}
+
 /* Three requests in flight, answered middle, first, last: neither "oldest
  * waiter" nor "newest waiter" would pass, only matching by id. */
 static void test_out_of_order_replies_match_by_id(void **state)
@@ -457,16 +487,7 @@ static void test_out_of_order_replies_match_by_id(void **state)
 			assert_true(j < 2);
 		srv_reply(f, fmts[j], req_id(r));
 	}
-	for (i = 0; i < 3; i++)
-		call_finish(&c[i]);
-	assert_int_equal(c[0].rc, 0);
-	assert_string_equal(
-		json_string_value(json_object_get(c[0].ret, "status")),
-		"prelaunch");
-	assert_int_equal(c[1].rc, 0);
-	assert_true(json_is_false(c[1].ret));
-	assert_int_equal(c[2].rc, 0);
-	assert_true(json_is_object(c[2].ret));
+	finish_three(c);
 	assert_int_not_equal(req_id(req[0]), req_id(req[1]));
 	assert_int_not_equal(req_id(req[1]), req_id(req[2]));
 	assert_int_not_equal(req_id(req[0]), req_id(req[2]));
@@ -1327,7 +1348,116 @@ static void test_concurrent_requests_under_reordering(void **state)
 	assert_int_equal(qmp_unmatched_replies(f->q), 0);
 }
 
+/* ---- an ordered connection (qmp_set_ordered) ---------------------------- */
+
+static int setup_ordered(void **state)
+{
+	int rc = setup(state);
+	if (rc == 0)
+		qmp_set_ordered(((struct fx *)*state)->q);
+	return rc;
+}
+
+/* The handshake of an ordered connection: the same, with no id. */
+static void do_ordered_handshake(struct fx *f)
+{
+	handshake_as(f, "{\"execute\":\"qmp_capabilities\"}", RO_EMPTY);
+}
+
+/* Three commands in flight, none with an id; answered in the order they
+ * came, as QEMU does, each reply reaches its own requester. */
+static void test_ordered_commands_carry_no_id_and_match_in_order(void **state)
+{
+	struct fx *f = *state;
+	static const char *cmds[3] = { "query-status", "qom-get", "cont" };
+	static const char *replies[3] = { RO_STATUS, RO_FALSE, RO_EMPTY };
+	struct call c[3];
+	int i, j;
+
+	do_ordered_handshake(f);
+	for (i = 0; i < 3; i++)
+		call_start(&c[i], f, CALL_EXEC, cmds[i], NULL, CALL_TIMEOUT_MS);
+	for (i = 0; i < 3; i++) {
+		json_t *req = srv_recv(f);   /* in the order they were sent */
+		assert_null(json_object_get(req, "id"));
+		for (j = 0; strcmp(cmds[j], req_cmd(req)) != 0; j++)
+			assert_true(j < 2);
+		srv_send(f, replies[j]);
+		json_decref(req);
+	}
+	finish_three(c);
+	assert_int_equal(qmp_unmatched_replies(f->q), 0);
+	for (i = 0; i < 3; i++)
+		call_free(&c[i]);
+}
+
+/* A request that timed out after its line went out is still owed its
+ * reply: when it comes, late and without an id, it is dropped, and the
+ * next request gets the reply after it, not that one. */
+static void test_ordered_late_reply_does_not_answer_the_next(void **state)
+{
+	struct fx *f = *state;
+	struct qmp_error err;
+	json_t *ret = NULL, *req;
+	struct call c;
+
+	do_ordered_handshake(f);
+	assert_int_equal(qmp_execute(f->q, "query-status", NULL, 100, &ret,
+				     &err), -ETIMEDOUT);
+	req = srv_recv(f);
+	json_decref(req);
+	call_start(&c, f, CALL_EXEC, "qom-get", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	assert_string_equal(req_cmd(req), "qom-get");
+	json_decref(req);
+	srv_send(f, RO_STATUS);          /* the late one's */
+	WAIT_FOR(qmp_unmatched_replies(f->q) == 1);
+	srv_send(f, RO_FALSE);           /* qom-get's */
+	call_finish(&c);
+	assert_int_equal(c.rc, 0);
+	assert_true(json_is_false(c.ret));
+	call_free(&c);
+}
+
+/* A raw client's command keeps an id of emufs's (its own is given back),
+ * between id-less ones; each reply, with its id or without, finds its
+ * requester. */
+static void test_ordered_raw_keeps_an_id_between_idless_ones(void **state)
+{
+	struct fx *f = *state;
+	json_t *cmd = json_loads("{\"execute\":\"query-status\","
+				 "\"id\":\"client-7\"}", 0, NULL);
+	struct call raw, own;
+	json_t *req;
+
+	do_ordered_handshake(f);
+	call_start(&raw, f, CALL_RAW, NULL, cmd, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	int64_t id = req_id(req);            /* an integer: emufs's */
+	json_decref(req);
+	call_start(&own, f, CALL_EXEC, "qom-get", NULL, CALL_TIMEOUT_MS);
+	req = srv_recv(f);
+	assert_null(json_object_get(req, "id"));
+	json_decref(req);
+	srv_reply(f, R_STATUS, id);
+	srv_send(f, RO_FALSE);
+	call_finish(&raw);
+	call_finish(&own);
+	assert_int_equal(raw.rc, 0);
+	assert_string_equal(raw.line, "{\"return\":{\"status\":\"prelaunch\","
+			    "\"singlestep\":false,\"running\":false},"
+			    "\"id\":\"client-7\"}\n");
+	assert_int_equal(own.rc, 0);
+	assert_true(json_is_false(own.ret));
+	assert_int_equal(qmp_unmatched_replies(f->q), 0);
+	json_decref(cmd);
+	call_free(&raw);
+	call_free(&own);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T_ORDERED(fn) \
+	cmocka_unit_test_setup_teardown(fn, setup_ordered, teardown)
 
 int main(void)
 {
@@ -1365,6 +1495,9 @@ int main(void)
 		T(test_request_over_max_line_is_efbig),
 		T(test_concurrent_requests_under_reordering),
 		cmocka_unit_test(test_one_read_is_bounded_under_a_flood),
+		T_ORDERED(test_ordered_commands_carry_no_id_and_match_in_order),
+		T_ORDERED(test_ordered_late_reply_does_not_answer_the_next),
+		T_ORDERED(test_ordered_raw_keeps_an_id_between_idless_ones),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
