@@ -14,6 +14,11 @@
  * kernel. Its values are never cached (direct_io). */
 #define ENTRY_S 1.0
 #define ATTR_S 0.0
+/* An instance's name: the config's, for the mount's life (no instance
+ * comes or goes while mounted), so the kernel may keep it: a path walk
+ * after a second of idleness then asks emufs for nothing it knows
+ * (docs/performance.md, "Session 6"). Its attributes stay uncached. */
+#define INST_ENTRY_S 3600.0
 #define PROPS_NAMED(m) .mode = (m), .entry_timeout = PROPCACHE_TIMEOUT_S, \
 	.attr_timeout = PROPCACHE_TIMEOUT_S
 
@@ -30,7 +35,8 @@
 const struct kind fs_kinds[N_KINDS] = {
 	[N_ROOT] = { NAMED(S_IFDIR | 0755),
 		.lookup = root_lookup, .readdir = root_readdir },
-	[N_INST] = { NAMED(S_IFDIR | 0755),
+	[N_INST] = { .mode = S_IFDIR | 0755, .entry_timeout = INST_ENTRY_S,
+		.attr_timeout = ATTR_S,
 		.lookup = inst_lookup, .readdir = inst_readdir },
 	[N_CTL] = { FIXED("ctl", S_IFREG | 0644),
 		.stat = state_stat, .text = state_text, .read = text_read,
