@@ -198,8 +198,8 @@ static void add_qmp_tls_cause(struct run *r, char *why, size_t wl)
 	char tls[200] = "";
 	if (q->relays.n)      /* the QMP link's relay: the first */
 		tls_relay_error(q->relays.v[0], tls, sizeof tls);
-	size_t n = strlen(why);
-	if (tls[0] && n < wl)
+	size_t n = strlen(why);        /* < wl: why is a string in it */
+	if (tls[0])
 		snprintf(why + n, wl - n, "; the QMP link's TLS: %s (QEMU ends the "
 			 "link when emufs's server certificate does not name "
 			 "%s)", tls, r->target->listen);

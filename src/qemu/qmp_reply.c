@@ -36,12 +36,11 @@ static bool fail_unreadable_locked(struct qmp *q, int64_t id)
 static void unreadable_reply(struct qmp *q)
 {
 	bool wake = false;
+	int64_t id;
 
 	atomic_fetch_add(&q->garbage, 1);
 	pthread_mutex_lock(&q->lock);
-	if (q->nowed > 0) {
-		int64_t id = q->owed[0];
-
+	if (qmp_oldest_owed_locked(q, &id)) {
 		qmp_answered_locked(q, id);
 		wake = fail_unreadable_locked(q, id);
 	}
@@ -61,11 +60,8 @@ static void complete_reply(struct qmp *q, json_t *msg)
 
 	bool known = qmp_wire_reply_id(msg, &want);
 	pthread_mutex_lock(&q->lock);
-	/* Ordered: a reply without an id answers the oldest owed. */
-	if (!known && q->ordered && q->nowed > 0) {
-		want = q->owed[0];
-		known = true;
-	}
+	if (!known && q->ordered)      /* no id: the oldest owed's */
+		known = qmp_oldest_owed_locked(q, &want);
 	if (known) {
 		qmp_answered_locked(q, want);
 		p = qmp_take_pending_locked(q, want);

@@ -61,8 +61,8 @@ struct qmp_pending *qmp_take_pending_locked(struct qmp *q, int64_t id)
 
 /* A reply to id came: id is no longer owed. Called with q->lock held.
  * Older ids stay owed: replies are matched by id whatever their order (a
- * test QEMU may reorder them); only an unreadable line relies on QEMU's
- * order. */
+ * test QEMU may reorder them); only a reply without one (unreadable, or
+ * on an ordered connection) relies on QEMU's order. */
 void qmp_answered_locked(struct qmp *q, int64_t id)
 {
 	for (size_t i = 0; i < q->nowed; i++) {
@@ -73,6 +73,14 @@ void qmp_answered_locked(struct qmp *q, int64_t id)
 			return;
 		}
 	}
+}
+
+bool qmp_oldest_owed_locked(const struct qmp *q, int64_t *id)
+{
+	if (q->nowed == 0)
+		return false;
+	*id = q->owed[0];
+	return true;
 }
 
 /* Tells the owner's watch hook what to watch, only on a change: reading

@@ -109,5 +109,9 @@ struct qmp_pending *qmp_take_pending_locked(struct qmp *q, int64_t id);
 /* A reply to id came, or its line never went out: id is no longer owed.
  * Called with q->lock held. */
 void qmp_answered_locked(struct qmp *q, int64_t id);
+/* The oldest id owed a reply into *id, which a reply without an id
+ * answers (QEMU answers in order, qmp.c); false when none is owed.
+ * Called with q->lock held. */
+bool qmp_oldest_owed_locked(const struct qmp *q, int64_t *id);
 
 #endif
