@@ -45,15 +45,23 @@ void channel_new_run(struct channel *ch)
 	logfile_reset(&ch->log);
 }
 
-/* The events the channel's socket is watched for; ch->lock held. */
+/* The events the channel's socket is watched for; ch->lock held. A
+ * resting channel with nothing to write there is off epoll altogether
+ * (ioloop_ignore): the guest's every byte would call epoll back
+ * otherwise. A hang-up meanwhile is the read at the rest's end. */
 static void watch_events_locked(struct channel *ch)
 {
 	uint32_t out = ch->outlen ? EPOLLOUT : 0;
 	if (ch->wwatch)
 		ioloop_modify(ch->wwatch, out);
-	if (ch->watch)
-		ioloop_modify(ch->watch, (ch->resting ? 0 : EPOLLIN) |
-			      EPOLLRDHUP | (ch->wwatch ? 0 : out));
+	if (!ch->watch)
+		return;
+	uint32_t events = (ch->resting ? 0 : EPOLLIN | EPOLLRDHUP) |
+			  (ch->wwatch ? 0 : out);
+	if (events)
+		ioloop_modify(ch->watch, events);
+	else
+		ioloop_ignore(ch->watch);
 }
 
 /* Drop the input queue and its buffer; ch->lock held. */

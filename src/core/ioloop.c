@@ -22,6 +22,8 @@ struct io_watch {
 	struct ioloop *loop;
 	int fd;
 	bool owns_fd;        /* timers own their timerfd */
+	bool ignored;        /* off epoll (ioloop_ignore); the watch's
+			      * owner serializes modify and ignore */
 	bool dead;           /* protected by loop->dispatch_lock */
 	io_fn fn;
 	void *opaque;
@@ -239,8 +241,31 @@ struct io_watch *ioloop_add(struct ioloop *loop, int fd, uint32_t events,
 int ioloop_modify(struct io_watch *w, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = w };
-	return epoll_ctl(w->loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0
-		? -errno : 0;
+	if (!w->ignored)
+		return epoll_ctl(w->loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0
+			? -errno : 0;
+	/* Back on epoll, unless ioloop_remove() came first: adding a dead
+	 * watch would hand the loop a pointer it is about to free. */
+	struct ioloop *loop = w->loop;
+	int rc = 0;
+	pthread_mutex_lock(&loop->dispatch_lock);
+	if (!w->dead) {
+		rc = epoll_ctl(loop->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0
+			? -errno : 0;
+		w->ignored = rc < 0;
+	}
+	pthread_mutex_unlock(&loop->dispatch_lock);
+	return rc;
+}
+
+int ioloop_ignore(struct io_watch *w)
+{
+	if (w->ignored)
+		return 0;
+	if (epoll_ctl(w->loop->epfd, EPOLL_CTL_DEL, w->fd, NULL) < 0)
+		return -errno;
+	w->ignored = true;
+	return 0;
 }
 
 void ioloop_remove(struct io_watch *w)
@@ -248,8 +273,10 @@ void ioloop_remove(struct io_watch *w)
 	if (!w)
 		return;
 	struct ioloop *loop = w->loop;
-	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	pthread_mutex_lock(&loop->dispatch_lock);
+	/* Under the lock, so an ioloop_modify() of an ignored watch on
+	 * another thread cannot add it back after this. ENOENT if ignored. */
+	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	w->dead = true;
 	w->next_dead = loop->dead;
 	loop->dead = w;

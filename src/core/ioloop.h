@@ -27,6 +27,15 @@ void ioloop_free(struct ioloop *loop);
 struct io_watch *ioloop_add(struct ioloop *loop, int fd, uint32_t events,
 			    io_fn fn, void *opaque);
 int ioloop_modify(struct io_watch *w, uint32_t events);
+/* Take w's fd off epoll until the next ioloop_modify() puts it back with
+ * its events: no event comes meanwhile, not even EPOLLHUP or EPOLLERR.
+ * Not the same as ioloop_modify(w, 0): a watched pipe or socket calls
+ * epoll back on every write to it, whatever the mask, and a guest UART
+ * writes a byte at a time, so a serial channel that rests with its fd
+ * on epoll costs QEMU ~7% of its output rate (docs/performance.md,
+ * "Session 7"). Calls of ioloop_modify() and ioloop_ignore() for one
+ * watch must not race each other (its owner's lock or thread). */
+int ioloop_ignore(struct io_watch *w);
 /* Stop watching. On return the callback is not running and will not run
  * again; safe from the loop thread (inside a callback) and from others. */
 void ioloop_remove(struct io_watch *w);

@@ -168,8 +168,10 @@ static void rest(struct tracepipe *tp, bool on)
 		return;
 	if (on)
 		ioloop_timer_arm_us(tp->again, tp->rest_us);
-	if (on != tp->resting)
-		ioloop_modify(w, on ? 0 : EPOLLIN);
+	if (on != tp->resting && on)
+		ioloop_ignore(w);        /* QEMU's every line would call epoll */
+	else if (on != tp->resting)
+		ioloop_modify(w, EPOLLIN);
 	tp->resting = on;
 }
 

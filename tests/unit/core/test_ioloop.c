@@ -23,6 +23,7 @@
 
 #include "core/clock.h"
 #include "core/ioloop.h"
+#include "epoll_probe.h"
 
 /* Bound for things that should happen at once: generous, for ASan and
  * loaded machines; the tests only wait this long when they fail. */
@@ -246,6 +247,50 @@ static void test_modify_changes_the_events(void **state)
 	ioloop_remove(p.w);
 	close(sv[0]);
 	close(sv[1]);
+}
+
+/* An ignored watch is off epoll: nothing comes, not even a hang-up, and
+ * the fd's writers no longer call epoll back; ioloop_modify() puts it
+ * back with what it asks for, and what waited meanwhile comes then. */
+static void test_ignored_watch_is_off_epoll_until_modified(void **state)
+{
+	struct fixture *f = *state;
+	struct probe p = { .loop = f->loop, .fd = f->p[0] };
+
+	p.w = ioloop_add(f->loop, f->p[0], EPOLLIN, probe_cb, &p);
+	assert_non_null(p.w);
+	assert_true(fd_on_epoll(f->p[0]));
+	assert_int_equal(ioloop_ignore(p.w), 0);
+	assert_int_equal(ioloop_ignore(p.w), 0);       /* twice: no error */
+	assert_false(fd_on_epoll(f->p[0]));
+	put(f->p[1], "x");
+	close(f->p[1]);
+	f->p[1] = -1;
+	sleep_ms(30);
+	assert_int_equal(atomic_load(&p.calls), 0);
+	assert_int_equal(ioloop_modify(p.w, EPOLLIN), 0);
+	assert_true(fd_on_epoll(f->p[0]));
+	p.read_it = true;
+	assert_true(wait_for(&p.calls, 1));
+	assert_true(atomic_load(&p.events) & (EPOLLIN | EPOLLHUP));
+	ioloop_remove(p.w);
+	assert_false(fd_on_epoll(f->p[0]));
+}
+
+/* Removal of an ignored watch: nothing to take off epoll, no error. */
+static void test_remove_an_ignored_watch(void **state)
+{
+	struct fixture *f = *state;
+	struct probe p = { .loop = f->loop, .fd = f->p[0] };
+
+	p.w = ioloop_add(f->loop, f->p[0], EPOLLIN, probe_cb, &p);
+	assert_non_null(p.w);
+	assert_int_equal(ioloop_ignore(p.w), 0);
+	ioloop_remove(p.w);
+	put(f->p[1], "x");
+	sleep_ms(30);
+	assert_int_equal(atomic_load(&p.calls), 0);
+	assert_false(fd_on_epoll(f->p[0]));
 }
 
 /* ---- removal -------------------------------------------------------- */
@@ -787,6 +832,8 @@ int main(void)
 		T(test_watch_sees_hangup),
 		T(test_add_bad_fd_fails),
 		T(test_modify_changes_the_events),
+		T(test_ignored_watch_is_off_epoll_until_modified),
+		T(test_remove_an_ignored_watch),
 		T(test_remove_waits_for_a_running_callback),
 		T(test_remove_stops_a_busy_watch),
 		T(test_remove_inside_own_callback),
