@@ -991,7 +991,8 @@ struct trickle {
 	int left;                     /* bytes still to write */
 	int chunks;
 	long long at_us[64];          /* when each chunk was read */
-	int probe_fd;                 /* > 0: note whether it is on epoll */
+	int rfd;                      /* the channel's end of that pipe */
+	bool probe;                   /* note whether rfd is on epoll */
 	bool on_epoll[64];            /* ... as each chunk was read */
 };
 
@@ -1011,13 +1012,30 @@ static void trickle_tap(void *opaque, const char *buf, size_t len)
 	(void)len;
 	if (t->chunks < 64)
 		t->at_us[t->chunks] = now_us();
-	if (t->chunks < 64 && t->probe_fd > 0)
-		t->on_epoll[t->chunks] = fd_on_epoll(t->probe_fd);
+	if (t->chunks < 64 && t->probe)
+		t->on_epoll[t->chunks] = fd_on_epoll(t->rfd);
 	__atomic_add_fetch(&t->chunks, 1, __ATOMIC_RELEASE);
 	if (t->left > 0) {
 		t->left--;
 		(void)!write(t->fd, "x", 1);
 	}
+}
+
+/* Attach the channel to two pipes as QEMU's FIFOs (outp: the guest's
+ * output, inp: its input), with t tapping what it reads. */
+static void attach_trickle(struct fixture *f, struct trickle *t, int outp[2],
+			   int inp[2])
+{
+	assert_int_equal(pipe2(outp, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(inp, O_CLOEXEC), 0);
+	assert_int_equal(fcntl(outp[0], F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(fcntl(inp[1], F_SETFL, O_NONBLOCK), 0);
+	t->fd = outp[1];
+	t->rfd = outp[0];
+	f->ch.tap = trickle_tap;      /* before attach: no run reads yet */
+	f->ch.tap_opaque = t;
+	assert_int_equal(channel_attach(&f->ch, f->loop, outp[0], inp[1], 0),
+			 0);
 }
 
 /* A read that did not fill the buffer emptied the pipe: the loop rests
@@ -1032,14 +1050,7 @@ static void test_bytes_written_while_reading_wait_for_the_rest(void **state)
 	int outp[2], inp[2];
 	struct trickle t = { .left = 40 };
 
-	assert_int_equal(pipe2(outp, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(inp, O_CLOEXEC), 0);
-	assert_int_equal(fcntl(outp[0], F_SETFL, O_NONBLOCK), 0);
-	assert_int_equal(fcntl(inp[1], F_SETFL, O_NONBLOCK), 0);
-	t.fd = outp[1];
-	ch->tap = trickle_tap;        /* before attach: no run reads yet */
-	ch->tap_opaque = &t;
-	assert_int_equal(channel_attach(ch, f->loop, outp[0], inp[1], 0), 0);
+	attach_trickle(f, &t, outp, inp);
 
 	write_all(outp[1], "boot banner\r\n", 13);
 	assert_int_equal(wait_log_size(ch, 13 + 40), 13 + 40);
@@ -1067,17 +1078,9 @@ static void test_a_resting_channel_is_off_epoll(void **state)
 	struct fixture *f = *state;
 	struct channel *ch = &f->ch;
 	int outp[2], inp[2];
-	struct trickle t = { .left = 6 };
+	struct trickle t = { .left = 6, .probe = true };
 
-	assert_int_equal(pipe2(outp, O_CLOEXEC), 0);
-	assert_int_equal(pipe2(inp, O_CLOEXEC), 0);
-	assert_int_equal(fcntl(outp[0], F_SETFL, O_NONBLOCK), 0);
-	assert_int_equal(fcntl(inp[1], F_SETFL, O_NONBLOCK), 0);
-	t.fd = outp[1];
-	t.probe_fd = outp[0];
-	ch->tap = trickle_tap;
-	ch->tap_opaque = &t;
-	assert_int_equal(channel_attach(ch, f->loop, outp[0], inp[1], 0), 0);
+	attach_trickle(f, &t, outp, inp);
 	assert_true(fd_on_epoll(outp[0]));
 
 	write_all(outp[1], "boot banner\r\n", 13);
