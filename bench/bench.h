@@ -155,7 +155,8 @@ bool proc_thread_in_read(pid_t tid);
 /* A number of /proc/PID/status (VmRSS, Threads), or -1. */
 long proc_status(pid_t pid, const char *key);
 
-/* What a process spent: on-CPU time of all its threads (schedstat), and
+/* What a process spent: on-CPU time of all its threads, ended ones too
+ * (its CPU clock; switches: the schedstat of those alive), and
  * the read()/write()-family syscalls of /proc/PID/io (send/recv are not
  * counted there; reaped children are, so not across an emulator's exit). */
 struct proc_cost {
@@ -249,6 +250,8 @@ extern char floor_dir[PATH_MAX];   /* WORK/floor */
  * cannot be. */
 bool floor_start(void);
 void floor_stop(void);
+/* Its process while mounted (its cost rows), else 0. */
+pid_t floor_process(void);
 
 /* ---- the sections ----------------------------------------------------- */
 

@@ -207,6 +207,11 @@ void floor_stop(void)
 	floor_pid = 0;
 }
 
+pid_t floor_process(void)
+{
+	return floor_pid > 0 ? floor_pid : 0;
+}
+
 bool floor_start(void)
 {
 	if (floor_pid > 0)

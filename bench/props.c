@@ -45,9 +45,11 @@ enum temp { WARM, IDLE, COLD };
 static const char *const temp_name[] = { "warm", "idle", "cold" };
 static const double temp_idle_ms[] = { 0, 1250,
 				       BENCH_PROPS_CACHE_S * 1000 + 250 };
-/* Samples of the idle and cold rows: each costs its idle time. */
-#define PROPS_IDLE_SAMPLES 20
-#define PROPS_COLD_SAMPLES 8
+/* Samples of the idle and cold rows: each costs its idle time. Multiples
+ * of the three sides, so each goes first after the idleness as often. */
+#define PROPS_IDLE_SAMPLES 21
+#define PROPS_LIST_IDLE_SAMPLES 12
+#define PROPS_COLD_SAMPLES 9
 
 /* `ls -l`: the entries listed, or the run fails. */
 static int props_ls_l(const char *path)
@@ -119,22 +121,28 @@ struct ratios {
 
 /* n samples of every side, interleaved (the order turns each round, so
  * noise hits all sides alike), after `warm` unmeasured rounds; each round
- * after the idle time of t. Prints the rows (p50, p95, max), emufs's CPU
- * and syscalls per operation, the ratios. */
+ * after the idle time of t. Each side leads a round in turn: the first
+ * sample after the idleness also pays the cores' wake from idle, which
+ * the others of its round find done (the raw side, always second in the
+ * order of session 6, never paid it). Prints the rows (p50, p95, max),
+ * emufs's CPU and syscalls per operation, the ratios. */
 static struct ratios props_run(struct bench_ctx *c, struct pair *p, int n,
 			       int warm, enum temp t)
 {
 	struct samples v[SIDES] = { { 0 } };
 	bool floor = floor_start();
-	struct proc_cost c0 = { 0 }, c1;
+	struct proc_cost c0 = { 0 }, c1, f0 = { 0 }, f1;
+	pid_t fpid = floor ? floor_process() : 0;
 	for (int i = 0; i < warm + n; i++) {
-		if (i == warm)
+		if (i == warm) {
 			c0 = proc_cost_now(c->pid);
+			if (fpid)
+				f0 = proc_cost_now(fpid);
+		}
 		if (temp_idle_ms[t] > 0)
 			clk_sleep_ms(temp_idle_ms[t]);
 		for (int k = 0; k < SIDES; k++) {
-			enum side s = i % 2 ? (enum side)k
-					    : (enum side)(SIDES - 1 - k);
+			enum side s = (enum side)((k + i) % SIDES);
 			if (s == SIDE_FLOOR && !floor)
 				continue;
 			double us = props_sample(c, p, s);
@@ -156,6 +164,14 @@ static struct ratios props_run(struct bench_ctx *c, struct pair *p, int n,
 	}
 	snprintf(name, sizeof name, "%s %s emufs cost", p->label, when);
 	proc_cost_row(name, c0, c1, n, p->list ? "ls -l" : "read");
+	if (fpid) {
+		/* The same kernel paths in a process that does nothing:
+		 * what idleness costs any FUSE server on this machine. */
+		f1 = proc_cost_now(fpid);
+		snprintf(name, sizeof name, "%s %s floor cost", p->label,
+			 when);
+		proc_cost_row(name, f0, f1, n, p->list ? "ls -l" : "read");
+	}
 	struct ratios r = {
 		samples_pct(&v[SIDE_FS], 50) / samples_pct(&v[SIDE_RAW], 50),
 		samples_pct(&v[SIDE_FS], 95) / samples_pct(&v[SIDE_RAW], 95),
@@ -275,7 +291,7 @@ void props_list_section(struct bench_ctx *c)
 	props_run(c, &p, 20, 2, WARM);
 	props_list_init(&p, c, "ls -l gpio", "props/machine/soc/gpio",
 			"/machine/soc/gpio", "dir");
-	static const int n[] = { 20, PROPS_IDLE_SAMPLES / 2,
+	static const int n[] = { 20, PROPS_LIST_IDLE_SAMPLES,
 				 PROPS_COLD_SAMPLES };
 	for (int t = WARM; t <= COLD; t++) {
 		struct ratios r = props_run(c, &p, n[t], t == WARM ? 2 : 0,
