@@ -48,20 +48,23 @@ void channel_new_run(struct channel *ch)
 /* The events the channel's socket is watched for; ch->lock held. A
  * resting channel with nothing to write there is off epoll altogether
  * (ioloop_ignore): the guest's every byte would call epoll back
- * otherwise. A hang-up meanwhile is the read at the rest's end. */
-static void watch_events_locked(struct channel *ch)
+ * otherwise. A hang-up meanwhile is the read at the rest's end. 0, or
+ * the -errno of the reading watch's change (putting it back on epoll
+ * can fail: ENOMEM, ENOSPC). */
+static int watch_events_locked(struct channel *ch)
 {
 	uint32_t out = ch->outlen ? EPOLLOUT : 0;
 	if (ch->wwatch)
 		ioloop_modify(ch->wwatch, out);
 	if (!ch->watch)
-		return;
+		return 0;
 	uint32_t events = (ch->resting ? 0 : EPOLLIN | EPOLLRDHUP) |
 			  (ch->wwatch ? 0 : out);
 	if (events)
-		ioloop_modify(ch->watch, events);
-	else
-		ioloop_ignore(ch->watch);
+		return ioloop_modify(ch->watch, events);
+	if (ioloop_ignore(ch->watch) == 0)
+		return 0;
+	return ioloop_modify(ch->watch, 0);  /* on epoll, asking nothing */
 }
 
 /* Drop the input queue and its buffer; ch->lock held. */
@@ -153,11 +156,14 @@ static void rest(struct channel *ch, bool streamed)
 		ch->rest_us = !streamed ? CHANNEL_COALESCE_US
 			: ch->rest_us * 2 < CHANNEL_COALESCE_MAX_US
 			? ch->rest_us * 2 : CHANNEL_COALESCE_MAX_US;
-		if (!ch->resting) {
-			ch->resting = 1;
+		/* Off epoll only with the timer that ends the rest armed;
+		 * without it, back to EPOLLIN. */
+		int armed = ioloop_timer_arm_us(ch->rest_timer,
+						ch->rest_us) == 0;
+		if (armed != ch->resting) {
+			ch->resting = armed;
 			watch_events_locked(ch);
 		}
-		ioloop_timer_arm_us(ch->rest_timer, ch->rest_us);
 	}
 	pthread_mutex_unlock(&ch->lock);
 }
@@ -171,7 +177,12 @@ static void listen_again(struct channel *ch)
 	ch->rest_us = 0;
 	if (ch->resting) {
 		ch->resting = 0;
-		watch_events_locked(ch);
+		if (watch_events_locked(ch) < 0) {
+			/* Still off epoll: rest on, and try at its end. */
+			ch->resting = 1;
+			ch->rest_us = CHANNEL_COALESCE_MAX_US;
+			ioloop_timer_arm_us(ch->rest_timer, ch->rest_us);
+		}
 	}
 	pthread_mutex_unlock(&ch->lock);
 }

@@ -64,7 +64,8 @@ struct channel {
 	struct io_watch *watch;       /* fd; wfd too when it is fd */
 	struct io_watch *wwatch;      /* wfd when it is not fd */
 	struct io_watch *rest_timer;  /* ends a rest (coalescing) */
-	int resting;                  /* not reading until rest_timer */
+	int resting;                  /* not reading (off epoll unless
+				       * output waits) until rest_timer */
 	unsigned rest_us;             /* the next rest, 0: the first */
 	struct ioloop *loop;
 	char *out;                    /* queued input, out[outoff..outlen) */

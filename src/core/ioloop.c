@@ -244,18 +244,12 @@ int ioloop_modify(struct io_watch *w, uint32_t events)
 	if (!w->ignored)
 		return epoll_ctl(w->loop->epfd, EPOLL_CTL_MOD, w->fd, &ev) < 0
 			? -errno : 0;
-	/* Back on epoll, unless ioloop_remove() came first: adding a dead
-	 * watch would hand the loop a pointer it is about to free. */
-	struct ioloop *loop = w->loop;
-	int rc = 0;
-	pthread_mutex_lock(&loop->dispatch_lock);
-	if (!w->dead) {
-		rc = epoll_ctl(loop->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0
-			? -errno : 0;
-		w->ignored = rc < 0;
-	}
-	pthread_mutex_unlock(&loop->dispatch_lock);
-	return rc;
+	/* Back on epoll. No loop lock here: callers hold their own (a
+	 * channel's), which callbacks take inside the dispatch. */
+	if (epoll_ctl(w->loop->epfd, EPOLL_CTL_ADD, w->fd, &ev) < 0)
+		return -errno;
+	w->ignored = false;
+	return 0;
 }
 
 int ioloop_ignore(struct io_watch *w)
@@ -274,8 +268,10 @@ void ioloop_remove(struct io_watch *w)
 		return;
 	struct ioloop *loop = w->loop;
 	pthread_mutex_lock(&loop->dispatch_lock);
-	/* Under the lock, so an ioloop_modify() of an ignored watch on
-	 * another thread cannot add it back after this. ENOENT if ignored. */
+	/* Under the lock: a callback running now may still put an ignored
+	 * watch back (the trace FIFO's rest ends on the loop while another
+	 * thread ends the run); once it returned, this takes it off for
+	 * good. ENOENT if it is ignored. */
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	w->dead = true;
 	w->next_dead = loop->dead;

@@ -34,7 +34,13 @@ int ioloop_modify(struct io_watch *w, uint32_t events);
  * writes a byte at a time, so a serial channel that rests with its fd
  * on epoll costs QEMU ~7% of its output rate (docs/performance.md,
  * "Session 7"). Calls of ioloop_modify() and ioloop_ignore() for one
- * watch must not race each other (its owner's lock or thread). */
+ * watch must not race each other (its owner's lock or thread), nor come
+ * from outside the watch's callbacks once ioloop_remove() began: the ADD
+ * that puts an ignored watch back would hand the loop a watch it frees
+ * (from a callback it is safe: removal waits for the callback and takes
+ * the fd off after it). Neither takes a lock of the loop's, so both may
+ * be called under a lock that callbacks take. Either fails with epoll's
+ * -errno (an ADD: ENOMEM, ENOSPC), leaving the watch as it was. */
 int ioloop_ignore(struct io_watch *w);
 /* Stop watching. On return the callback is not running and will not run
  * again; safe from the loop thread (inside a callback) and from others. */

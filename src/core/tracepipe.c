@@ -166,13 +166,16 @@ static void rest(struct tracepipe *tp, bool on)
 	struct io_watch *w = atomic_load(&tp->watch);
 	if (!w)
 		return;
-	if (on)
-		ioloop_timer_arm_us(tp->again, tp->rest_us);
-	if (on != tp->resting && on)
-		ioloop_ignore(w);        /* QEMU's every line would call epoll */
-	else if (on != tp->resting)
-		ioloop_modify(w, EPOLLIN);
-	tp->resting = on;
+	/* Off epoll (QEMU's every line would call it back) only with the
+	 * timer that ends the rest armed. */
+	if (on && ioloop_timer_arm_us(tp->again, tp->rest_us) < 0)
+		on = false;
+	if (on == tp->resting)
+		return;
+	if (on ? ioloop_ignore(w) == 0 : ioloop_modify(w, EPOLLIN) == 0)
+		tp->resting = on;
+	else if (!on)        /* still off epoll: rest on, try at its end */
+		ioloop_timer_arm_us(tp->again, TRACEPIPE_REST_MAX_US);
 }
 
 /* The FIFO's watch, and the end of a rest (the timer). */
