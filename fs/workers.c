@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -117,8 +118,12 @@ static void *work(void *arg)
 		if (res <= 0 && res != -EINTR && res != -ENOENT) {
 			/* 0: unmounted (ENODEV); else an error. Either way
 			 * the session is over for every worker. */
-			if (res < 0 && !pool.error)
+			if (res < 0 && !pool.error) {
 				pool.error = res;
+				fprintf(stderr, "emufs: reading the FUSE "
+					"device: %s: the session ends\n",
+					strerror(-res));
+			}
 			if (!pool.stopping && pool.ended)
 				pool.ended();
 			pool.stopping = true;

@@ -446,13 +446,17 @@ wait_exit() {
 	wait "$1" || EXIT_STATUS=$?
 }
 
+# emufs_said: the last lines emufs printed (on one line), for a failure's
+# message.
+emufs_said() { tail -n 3 "$SCRATCH/emufs.out" 2>/dev/null | tr '\n' '|'; }
+
 # unmount_emufs: fusermount3 -u, then emufs must exit with status 0.
 unmount_emufs() {
 	local out
 	out=$(fusermount3 -u "$MNT" 2>&1) || fail "fusermount3 -u: $out"
 	wait_exit "$EMUFS_PID" 15
 	[ "$EXIT_STATUS" -eq 0 ] ||
-		fail "emufs exited with status $EXIT_STATUS after fusermount3 -u: $(tail -n 3 "$SCRATCH/emufs.out" | tr '\n' '|')"
+		fail "emufs exited with status $EXIT_STATUS after fusermount3 -u: $(emufs_said)"
 	EMUFS_PID=
 }
 

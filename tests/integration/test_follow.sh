@@ -74,7 +74,7 @@ test_follow_state_gives_each_state_in_order() {
 	fusermount3 -u -z "$MNT" || fail "fusermount3 -u -z failed"
 	assert_eq 0 "$(reader_rc states 3)" "cat follow/state's status at the lazy unmount"
 	wait_exit "$EMUFS_PID" 5
-	assert_eq 0 "$EXIT_STATUS" "emufs's status"
+	assert_eq 0 "$EXIT_STATUS" "emufs's status ($(emufs_said))"
 	EMUFS_PID=
 }
 
@@ -272,7 +272,7 @@ test_sigterm_gives_every_blocked_reader_end_of_file() {
 	kill -TERM "$EMUFS_PID"
 	all_readers_ended 3
 	wait_exit "$EMUFS_PID" 5
-	assert_eq 0 "$EXIT_STATUS" "emufs's status after SIGTERM with blocked readers"
+	assert_eq 0 "$EXIT_STATUS" "emufs's status after SIGTERM with blocked readers ($(emufs_said))"
 	EMUFS_PID=
 }
 
@@ -284,7 +284,7 @@ test_lazy_unmount_gives_every_blocked_reader_end_of_file() {
 	fusermount3 -u -z "$MNT" || fail "fusermount3 -u -z failed"
 	all_readers_ended 3
 	wait_exit "$EMUFS_PID" 5
-	assert_eq 0 "$EXIT_STATUS" "emufs's status after a lazy unmount"
+	assert_eq 0 "$EXIT_STATUS" "emufs's status after a lazy unmount ($(emufs_said))"
 	EMUFS_PID=
 }
 
@@ -303,7 +303,7 @@ test_sigterm_amid_a_storm_of_reads_loses_no_request() {
 	echo pause >"$MNT/board0/ctl" && kill -TERM "$EMUFS_PID"
 	all_readers_ended 20
 	wait_exit "$EMUFS_PID" 20
-	assert_eq 0 "$EXIT_STATUS" "emufs's status"
+	assert_eq 0 "$EXIT_STATUS" "emufs's status ($(emufs_said))"
 	EMUFS_PID=
 }
 
@@ -330,6 +330,6 @@ test_a_thousand_blocked_readers_leave_the_mount_answering() {
 	kill -TERM "$EMUFS_PID"
 	all_readers_ended 10
 	wait_exit "$EMUFS_PID" 10
-	assert_eq 0 "$EXIT_STATUS" "emufs's status"
+	assert_eq 0 "$EXIT_STATUS" "emufs's status ($(emufs_said))"
 	EMUFS_PID=
 }

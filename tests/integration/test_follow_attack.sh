@@ -142,7 +142,7 @@ poll_readers_end_on() {
 		assert_eq "read b''" "$(cat "$SCRATCH/$r.out")" "the $r reader's read after POLLIN"
 	done
 	wait_exit "$EMUFS_PID" 5
-	assert_eq 0 "$EXIT_STATUS" "emufs's status after $what"
+	assert_eq 0 "$EXIT_STATUS" "emufs's status after $what ($(emufs_said))"
 	EMUFS_PID=
 }
 

@@ -186,7 +186,7 @@ test_props_cache_a_notification_at_the_end_does_not_hang_emufs() {
 	fi
 	wait "$spid" 2>/dev/null
 	wait_exit "$EMUFS_PID" 1
-	assert_eq 0 "$EXIT_STATUS" "emufs's status"
+	assert_eq 0 "$EXIT_STATUS" "emufs's status ($(emufs_said))"
 	EMUFS_PID=
 }
 
