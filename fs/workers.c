@@ -117,8 +117,14 @@ static void *work(void *arg)
 		w->reading = false;
 		if (res <= 0 && res != -EINTR && res != -ENOENT) {
 			/* 0: unmounted (ENODEV); else an error. Either way
-			 * the session is over for every worker. */
-			if (res < 0 && !pool.error) {
+			 * the session is over for every worker. ECONNABORTED
+			 * is the kernel ending the connection too: its read
+			 * gives that when it took a request off its queue
+			 * just as the unmount shut the connection
+			 * (fuse_dev_do_read; at a lazy unmount, a RELEASE of
+			 * the last closes), or when someone aborted it in
+			 * /sys/fs/fuse/connections; not a failure of emufs. */
+			if (res < 0 && res != -ECONNABORTED && !pool.error) {
 				pool.error = res;
 				fprintf(stderr, "emufs: reading the FUSE "
 					"device: %s: the session ends\n",
