@@ -209,7 +209,7 @@ void floor_stop(void)
 
 pid_t floor_process(void)
 {
-	return floor_pid > 0 ? floor_pid : 0;
+	return floor_pid;
 }
 
 bool floor_start(void)

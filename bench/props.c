@@ -132,7 +132,7 @@ static struct ratios props_run(struct bench_ctx *c, struct pair *p, int n,
 	struct samples v[SIDES] = { { 0 } };
 	bool floor = floor_start();
 	struct proc_cost c0 = { 0 }, c1, f0 = { 0 }, f1;
-	pid_t fpid = floor ? floor_process() : 0;
+	pid_t fpid = floor_process();     /* 0: no floor mounted */
 	for (int i = 0; i < warm + n; i++) {
 		if (i == warm) {
 			c0 = proc_cost_now(c->pid);

@@ -60,11 +60,8 @@ static int watch_events_locked(struct channel *ch)
 		return 0;
 	uint32_t events = (ch->resting ? 0 : EPOLLIN | EPOLLRDHUP) |
 			  (ch->wwatch ? 0 : out);
-	if (events)
-		return ioloop_modify(ch->watch, events);
-	if (ioloop_ignore(ch->watch) == 0)
-		return 0;
-	return ioloop_modify(ch->watch, 0);  /* on epoll, asking nothing */
+	return events ? ioloop_modify(ch->watch, events)
+		      : ioloop_ignore(ch->watch);
 }
 
 /* Drop the input queue and its buffer; ch->lock held. */

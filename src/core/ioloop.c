@@ -256,10 +256,11 @@ int ioloop_ignore(struct io_watch *w)
 {
 	if (w->ignored)
 		return 0;
-	if (epoll_ctl(w->loop->epfd, EPOLL_CTL_DEL, w->fd, NULL) < 0)
-		return -errno;
-	w->ignored = true;
-	return 0;
+	if (epoll_ctl(w->loop->epfd, EPOLL_CTL_DEL, w->fd, NULL) == 0) {
+		w->ignored = true;
+		return 0;
+	}
+	return ioloop_modify(w, 0);   /* on epoll still, asking nothing */
 }
 
 void ioloop_remove(struct io_watch *w)

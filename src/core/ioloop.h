@@ -39,8 +39,10 @@ int ioloop_modify(struct io_watch *w, uint32_t events);
  * that puts an ignored watch back would hand the loop a watch it frees
  * (from a callback it is safe: removal waits for the callback and takes
  * the fd off after it). Neither takes a lock of the loop's, so both may
- * be called under a lock that callbacks take. Either fails with epoll's
- * -errno (an ADD: ENOMEM, ENOSPC), leaving the watch as it was. */
+ * be called under a lock that callbacks take. Should epoll refuse to
+ * take the fd off, ioloop_ignore() leaves it on asking for no event
+ * (only a hang-up can come); ioloop_modify() fails with epoll's -errno
+ * (an ADD: ENOMEM, ENOSPC), leaving the watch as it was. */
 int ioloop_ignore(struct io_watch *w);
 /* Stop watching. On return the callback is not running and will not run
  * again; safe from the loop thread (inside a callback) and from others. */
