@@ -21,6 +21,7 @@
  *   blocked.c blocked_ the mount's files with 1,000 readers blocked
  *   guest.c   guest_   the Linux guest kit: boot and console bulk
  *   floor.c   floor_   a trivial FUSE file system: the floor rows
+ *   affinity.c aff_    the property rows' control: each vCPU alone on a core
  *
  * One thread does everything but block in read(): follow.c and blocked.c
  * start reader threads that only read, handing their result back through
@@ -99,6 +100,15 @@ struct bench_ctx {
 	pid_t pid;             /* emufs itself */
 };
 
+/* ---- affinity.c ------------------------------------------------------- */
+
+/* The vCPU thread of every QEMU child of emufs to the last core, all
+ * other threads of them, of emufs, of the floor (if > 0) and of the bench
+ * to the other cores. false (nothing changed) on one core or no QEMU. */
+bool aff_isolate_vcpus(pid_t emufs, pid_t floor);
+/* Every core back to every thread of those processes. */
+void aff_release(void);
+
 /* ---- clock.c ---------------------------------------------------------- */
 
 double clk_now_us(void);       /* CLOCK_MONOTONIC */
@@ -142,8 +152,11 @@ void proc_signal_all(void);    /* async-signal-safe SIGKILL of the tracked */
 int proc_wait_for(pid_t pid, int ms);
 /* Run argv to its end: its exit status (128 if killed). */
 int proc_run_wait(char *const argv[]);
-/* A child of parent whose command is comm (e.g. emufs under strace), or
- * parent itself when none appears within about a second. */
+/* The children of parent whose command starts with comm: up to max of
+ * them in out, their number returned. */
+int proc_list_children(pid_t parent, const char *comm, pid_t *out, int max);
+/* A child of parent whose command starts with comm (e.g. emufs under
+ * strace), or parent itself when none appears within about a second. */
 pid_t proc_find_child(pid_t parent, const char *comm);
 /* --attach: a profiler around a section (no-op without the option). */
 void proc_attach_start(pid_t pid);

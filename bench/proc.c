@@ -111,36 +111,43 @@ int proc_run_wait(char *const argv[])
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
+int proc_list_children(pid_t parent, const char *comm, pid_t *out, int max)
+{
+	char path[64], line[512], want[64];
+	int n = 0;
+	snprintf(want, sizeof want, "(%s", comm);
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && n < max && (e = readdir(d))) {
+		int pid = atoi(e->d_name);
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		int ppid = 0;
+		char *p = fgets(line, sizeof line, f) ? strrchr(line, ')')
+						      : NULL;
+		if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 &&
+		    ppid == parent && strstr(line, want))
+			out[n++] = pid;
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
 /* strace/perf fork their command; valgrind runs it in place, then the
  * parent stays the answer. */
 pid_t proc_find_child(pid_t parent, const char *comm)
 {
-	char path[64], line[512], want[64];
 	pid_t found = parent;
-	snprintf(want, sizeof want, "(%s)", comm);
-	for (int tries = 0; tries < 100 && found == parent; tries++) {
-		DIR *d = opendir("/proc");
-		struct dirent *e;
-		while (d && (e = readdir(d))) {
-			int pid = atoi(e->d_name);
-			if (pid <= 0)
-				continue;
-			snprintf(path, sizeof path, "/proc/%d/stat", pid);
-			FILE *f = fopen(path, "r");
-			if (!f)
-				continue;
-			int ppid = 0;
-			char *p = fgets(line, sizeof line, f)
-				  ? strrchr(line, ')') : NULL;
-			if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 &&
-			    ppid == parent && strstr(line, want))
-				found = pid;
-			fclose(f);
-		}
-		if (d)
-			closedir(d);
-		if (found == parent)
-			clk_sleep_ms(10);
+	for (int tries = 0; tries < 100; tries++) {
+		if (proc_list_children(parent, comm, &found, 1) == 1)
+			break;
+		clk_sleep_ms(10);
 	}
 	return found;
 }
@@ -284,26 +291,11 @@ struct proc_cost proc_children_cost(pid_t pid)
 {
 	/* By the parent in /proc/N/stat: a thread's children file loses
 	 * them while they move to another thread after theirs ended. */
+	static pid_t kids[1024];
 	struct proc_cost sum = { 0 }, zero = { 0 };
-	char path[PATH_MAX], line[512];
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		int child = atoi(e->d_name), ppid = 0;
-		if (child <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", child);
-		FILE *f = fopen(path, "r");
-		char *end = f && fgets(line, sizeof line, f) ?
-			    strrchr(line, ')') : NULL;
-		if (f)
-			fclose(f);
-		if (end && sscanf(end + 1, " %*c %d", &ppid) == 1 &&
-		    ppid == (int)pid)
-			proc_cost_add(&sum, zero, proc_cost_now(child));
-	}
-	if (d)
-		closedir(d);
+	int n = proc_list_children(pid, "", kids, 1024);
+	for (int i = 0; i < n; i++)
+		proc_cost_add(&sum, zero, proc_cost_now(kids[i]));
 	return sum;
 }
 

@@ -40,11 +40,14 @@ struct pair {
 
 /* How a row is sampled: back to back; after 1.25 s of idleness (longer
  * than emufs's old 1 s cache, issue 18's "after 1.2 s idle"); cold,
- * after longer than any cache (the kernel's of props/, 5 s). */
-enum temp { WARM, IDLE, COLD };
-static const char *const temp_name[] = { "warm", "idle", "cold" };
+ * after longer than any cache (the kernel's of props/, 5 s); back to back
+ * again with the guest's vCPU alone on a core (affinity.c: the control
+ * that shows what the warm rows' stalls are). */
+enum temp { WARM, IDLE, COLD, WARM_ALONE };
+static const char *const temp_name[] = { "warm", "idle", "cold",
+					 "warm (vCPU alone)" };
 static const double temp_idle_ms[] = { 0, 1250,
-				       BENCH_PROPS_CACHE_S * 1000 + 250 };
+				       BENCH_PROPS_CACHE_S * 1000 + 250, 0 };
 /* Samples of the idle and cold rows: each costs its idle time. Multiples
  * of the three sides, so each goes first after the idleness as often. */
 #define PROPS_IDLE_SAMPLES 21
@@ -245,18 +248,27 @@ static struct ratios props_read_rows(struct bench_ctx *c, const char *label,
 	char name[96];
 	int iters = bench_opt.iters;
 	props_read_init(&p, c, label, file, qom, prop);
-	struct ratios r[3];
+	struct ratios r[4];
 	r[WARM] = props_run(c, &p, iters, iters / 10 + 5, WARM);
 	if (!what)
 		return r[WARM];
 	r[IDLE] = props_run(c, &p, PROPS_IDLE_SAMPLES, 0, IDLE);
 	r[COLD] = props_run(c, &p, PROPS_COLD_SAMPLES, 0, COLD);
-	for (int t = WARM; t <= COLD; t++) {
+	bool alone = aff_isolate_vcpus(c->pid, floor_process());
+	if (alone) {
+		r[WARM_ALONE] = props_run(c, &p, iters, iters / 10 + 5,
+					  WARM_ALONE);
+		aff_release();
+	}
+	for (int t = WARM; t <= WARM_ALONE; t++) {
 		snprintf(name, sizeof name, "%s, %s", what, temp_name[t]);
-		if (t == COLD)
+		if (t == WARM_ALONE && alone)
+			bench_verdict(name, -1, "(control)", "%.2fx p50, "
+				      "%.2fx p95", r[t].p50, r[t].p95);
+		else if (t == COLD)
 			bench_verdict(name, -1, "(none)", "%.2fx p50, %.2fx "
 				      "p95", r[t].p50, r[t].p95);
-		else
+		else if (t != WARM_ALONE)
 			props_judge(name, r[t], 1.2, 1.5);
 	}
 	return r[WARM];
