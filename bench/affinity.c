@@ -1,6 +1,10 @@
-/* affinity.c - the control of the property rows: the same warm reads with
- * every QEMU's vCPU thread alone on the last core and everything else
- * (the bench, emufs, the floor, QEMU's other threads) on the others.
+/* affinity.c - the controls of a run on a spinning guest: every QEMU's
+ * vCPU thread alone on the last core and everything else (the bench,
+ * emufs, the floor, QEMU's other threads) on the others. Two ways: for
+ * the warm property rows only (aff_isolate_vcpus, a control row of every
+ * run), or for the whole run (--vcpu-core: aff_watch_start, a process
+ * that moves the busiest thread of every QEMU on the machine as they
+ * come).
  *
  * Why: the test firmware spins, so its vCPU thread keeps a core at 100%.
  * A thread the scheduler wakes onto that core waits for the vCPU's slice
@@ -17,6 +21,8 @@
  */
 #include <dirent.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,32 +56,46 @@ static long long aff_thread_ticks(pid_t pid, pid_t tid)
 	return (long long)(ut + st);
 }
 
-/* Every thread of pid to set, or to the busiest one's own set when
- * busiest is not NULL (the vCPU). */
+/* The busiest thread of pid (the most CPU time): its tid, or 0. */
+static pid_t aff_busiest(pid_t pid)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task", pid);
+	DIR *d = opendir(path);
+	pid_t top = 0;
+	long long top_ticks = -1;
+	struct dirent *e;
+	while (d && (e = readdir(d))) {
+		pid_t tid = atoi(e->d_name);
+		long long t = tid > 0 ? aff_thread_ticks(pid, tid) : -1;
+		if (t > top_ticks) {
+			top = tid;
+			top_ticks = t;
+		}
+	}
+	if (d)
+		closedir(d);
+	return top;
+}
+
+/* Every thread of pid to set, then the busiest one (the vCPU) to its own
+ * set when busiest is not NULL. */
 static void aff_pin_threads(pid_t pid, const cpu_set_t *set,
 			    const cpu_set_t *busiest)
 {
 	char path[64];
 	snprintf(path, sizeof path, "/proc/%d/task", pid);
 	DIR *d = opendir(path);
-	if (!d)
-		return;
-	pid_t top = 0;
-	long long top_ticks = -1;
 	struct dirent *e;
-	while ((e = readdir(d))) {
+	while (d && (e = readdir(d))) {
 		pid_t tid = atoi(e->d_name);
-		if (tid <= 0)
-			continue;
-		sched_setaffinity(tid, sizeof *set, set);
-		long long t = busiest ? aff_thread_ticks(pid, tid) : -1;
-		if (t > top_ticks) {
-			top = tid;
-			top_ticks = t;
-		}
+		if (tid > 0)
+			sched_setaffinity(tid, sizeof *set, set);
 	}
-	closedir(d);
-	if (busiest && top > 0)
+	if (d)
+		closedir(d);
+	pid_t top = busiest ? aff_busiest(pid) : 0;
+	if (top > 0)
 		sched_setaffinity(top, sizeof *busiest, busiest);
 }
 
@@ -118,4 +138,84 @@ void aff_release(void)
 	for (int i = 0; i < aff_nprocs; i++)
 		aff_pin_threads(aff_procs[i], &aff_all, NULL);
 	aff_nprocs = 0;
+}
+
+/* ---- --vcpu-core: the whole run ---------------------------------------- */
+
+#define AFF_WATCH_MAX 256
+
+/* The watcher process's own. */
+static struct { pid_t pid, vcpu; } aff_moved[AFF_WATCH_MAX];
+static cpu_set_t aff_rest, aff_last;
+
+/* Every QEMU's busiest thread to the last core; one that was the busiest
+ * before and is no longer (a QEMU's main thread while it loads) back to
+ * the others. Slots of QEMUs that ended are reused. */
+static void aff_watch_once(void)
+{
+	static pid_t q[AFF_WATCH_MAX];
+	int n = proc_list_children(-1, "qemu-system", q, AFF_WATCH_MAX);
+	for (int i = 0; i < n; i++) {
+		pid_t top = aff_busiest(q[i]);
+		int slot = -1;
+		for (int k = 0; k < AFF_WATCH_MAX && slot < 0; k++)
+			if (aff_moved[k].pid == q[i])
+				slot = k;
+		for (int k = 0; k < AFF_WATCH_MAX && slot < 0; k++)
+			if (aff_moved[k].pid == 0 ||
+			    kill(aff_moved[k].pid, 0) < 0)
+				slot = k;
+		if (top <= 0 || slot < 0 ||
+		    (aff_moved[slot].pid == q[i] && aff_moved[slot].vcpu == top))
+			continue;
+		if (aff_moved[slot].pid == q[i])
+			sched_setaffinity(aff_moved[slot].vcpu, sizeof aff_rest,
+					  &aff_rest);
+		sched_setaffinity(top, sizeof aff_last, &aff_last);
+		aff_moved[slot].pid = q[i];
+		aff_moved[slot].vcpu = top;
+	}
+}
+
+/* The watcher: a process of its own, so that its CPU (a scan of /proc
+ * every 250 ms) is not the bench's (the raw serial reader's CPU is the
+ * bench process's). It dies with the bench. */
+static void aff_watch(void)
+{
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	for (;;) {
+		aff_watch_once();
+		clk_sleep_ms(250);
+	}
+}
+
+int aff_watch_start(void)
+{
+	cpu_set_t all;
+	if (sched_getaffinity(0, sizeof all, &all) < 0 || CPU_COUNT(&all) < 2)
+		return -1;
+	int last = -1;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, &all))
+			last = i;
+	aff_rest = all;
+	CPU_CLR(last, &aff_rest);
+	CPU_ZERO(&aff_last);
+	CPU_SET(last, &aff_last);
+	/* The bench first: what it forks (emufs, QEMUs, the floor, slurmd
+	 * through srun) starts on the other cores. */
+	aff_pin_threads(getpid(), &aff_rest, NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0)
+		aff_watch();
+	proc_track(pid);
+	return last;
 }

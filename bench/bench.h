@@ -52,6 +52,7 @@ struct bench_opt {
 	char *attach;          /* profiler around each section, %p: emufs */
 	char work[PATH_MAX];
 	bool keep, strict;
+	bool vcpu_core;        /* --vcpu-core: affinity.c's whole-run control */
 	int iters;             /* property and pin pairs */
 	int polls;             /* poll wake-up samples */
 	int bursts;            /* serial rounds (3 bursts each) */
@@ -108,6 +109,10 @@ struct bench_ctx {
 bool aff_isolate_vcpus(pid_t emufs, pid_t floor);
 /* Every core back to every thread of those processes. */
 void aff_release(void);
+/* --vcpu-core: the bench (and what it starts) to every core but the
+ * last, and a process that moves each QEMU's busiest thread, on the whole
+ * machine, to the last. The last core's number, or -1 (one core). */
+int aff_watch_start(void);
 
 /* ---- clock.c ---------------------------------------------------------- */
 
@@ -152,8 +157,8 @@ void proc_signal_all(void);    /* async-signal-safe SIGKILL of the tracked */
 int proc_wait_for(pid_t pid, int ms);
 /* Run argv to its end: its exit status (128 if killed). */
 int proc_run_wait(char *const argv[]);
-/* The children of parent whose command starts with comm: up to max of
- * them in out, their number returned. */
+/* The children of parent (any process: -1) whose command starts with
+ * comm: up to max of them in out, their number returned. */
 int proc_list_children(pid_t parent, const char *comm, pid_t *out, int max);
 /* A child of parent whose command starts with comm (e.g. emufs under
  * strace), or parent itself when none appears within about a second. */
@@ -202,10 +207,11 @@ struct mnt {
 	bool live;
 };
 
-/* The configs of the main and the scale mount, and the raw monitor of b0
- * (WORK/raw-b0.sock), written by mnt_write_configs. */
+/* The configs of the main and the scale mount, and the raw monitors of
+ * b0 and s00 (WORK/raw-b0.sock, WORK/raw-s00.sock), written by
+ * mnt_write_configs. */
 extern char mnt_main_cfg[PATH_MAX], mnt_scale_cfg[PATH_MAX];
-extern char mnt_raw_b0[PATH_MAX];
+extern char mnt_raw_b0[PATH_MAX], mnt_raw_s00[PATH_MAX];
 void mnt_write_configs(void);
 
 /* Mount emufs with config (NULL: none) on WORK/name; fails the run if it
@@ -269,6 +275,14 @@ pid_t floor_process(void);
 /* ---- the sections ----------------------------------------------------- */
 
 void props_section(struct bench_ctx *c);
+/* The warm rows of a property read of c's instance (c->b0) against its
+ * raw monitor (c->raw) and the floor: printed, the ratios returned. */
+struct props_ratios {
+	double p50, p95;
+};
+struct props_ratios props_read_warm(struct bench_ctx *c, const char *label,
+				    const char *file, const char *qom,
+				    const char *prop);
 void props_list_section(struct bench_ctx *c);
 void props_pin_section(struct bench_ctx *c);
 void props_poll_section(struct bench_ctx *c);

@@ -225,6 +225,9 @@ static void bench_usage(FILE *to)
 		"  --label TEXT      printed in the header (the commit)\n"
 		"  --tsv FILE        append the figures to FILE\n"
 		"  --strict          exit 1 when a target is missed\n"
+		"  --vcpu-core       the control run: every QEMU's vCPU thread "
+		"alone on the\n"
+		"                    last core, all else on the others\n"
 		"  --keep            keep the scratch directory\n");
 }
 
@@ -245,6 +248,7 @@ static void bench_parse(int argc, char **argv)
 		{ "wrap", 1, 0, 'r' }, { "tsv", 1, 0, 't' },
 		{ "attach", 1, 0, 'a' }, { "label", 1, 0, 'L' },
 		{ "strict", 0, 0, 'X' }, { "keep", 0, 0, 'k' },
+		{ "vcpu-core", 0, 0, 'V' },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 },
 	};
 	struct bench_opt *o = &bench_opt;
@@ -280,6 +284,7 @@ static void bench_parse(int argc, char **argv)
 		case 'L': o->label = optarg; break;
 		case 'X': o->strict = true; break;
 		case 'k': o->keep = true; break;
+		case 'V': o->vcpu_core = true; break;
 		case 'h': bench_usage(stdout); exit(0);
 		default: bench_usage(stderr); exit(2);
 		}
@@ -408,6 +413,13 @@ int main(int argc, char **argv)
 	if (stats_tsv)
 		fprintf(stats_tsv, "# run %s\tload %.2f\n",
 			o->label ? o->label : "", loadavg[0]);
+	if (o->vcpu_core) {
+		int core = aff_watch_start();
+		if (core < 0)
+			bench_fail("--vcpu-core needs two cores or more");
+		printf("CONTROL RUN (--vcpu-core): every QEMU's vCPU thread "
+		       "alone on core %d, all else on the others\n", core);
+	}
 	double t_all = clk_now_us();
 
 	if (bench_section_on("props") || bench_section_on("list") ||

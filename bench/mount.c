@@ -18,7 +18,7 @@
 static struct mnt mnt_all[MNT_MAX];
 
 char mnt_main_cfg[PATH_MAX], mnt_scale_cfg[PATH_MAX];
-char mnt_raw_b0[PATH_MAX];
+char mnt_raw_b0[PATH_MAX], mnt_raw_s00[PATH_MAX];
 
 /* ---- configuration ---------------------------------------------------- */
 
@@ -39,15 +39,12 @@ static FILE *mnt_create(char *path, size_t cap, const char *name)
 	return f;
 }
 
-void mnt_write_configs(void)
+/* fwq: the test firmware plus a second QMP monitor on raw_sock, the
+ * baseline's way into the very QEMU emufs drives. */
+static void mnt_fwq_target(FILE *f, const char *raw_sock)
 {
 	const struct bench_opt *o = &bench_opt;
-	snprintf(mnt_raw_b0, sizeof mnt_raw_b0, "%s/raw-b0.sock", o->work);
-	FILE *f = mnt_create(mnt_main_cfg, sizeof mnt_main_cfg, "main.json");
-	/* fwq: the test firmware plus a second QMP monitor, the baseline's
-	 * way into the very QEMU emufs drives. */
 	fprintf(f,
-		"{\n \"targets\": {\n"
 		"  \"fwq\": {\"emulator\": \"qemu\",\n"
 		"   \"qemu\": {\"binary\": \"%s\", \"machine\": \"ast2500-evb\","
 		" \"kernel\": \"%s\",\n"
@@ -57,20 +54,35 @@ void mnt_write_configs(void)
 		"   \"gpio\": {\"button\": {\"qom\": \"/machine/soc/gpio\", "
 		"\"property\": \"gpioA0\", \"direction\": \"in\"},\n"
 		"            \"led\": {\"qom\": \"/machine/soc/gpio\", "
-		"\"property\": \"gpioA1\", \"direction\": \"out\"}}},\n"
+		"\"property\": \"gpioA1\", \"direction\": \"out\"}}},\n",
+		o->qemu, o->firmware, raw_sock);
+}
+
+void mnt_write_configs(void)
+{
+	const struct bench_opt *o = &bench_opt;
+	snprintf(mnt_raw_b0, sizeof mnt_raw_b0, "%s/raw-b0.sock", o->work);
+	snprintf(mnt_raw_s00, sizeof mnt_raw_s00, "%s/raw-s00.sock",
+		 o->work);
+	FILE *f = mnt_create(mnt_main_cfg, sizeof mnt_main_cfg, "main.json");
+	fprintf(f, "{\n \"targets\": {\n");
+	mnt_fwq_target(f, mnt_raw_b0);
+	fprintf(f,
 		MNT_FW_TARGET
 		" \"instances\": {\"b0\": {\"target\": \"fwq\"}, "
 		"\"b1\": {\"target\": \"fw\"}},\n"
 		" \"settings\": {\"request_timeout_ms\": 10000}\n}\n",
-		o->qemu, o->firmware, mnt_raw_b0, o->qemu, o->firmware);
+		o->qemu, o->firmware);
 	fclose(f);
 
+	/* s00 with a raw monitor too: the property rows at scale. */
 	f = mnt_create(mnt_scale_cfg, sizeof mnt_scale_cfg, "scale.json");
-	fprintf(f, "{\n \"targets\": {\n" MNT_FW_TARGET " \"instances\": {",
-		o->qemu, o->firmware);
+	fprintf(f, "{\n \"targets\": {\n");
+	mnt_fwq_target(f, mnt_raw_s00);
+	fprintf(f, MNT_FW_TARGET " \"instances\": {", o->qemu, o->firmware);
 	for (int i = 0; i < o->scale; i++)
-		fprintf(f, "%s\n  \"s%02d\": {\"target\": \"fw\"}",
-			i ? "," : "", i);
+		fprintf(f, "%s\n  \"s%02d\": {\"target\": \"%s\"}",
+			i ? "," : "", i, i ? "fw" : "fwq");
 	fprintf(f, "\n },\n \"settings\": {\"request_timeout_ms\": 20000}\n}\n");
 	fclose(f);
 }

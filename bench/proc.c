@@ -130,7 +130,7 @@ int proc_list_children(pid_t parent, const char *comm, pid_t *out, int max)
 		char *p = fgets(line, sizeof line, f) ? strrchr(line, ')')
 						      : NULL;
 		if (p && sscanf(p + 2, "%*c %d", &ppid) == 1 &&
-		    ppid == parent && strstr(line, want))
+		    (parent < 0 || ppid == parent) && strstr(line, want))
 			out[n++] = pid;
 		fclose(f);
 	}

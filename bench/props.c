@@ -118,10 +118,6 @@ static void props_check_value(struct pair *p)
 			   p->value, p->reply);
 }
 
-struct ratios {
-	double p50, p95;
-};
-
 /* n samples of every side, interleaved (the order turns each round, so
  * noise hits all sides alike), after `warm` unmeasured rounds; each round
  * after the idle time of t. Each side leads a round in turn: the first
@@ -129,8 +125,8 @@ struct ratios {
  * the others of its round find done (the raw side, always second in the
  * order of session 6, never paid it). Prints the rows (p50, p95, max),
  * emufs's CPU and syscalls per operation, the ratios. */
-static struct ratios props_run(struct bench_ctx *c, struct pair *p, int n,
-			       int warm, enum temp t)
+static struct props_ratios props_run(struct bench_ctx *c, struct pair *p,
+				     int n, int warm, enum temp t)
 {
 	struct samples v[SIDES] = { { 0 } };
 	bool floor = floor_start();
@@ -175,7 +171,7 @@ static struct ratios props_run(struct bench_ctx *c, struct pair *p, int n,
 			 when);
 		proc_cost_row(name, f0, f1, n, p->list ? "ls -l" : "read");
 	}
-	struct ratios r = {
+	struct props_ratios r = {
 		samples_pct(&v[SIDE_FS], 50) / samples_pct(&v[SIDE_RAW], 50),
 		samples_pct(&v[SIDE_FS], 95) / samples_pct(&v[SIDE_RAW], 95),
 	};
@@ -229,8 +225,8 @@ static void props_list_init(struct pair *p, struct bench_ctx *c,
 
 /* The targets of issue 18: a read <= 1.2x raw at p50 and <= 1.5x at
  * p95; an `ls -l` <= 2x one qom-list at both. */
-static void props_judge(const char *what, struct ratios r, double p50_max,
-			double p95_max)
+static void props_judge(const char *what, struct props_ratios r,
+			double p50_max, double p95_max)
 {
 	char target[32];
 	snprintf(target, sizeof target, "<= %.1fx/%.1fx", p50_max, p95_max);
@@ -240,21 +236,25 @@ static void props_judge(const char *what, struct ratios r, double p50_max,
 
 /* Runs warm, idle and cold (what given: judged, warm and idle against
  * issue 18's targets, cold not); returns the warm ratios. */
-static struct ratios props_read_rows(struct bench_ctx *c, const char *label,
-				     const char *file, const char *qom,
-				     const char *prop, const char *what)
+static struct props_ratios props_read_rows(struct bench_ctx *c,
+					    const char *label,
+					    const char *file,
+					    const char *qom, const char *prop,
+					    const char *what)
 {
 	struct pair p;
 	char name[96];
 	int iters = bench_opt.iters;
 	props_read_init(&p, c, label, file, qom, prop);
-	struct ratios r[4];
+	struct props_ratios r[4];
 	r[WARM] = props_run(c, &p, iters, iters / 10 + 5, WARM);
 	if (!what)
 		return r[WARM];
 	r[IDLE] = props_run(c, &p, PROPS_IDLE_SAMPLES, 0, IDLE);
 	r[COLD] = props_run(c, &p, PROPS_COLD_SAMPLES, 0, COLD);
-	bool alone = aff_isolate_vcpus(c->pid, floor_process());
+	/* (A --vcpu-core run is all control already.) */
+	bool alone = !bench_opt.vcpu_core &&
+		     aff_isolate_vcpus(c->pid, floor_process());
 	if (alone) {
 		r[WARM_ALONE] = props_run(c, &p, iters, iters / 10 + 5,
 					  WARM_ALONE);
@@ -272,6 +272,13 @@ static struct ratios props_read_rows(struct bench_ctx *c, const char *label,
 			props_judge(name, r[t], 1.2, 1.5);
 	}
 	return r[WARM];
+}
+
+struct props_ratios props_read_warm(struct bench_ctx *c, const char *label,
+				    const char *file, const char *qom,
+				    const char *prop)
+{
+	return props_read_rows(c, label, file, qom, prop, NULL);
 }
 
 void props_section(struct bench_ctx *c)
@@ -306,8 +313,8 @@ void props_list_section(struct bench_ctx *c)
 	static const int n[] = { 20, PROPS_LIST_IDLE_SAMPLES,
 				 PROPS_COLD_SAMPLES };
 	for (int t = WARM; t <= COLD; t++) {
-		struct ratios r = props_run(c, &p, n[t], t == WARM ? 2 : 0,
-					    t);
+		struct props_ratios r = props_run(c, &p, n[t],
+						  t == WARM ? 2 : 0, t);
 		snprintf(name, sizeof name, "ls -l gpio (%d entries), %s",
 			 p.entries, temp_name[t]);
 		props_judge(name, r, 2, 2);
@@ -318,8 +325,9 @@ void props_pin_section(struct bench_ctx *c)
 {
 	bench_section("pin", "open+read-to-EOF+close of gpio/led vs raw "
 		      "qom-get");
-	struct ratios r = props_read_rows(c, "pin gpio/led", "gpio/led",
-					  "/machine/soc/gpio", "gpioA1", NULL);
+	struct props_ratios r = props_read_rows(c, "pin gpio/led",
+						"gpio/led", "/machine/soc/gpio",
+						"gpioA1", NULL);
 	bench_verdict("pin read", -1, "(none)", "%.2fx p50, %.2fx p95",
 		      r.p50, r.p95);
 }

@@ -1,6 +1,8 @@
 /* scale.c - many instances on one mount, started paused: the time of
  * `cat <each>/state`, and emufs's RSS, threads and fds as instances run,
- * against an emufs with no instance at all.
+ * against an emufs with no instance at all; and a property read of s00
+ * against its raw monitor with 1 and with all instances running, to show
+ * that the property rows hold at scale.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -62,6 +64,26 @@ static struct scale_point scale_measure(struct mnt *m, int running)
 				 proc_resources(m->emufs) };
 	samples_free(&s);
 	return p;
+}
+
+/* The warm property rows on s00 with `running` instances up: s00 runs
+ * its firmware meanwhile, the others stay paused, so the rows compare
+ * with the property section's (b0, running) and differ from 1 to N in
+ * the number of instances only. */
+static struct props_ratios scale_read(struct bench_ctx *c, int running)
+{
+	char ctl[PATH_MAX + 16], label[64];
+	snprintf(ctl, sizeof ctl, "%s/ctl", c->b0);
+	if (!c->raw)
+		c->raw = raw_qmp_open(raw_connect(mnt_raw_s00, 10000));
+	mnt_must(ctl, "resume");
+	snprintf(label, sizeof label, "prop scu/silicon-rev, %d started",
+		 running);
+	struct props_ratios r = props_read_warm(c, label,
+		"props/machine/soc/scu/silicon-rev", "/machine/soc/scu",
+		"silicon-rev");
+	mnt_must(ctl, "pause");
+	return r;
 }
 
 /* The table of points, per-instance figures and the verdicts. */
@@ -143,6 +165,9 @@ void scale_section(void)
 	struct samples starts = { 0 };
 	int running = 0;
 	char path[PATH_MAX + 64];
+	struct bench_ctx c = { .m = m, .pid = m->emufs };
+	snprintf(c.b0, sizeof c.b0, "%s/s00", m->dir);
+	struct props_ratios read[2] = { { 0 } };
 	for (int k = 0; k < np; k++) {
 		if (points[k] > N)
 			points[k] = N;
@@ -160,9 +185,18 @@ void scale_section(void)
 		if (started)
 			clk_sleep_ms(1500);
 		pt[k] = scale_measure(m, running);
+		if (k == 1 || k == np - 1)
+			read[k > 1] = scale_read(&c, running);
 	}
+	raw_qmp_close(c.raw);
 	proc_attach_stop();
 	double t_unmount = mnt_stop(m) / 1e3;
 	scale_report(base, pt, np, &starts, t_unmount);
+	char what[64];
+	snprintf(what, sizeof what, "property read, %d started", N);
+	bench_verdict(what, read[1].p50 <= 1.2 && read[1].p95 <= 1.5,
+		      "<= 1.2x/1.5x", "%.2fx p50, %.2fx p95 (1 started: "
+		      "%.2fx, %.2fx)", read[1].p50, read[1].p95, read[0].p50,
+		      read[0].p95);
 	samples_free(&starts);
 }
