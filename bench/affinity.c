@@ -22,7 +22,6 @@
 #include <dirent.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,13 +181,6 @@ static void aff_watch_once(void)
  * bench process's). It dies with the bench. */
 static void aff_watch(void)
 {
-	sigset_t none;
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (;;) {
 		aff_watch_once();
 		clk_sleep_ms(250);
@@ -211,7 +203,7 @@ int aff_watch_start(void)
 	/* The bench first: what it forks (emufs, QEMUs, the floor, slurmd
 	 * through srun) starts on the other cores. */
 	aff_pin_threads(getpid(), &aff_rest, NULL);
-	pid_t pid = fork();
+	pid_t pid = proc_fork(SIGKILL);
 	if (pid < 0)
 		return -1;
 	if (pid == 0)

@@ -145,6 +145,9 @@ void stats_value(const char *name, double v, const char *unit);
 
 /* ---- proc.c ----------------------------------------------------------- */
 
+/* fork() for a child that runs bench code: in it, no signal blocked,
+ * SIGTERM, SIGINT and SIGHUP back to SIG_DFL, deathsig when we die. */
+pid_t proc_fork(int deathsig);
 /* fork+exec argv, output to logfd (if >= 0), deathsig when we die. */
 pid_t proc_spawn(char *const argv[], int logfd, int deathsig);
 /* Raw QEMUs: tracked ones are killed by proc_kill_all and on signals. */

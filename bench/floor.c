@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -219,22 +218,11 @@ bool floor_start(void)
 	snprintf(floor_dir, sizeof floor_dir, "%s/floor", bench_opt.work);
 	if (mkdir(floor_dir, 0755) < 0 && errno != EEXIST)
 		return false;
-	pid_t pid = fork();
+	pid_t pid = proc_fork(SIGTERM);
 	if (pid < 0)
 		return false;
-	if (pid == 0) {
-		/* The bench's handlers (which stop every mount) are not
-		 * the child's, and libfuse installs its own only over
-		 * SIG_DFL. */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGINT, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (pid == 0)
 		floor_serve();
-	}
 	floor_pid = pid;
 	atexit(floor_stop);
 	/* Mounted when its value reads. */

@@ -44,6 +44,23 @@ void proc_untrack(pid_t pid)
 			proc_children[i] = 0;
 }
 
+pid_t proc_fork(int deathsig)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	/* The bench's handlers (which stop every mount) are not the
+	 * child's, and libfuse installs its own only over SIG_DFL. */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, deathsig);
+	return 0;
+}
+
 pid_t proc_spawn(char *const argv[], int logfd, int deathsig)
 {
 	pid_t pid = fork();
