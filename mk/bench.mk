@@ -7,6 +7,9 @@
 #   make bench BENCH_ARGS='--only props,pins --iters 1000'
 #   make bench BENCH_ARGS='--only follow,blocked'   follow/ (issue 14)
 #   make bench BENCH_ARGS='--tsv runs.tsv'    append the figures to a file
+#   make bench BENCH_ARGS='--vcpu-core'   the control run: every QEMU's vCPU
+#                                   thread alone on the last core, all else
+#                                   on the others (docs/performance.md)
 #   make bench BENCH_ARGS='--only slurm'  64 instances through srun of a
 #                                   one-node Slurm cluster it starts, plain
 #                                   and TLS, vs srun by hand (issue 19;
