@@ -69,9 +69,13 @@ static struct scale_point scale_measure(struct mnt *m, int running)
 /* The warm property rows on s00 with `running` instances up: s00 runs
  * its firmware meanwhile, the others stay paused, so the rows compare
  * with the property section's (b0, running) and differ from 1 to N in
- * the number of instances only. */
-static struct props_ratios scale_read(struct bench_ctx *c, int running)
+ * the number of instances only. Then the same with every vCPU alone on
+ * a core, the control of the property section (affinity.c), in *alone
+ * (zero without a second core). */
+static struct props_ratios scale_read(struct bench_ctx *c, int running,
+				      struct props_ratios *alone)
 {
+	static const char file[] = "props/machine/soc/scu/silicon-rev";
 	char ctl[PATH_MAX + 16], label[64];
 	snprintf(ctl, sizeof ctl, "%s/ctl", c->b0);
 	if (!c->raw)
@@ -79,9 +83,18 @@ static struct props_ratios scale_read(struct bench_ctx *c, int running)
 	mnt_must(ctl, "resume");
 	snprintf(label, sizeof label, "prop scu/silicon-rev, %d started",
 		 running);
-	struct props_ratios r = props_read_warm(c, label,
-		"props/machine/soc/scu/silicon-rev", "/machine/soc/scu",
-		"silicon-rev");
+	struct props_ratios r = props_read_warm(c, label, file,
+						"/machine/soc/scu",
+						"silicon-rev");
+	*alone = (struct props_ratios){ 0 };
+	if (!bench_opt.vcpu_core &&
+	    aff_isolate_vcpus(c->pid, floor_process())) {
+		snprintf(label, sizeof label, "prop scu/silicon-rev, %d "
+			 "started, vCPU alone", running);
+		*alone = props_read_warm(c, label, file, "/machine/soc/scu",
+					 "silicon-rev");
+		aff_release();
+	}
 	mnt_must(ctl, "pause");
 	return r;
 }
@@ -167,7 +180,7 @@ void scale_section(void)
 	char path[PATH_MAX + 64];
 	struct bench_ctx c = { .m = m, .pid = m->emufs };
 	snprintf(c.b0, sizeof c.b0, "%s/s00", m->dir);
-	struct props_ratios read[2] = { { 0 } };
+	struct props_ratios read[2] = { { 0 } }, alone[2];
 	for (int k = 0; k < np; k++) {
 		if (points[k] > N)
 			points[k] = N;
@@ -186,7 +199,8 @@ void scale_section(void)
 			clk_sleep_ms(1500);
 		pt[k] = scale_measure(m, running);
 		if (k == 1 || k == np - 1)
-			read[k > 1] = scale_read(&c, running);
+			read[k > 1] = scale_read(&c, running,
+						 &alone[k > 1]);
 	}
 	raw_qmp_close(c.raw);
 	proc_attach_stop();
@@ -198,5 +212,11 @@ void scale_section(void)
 		      "<= 1.2x/1.5x", "%.2fx p50, %.2fx p95 (1 started: "
 		      "%.2fx, %.2fx)", read[1].p50, read[1].p95, read[0].p50,
 		      read[0].p95);
+	snprintf(what, sizeof what, "property read, %d started (vCPU alone)",
+		 N);
+	if (alone[1].p50 > 0)
+		bench_verdict(what, -1, "(control)", "%.2fx p50, %.2fx p95 "
+			      "(1 started: %.2fx, %.2fx)", alone[1].p50,
+			      alone[1].p95, alone[0].p50, alone[0].p95);
 	samples_free(&starts);
 }
