@@ -1,9 +1,9 @@
 # mk/bench.mk - `make bench`: emufs against the raw emulator, side by side
 # (bench/*.c, docs/performance.md).
 #
-#   make bench                      the whole run (6 to 8 minutes, boot,bulk
-#                                   ~2 of them, slurm ~2: it needs root and
-#                                   slurm-wlm, and fails the run without)
+#   make bench                      the whole run (about 12.5 minutes on 2
+#                                   cores; slurm ~2 of them: it needs root
+#                                   and slurm-wlm, and fails the run without)
 #   make bench BENCH_ARGS='--only props,pins --iters 1000'
 #   make bench BENCH_ARGS='--only follow,blocked'   follow/ (issue 14)
 #   make bench BENCH_ARGS='--tsv runs.tsv'    append the figures to a file
