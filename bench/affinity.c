@@ -31,7 +31,8 @@
 
 #define AFF_MAX_PROCS 16
 
-/* The processes isolated and the cores they had: main thread only. */
+/* The processes isolated, and the cores that aff_release() gives all
+ * their threads back (the bench's own when it isolated them). */
 static pid_t aff_procs[AFF_MAX_PROCS];
 static int aff_nprocs;
 static cpu_set_t aff_all;
@@ -98,21 +99,28 @@ static void aff_pin_threads(pid_t pid, const cpu_set_t *set,
 		sched_setaffinity(top, sizeof *busiest, busiest);
 }
 
+/* The cores this process may use, split into the last one and the
+ * others: the last one's number, or -1 with fewer than two. */
+static int aff_split(cpu_set_t *all, cpu_set_t *rest, cpu_set_t *last)
+{
+	if (sched_getaffinity(0, sizeof *all, all) < 0 || CPU_COUNT(all) < 2)
+		return -1;
+	int n = -1;
+	for (int i = 0; i < CPU_SETSIZE; i++)
+		if (CPU_ISSET(i, all))
+			n = i;
+	*rest = *all;
+	CPU_CLR(n, rest);
+	CPU_ZERO(last);
+	CPU_SET(n, last);
+	return n;
+}
+
 bool aff_isolate_vcpus(pid_t emufs, pid_t floor)
 {
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	if (ncpu < 2 || sched_getaffinity(0, sizeof aff_all, &aff_all) < 0 ||
-	    CPU_COUNT(&aff_all) < 2)
+	cpu_set_t rest, vcpu;
+	if (aff_split(&aff_all, &rest, &vcpu) < 0)
 		return false;
-	int last = -1;
-	for (int i = 0; i < CPU_SETSIZE; i++)
-		if (CPU_ISSET(i, &aff_all))
-			last = i;
-	cpu_set_t rest = aff_all, vcpu;
-	CPU_CLR(last, &rest);
-	CPU_ZERO(&vcpu);
-	CPU_SET(last, &vcpu);
-
 	pid_t qemus[AFF_MAX_PROCS - 3];
 	int nq = proc_list_children(emufs, "qemu-system", qemus,
 			       AFF_MAX_PROCS - 3);
@@ -190,16 +198,9 @@ static void aff_watch(void)
 int aff_watch_start(void)
 {
 	cpu_set_t all;
-	if (sched_getaffinity(0, sizeof all, &all) < 0 || CPU_COUNT(&all) < 2)
+	int last = aff_split(&all, &aff_rest, &aff_last);
+	if (last < 0)
 		return -1;
-	int last = -1;
-	for (int i = 0; i < CPU_SETSIZE; i++)
-		if (CPU_ISSET(i, &all))
-			last = i;
-	aff_rest = all;
-	CPU_CLR(last, &aff_rest);
-	CPU_ZERO(&aff_last);
-	CPU_SET(last, &aff_last);
 	/* The bench first: what it forks (emufs, QEMUs, the floor, slurmd
 	 * through srun) starts on the other cores. */
 	aff_pin_threads(getpid(), &aff_rest, NULL);

@@ -279,13 +279,16 @@ pid_t floor_process(void);
 
 void props_section(struct bench_ctx *c);
 /* The warm rows of a property read of c's instance (c->b0) against its
- * raw monitor (c->raw) and the floor: printed, the ratios returned. */
+ * raw monitor (c->raw) and the floor: printed, the ratios returned; in
+ * *alone those of the control, every vCPU alone on a core (zero when
+ * not made: one core, or a --vcpu-core run). */
 struct props_ratios {
 	double p50, p95;
 };
 struct props_ratios props_read_warm(struct bench_ctx *c, const char *label,
 				    const char *file, const char *qom,
-				    const char *prop);
+				    const char *prop,
+				    struct props_ratios *alone);
 void props_list_section(struct bench_ctx *c);
 void props_pin_section(struct bench_ctx *c);
 void props_poll_section(struct bench_ctx *c);

@@ -308,7 +308,7 @@ struct proc_cost proc_children_cost(pid_t pid)
 {
 	/* By the parent in /proc/N/stat: a thread's children file loses
 	 * them while they move to another thread after theirs ended. */
-	static pid_t kids[1024];
+	pid_t kids[1024];
 	struct proc_cost sum = { 0 }, zero = { 0 };
 	int n = proc_list_children(pid, "", kids, 1024);
 	for (int i = 0; i < n; i++)

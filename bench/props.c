@@ -234,8 +234,24 @@ static void props_judge(const char *what, struct props_ratios r,
 		      "%.2fx p50, %.2fx p95", r.p50, r.p95);
 }
 
-/* Runs warm, idle and cold (what given: judged, warm and idle against
- * issue 18's targets, cold not); returns the warm ratios. */
+/* The warm rows of p again with every vCPU alone on a core (affinity.c):
+ * the control. Zero ratios when it cannot be made (one core) or is not
+ * needed (a --vcpu-core run is all control already). */
+static struct props_ratios props_run_alone(struct bench_ctx *c,
+					   struct pair *p)
+{
+	struct props_ratios r = { 0 };
+	if (bench_opt.vcpu_core || !aff_isolate_vcpus(c->pid, floor_process()))
+		return r;
+	r = props_run(c, p, bench_opt.iters, bench_opt.iters / 10 + 5,
+		      WARM_ALONE);
+	aff_release();
+	return r;
+}
+
+/* Runs warm, idle, cold and the control (what given: judged, warm and
+ * idle against issue 18's targets, cold and the control not); returns the
+ * warm ratios. */
 static struct props_ratios props_read_rows(struct bench_ctx *c,
 					    const char *label,
 					    const char *file,
@@ -246,39 +262,41 @@ static struct props_ratios props_read_rows(struct bench_ctx *c,
 	char name[96];
 	int iters = bench_opt.iters;
 	props_read_init(&p, c, label, file, qom, prop);
-	struct props_ratios r[4];
+	struct props_ratios r[3];
 	r[WARM] = props_run(c, &p, iters, iters / 10 + 5, WARM);
 	if (!what)
 		return r[WARM];
 	r[IDLE] = props_run(c, &p, PROPS_IDLE_SAMPLES, 0, IDLE);
 	r[COLD] = props_run(c, &p, PROPS_COLD_SAMPLES, 0, COLD);
-	/* (A --vcpu-core run is all control already.) */
-	bool alone = !bench_opt.vcpu_core &&
-		     aff_isolate_vcpus(c->pid, floor_process());
-	if (alone) {
-		r[WARM_ALONE] = props_run(c, &p, iters, iters / 10 + 5,
-					  WARM_ALONE);
-		aff_release();
-	}
-	for (int t = WARM; t <= WARM_ALONE; t++) {
+	struct props_ratios alone = props_run_alone(c, &p);
+	for (int t = WARM; t <= COLD; t++) {
 		snprintf(name, sizeof name, "%s, %s", what, temp_name[t]);
-		if (t == WARM_ALONE && alone)
-			bench_verdict(name, -1, "(control)", "%.2fx p50, "
-				      "%.2fx p95", r[t].p50, r[t].p95);
-		else if (t == COLD)
+		if (t == COLD)
 			bench_verdict(name, -1, "(none)", "%.2fx p50, %.2fx "
 				      "p95", r[t].p50, r[t].p95);
-		else if (t != WARM_ALONE)
+		else
 			props_judge(name, r[t], 1.2, 1.5);
+	}
+	if (alone.p50 > 0) {
+		snprintf(name, sizeof name, "%s, %s", what,
+			 temp_name[WARM_ALONE]);
+		bench_verdict(name, -1, "(control)", "%.2fx p50, %.2fx p95",
+			      alone.p50, alone.p95);
 	}
 	return r[WARM];
 }
 
 struct props_ratios props_read_warm(struct bench_ctx *c, const char *label,
 				    const char *file, const char *qom,
-				    const char *prop)
+				    const char *prop,
+				    struct props_ratios *alone)
 {
-	return props_read_rows(c, label, file, qom, prop, NULL);
+	struct pair p;
+	props_read_init(&p, c, label, file, qom, prop);
+	struct props_ratios r = props_run(c, &p, bench_opt.iters,
+					  bench_opt.iters / 10 + 5, WARM);
+	*alone = props_run_alone(c, &p);
+	return r;
 }
 
 void props_section(struct bench_ctx *c)

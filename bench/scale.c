@@ -69,13 +69,10 @@ static struct scale_point scale_measure(struct mnt *m, int running)
 /* The warm property rows on s00 with `running` instances up: s00 runs
  * its firmware meanwhile, the others stay paused, so the rows compare
  * with the property section's (b0, running) and differ from 1 to N in
- * the number of instances only. Then the same with every vCPU alone on
- * a core, the control of the property section (affinity.c), in *alone
- * (zero without a second core). */
+ * the number of instances only; *alone gets their control (props.c). */
 static struct props_ratios scale_read(struct bench_ctx *c, int running,
 				      struct props_ratios *alone)
 {
-	static const char file[] = "props/machine/soc/scu/silicon-rev";
 	char ctl[PATH_MAX + 16], label[64];
 	snprintf(ctl, sizeof ctl, "%s/ctl", c->b0);
 	if (!c->raw)
@@ -83,18 +80,9 @@ static struct props_ratios scale_read(struct bench_ctx *c, int running,
 	mnt_must(ctl, "resume");
 	snprintf(label, sizeof label, "prop scu/silicon-rev, %d started",
 		 running);
-	struct props_ratios r = props_read_warm(c, label, file,
-						"/machine/soc/scu",
-						"silicon-rev");
-	*alone = (struct props_ratios){ 0 };
-	if (!bench_opt.vcpu_core &&
-	    aff_isolate_vcpus(c->pid, floor_process())) {
-		snprintf(label, sizeof label, "prop scu/silicon-rev, %d "
-			 "started, vCPU alone", running);
-		*alone = props_read_warm(c, label, file, "/machine/soc/scu",
-					 "silicon-rev");
-		aff_release();
-	}
+	struct props_ratios r = props_read_warm(c, label,
+		"props/machine/soc/scu/silicon-rev", "/machine/soc/scu",
+		"silicon-rev", alone);
 	mnt_must(ctl, "pause");
 	return r;
 }
